@@ -1,0 +1,43 @@
+"""Entry point of the `metodika` command.
+
+Each sub-command lives in its own module under ``api.cli`` and exposes
+``register(subparsers)``; the module names are listed in ``COMMAND_MODULES``.
+Adding a command = one module + one line here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMAND_MODULES: list[str] = [
+    "api.cli.cmd_methodology",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="metodika",
+        description="Metodika — методологии ОМС как пакеты правил: проверка, расчёт, МЭК, формы.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="КОМАНДА")
+    sub.required = True
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code = args.handler(args)
+    except KeyboardInterrupt:
+        print("прервано", file=sys.stderr)
+        return 130
+    return int(code or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
