@@ -1,0 +1,17 @@
+"""Registry input: FFOMS XML reader (H/D + L files, 3.1/3.2, zip), ФЛК stage 1, protocol."""
+
+from .guard import Limits
+from .protocol import CODES, FlkError, write_protocol
+from .registry import RegistryData, RegistryResult, read_registry
+from .scan import FileInfo
+
+__all__ = [
+    "CODES",
+    "FileInfo",
+    "FlkError",
+    "Limits",
+    "RegistryData",
+    "RegistryResult",
+    "read_registry",
+    "write_protocol",
+]
