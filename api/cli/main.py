@@ -13,6 +13,10 @@ import sys
 
 COMMAND_MODULES: list[str] = [
     "api.cli.cmd_methodology",
+    "api.cli.cmd_db",
+    "api.cli.cmd_users",
+    "api.cli.cmd_audit",
+    "api.cli.cmd_serve",
 ]
 
 

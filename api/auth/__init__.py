@@ -1,0 +1,1 @@
+"""Users, roles, the permission matrix, password hashing, tokens and data scoping."""

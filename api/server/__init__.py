@@ -1,0 +1,1 @@
+"""FastAPI application: :func:`api.server.app.create_app`."""
