@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fpdf import FPDF
-from fpdf.enums import MethodReturnValue
 
 from forms.model import Row
 from forms.render.layout import Align, TableLayout
@@ -47,7 +46,6 @@ class Box:
 class TableDrawer:
     def __init__(self, pdf: FPDF, layout: TableLayout, left: float, width: float, bottom: float) -> None:
         self.pdf = pdf
-        pdf.c_margin = PAD_X  # the horizontal cell padding used by cell() and multi_cell()
         self.layout = layout
         self.left = left
         self.bottom = bottom
@@ -60,27 +58,59 @@ class TableDrawer:
         self.header_boxes, self.header_h = self._header_geometry()
 
     # --- text helpers -------------------------------------------------------------------
+    def text_width(self, text: str) -> float:
+        """Width in mm in the current font: the glyph advances fpdf2 uses, without its overhead."""
+        pdf = self.pdf
+        widths = pdf.current_font.cw
+        return sum(widths[ord(c)] for c in text) * pdf.font_size_pt * 0.001 / pdf.k
+
     def wrap(self, text: str, width: float) -> list[str]:
-        if not text:
-            return [""]
-        if self.pdf.get_string_width(text) <= width - 2 * PAD_X:
+        """Greedy word wrap into ``width`` minus padding; a word longer than a line is split."""
+        room = width - 2 * PAD_X
+        if self.text_width(text) <= room:
             return [text]
-        return self.pdf.multi_cell(width, 1, text, dry_run=True,
-                                   output=MethodReturnValue.LINES, wrapmode="WORD")
+        space = self.text_width(" ")
+        lines: list[str] = []
+        current, used = "", 0.0
+        for word in text.split():
+            word_w = self.text_width(word)
+            if current and used + space + word_w <= room:
+                current, used = f"{current} {word}", used + space + word_w
+                continue
+            if current:
+                lines.append(current)
+            while word_w > room and len(word) > 1:
+                cut = max(1, next((i for i in range(len(word), 0, -1)
+                                   if self.text_width(word[:i]) <= room), 1))
+                lines.append(word[:cut])
+                word = word[cut:]
+                word_w = self.text_width(word)
+            current, used = word, word_w
+        lines.append(current)
+        return lines
 
     def _text_block(self, x: float, y: float, w: float, h: float, lines: list[str], align: str,
                     size_pt: float) -> None:
+        """Lines centred vertically in the box, aligned horizontally inside the padding."""
+        pdf = self.pdf
         lh = line_height(size_pt)
         top = y + (h - lh * len(lines)) / 2
+        baseline = 0.5 * lh + 0.3 * size_pt / pdf.k
         for i, line in enumerate(lines):
-            self.pdf.set_xy(x, top + i * lh)
-            self.pdf.cell(w, lh, line, align=align)
+            if not line:
+                continue
+            if align == "L":
+                left = x + PAD_X
+            else:
+                free = w - 2 * PAD_X - self.text_width(line)
+                left = x + PAD_X + (free if align == "R" else free / 2)
+            pdf.text(left, top + i * lh + baseline, line)
 
     # --- header -------------------------------------------------------------------------
     def _fitting_size(self, text: str, room: float, size: float) -> float:
         """Shrink the font (down to 70 %) so that the longest word is not split."""
         self.pdf.set_font(FONT, "", size)
-        longest = max((self.pdf.get_string_width(word) for word in text.split()), default=0.0)
+        longest = max((self.text_width(word) for word in text.split()), default=0.0)
         return size if longest <= room else max(size * 0.7, size * room / longest)
 
     def _header_geometry(self) -> tuple[list[Box], float]:
@@ -172,7 +202,7 @@ class TableDrawer:
         """One-line value; the font shrinks (down to 60 %) rather than overflow the cell."""
         size = BODY_PT
         room = w - 2 * PAD_X
-        width = self.pdf.get_string_width(text)
+        width = self.text_width(text)
         if width > room:
             size = max(BODY_PT * 0.6, BODY_PT * room / width)
             self.pdf.set_font(FONT, "B" if bold else "", size)
