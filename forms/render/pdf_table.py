@@ -173,28 +173,34 @@ class TableDrawer:
         indent = row.level * INDENT_MM
         lines = self.wrap(row.label, self.width - indent)
         h = len(lines) * line_height(BODY_PT) + 2 * PAD_Y
-        self._ensure_space(h)
+        self._ensure_space(h + line_height(BODY_PT) + 2 * PAD_Y)  # keep the heading with a row
         y = pdf.get_y()
         pdf.rect(self.left, y, self.width, h)
         self._text_block(self.left + indent, y, self.width - indent, h, lines, "L", BODY_PT)
         pdf.set_y(y + h)
 
     def _draw_row(self, row: Row) -> None:
+        """Label and text values wrap (the row grows); numbers stay on one line."""
         pdf, layout = self.pdf, self.layout
         pdf.set_font(FONT, "B" if row.is_total else "", BODY_PT)
         indent = row.level * INDENT_MM
         stub = layout.stub_texts(row)
-        label_lines = self.wrap(stub[0], self.widths[0] - indent)
-        h = len(label_lines) * line_height(BODY_PT) + 2 * PAD_Y
+        texts: list[str] = stub[1:] + layout.value_texts(row)
+        aligns: list[Align] = ["center"] * (len(stub) - 1) + layout.value_aligns(row)
+        blocks = {0: self.wrap(stub[0], self.widths[0] - indent)}
+        for i, (text, align) in enumerate(zip(texts, aligns, strict=True), start=1):
+            if align == "left" and text:
+                blocks[i] = self.wrap(text, self.widths[i])
+        h = max(len(lines) for lines in blocks.values()) * line_height(BODY_PT) + 2 * PAD_Y
         self._ensure_space(h)
         y = pdf.get_y()
         for x, w in zip(self.xs, self.widths, strict=False):
             pdf.rect(x, y, w, h)
-        self._text_block(self.xs[0] + indent, y, self.widths[0] - indent, h, label_lines, "L", BODY_PT)
-        texts: list[str] = stub[1:] + layout.value_texts(row)
-        aligns: list[Align] = ["center"] * (len(stub) - 1) + layout.value_aligns(row)
+        self._text_block(self.xs[0] + indent, y, self.widths[0] - indent, h, blocks[0], "L", BODY_PT)
         for i, (text, align) in enumerate(zip(texts, aligns, strict=True), start=1):
-            if text:
+            if i in blocks:
+                self._text_block(self.xs[i], y, self.widths[i], h, blocks[i], "L", BODY_PT)
+            elif text:
                 self._fit_text(self.xs[i], y, self.widths[i], h, text, ALIGN[align], row.is_total)
         pdf.set_y(y + h)
 

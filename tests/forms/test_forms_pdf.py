@@ -75,3 +75,15 @@ def test_pdf_is_deterministic(build, tmp_path: Path) -> None:  # type: ignore[no
     a = write_pdf(build(), tmp_path / "a.pdf").read_bytes()
     b = write_pdf(build(), tmp_path / "b.pdf").read_bytes()
     assert a == b
+
+
+def test_long_text_values_wrap_inside_their_column(tmp_path: Path) -> None:
+    from forms.model import Cell
+
+    form = long_register(3)
+    row = form.rows[1]
+    row.cells = (Cell("Счёт дополнительный повторное предъявление после МЭК"), *row.cells[1:])
+    lines = _read(form, tmp_path).pages[0].extract_text().splitlines()
+    first = next(i for i, line in enumerate(lines) if "Счёт" in line)
+    last = next(i for i, line in enumerate(lines) if "МЭК" in line)
+    assert last > first  # the value is spread over several lines of its cell
