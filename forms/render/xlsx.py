@@ -132,6 +132,7 @@ class _SheetWriter:
             font = BOLD if row.is_total else REGULAR
             self.stub_cells(row, font)
             aligns = self.layout.value_aligns(row)
+            self.fit_height(row, aligns)
             for i, (cell, column) in enumerate(zip(row.cells, self.form.columns, strict=True)):
                 kind = cell.effective_kind(column)
                 value = DASH if kind is ValueKind.DASH else (
@@ -141,6 +142,17 @@ class _SheetWriter:
                 if kind is not ValueKind.DASH:
                     target.number_format = formats[i]
             self.row += 1
+
+    def fit_height(self, row: Row, aligns: list[str]) -> None:
+        """Set the height of a row whose label or text values wrap (no reader autofits them)."""
+        columns = self.layout.columns
+        lines = estimate_lines(row.label, columns[0].width_mm - row.level * 3.5)
+        stub = self.layout.stub_count
+        for i, (cell, align) in enumerate(zip(row.cells, aligns, strict=True)):
+            if align == "left" and isinstance(cell.value, str):
+                lines = max(lines, estimate_lines(cell.value, columns[stub + i].width_mm))
+        if lines > 1:
+            self.ws.row_dimensions[self.row].height = POINTS_PER_LINE * lines + 1
 
     def stub_cells(self, row: Row, font: Font) -> None:
         texts = self.layout.stub_texts(row)

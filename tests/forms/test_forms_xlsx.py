@@ -56,6 +56,10 @@ def test_mek_act_header_merges_formats_and_exact_values(tmp_path: Path) -> None:
     total = _find_row(ws, "Итого")
     assert ws.cell(total, 4).font.b and not ws.cell(first, 4).font.b
     assert ws.cell(_find_row(ws, "в том числе посещения с профилактической целью"), 1).alignment.indent == 2
+    # wrapped labels get an explicit height: neither Excel nor LibreOffice autofits them on open
+    long_label = _find_row(ws, "Не принято к оплате в связи с превышением установленных комиссией объемов")
+    assert (ws.row_dimensions[long_label].height or 0) >= 24
+    assert ws.row_dimensions[total].height is None  # a one-line row keeps the default
 
 
 def test_long_register_sums_and_print_setup(tmp_path: Path) -> None:
