@@ -21,6 +21,7 @@ SECRET_FILENAME = "secret.key"
 ALGORITHM = "HS256"
 ISSUER = "metodika"
 DEFAULT_TTL = timedelta(hours=8)  # one working day
+MIN_SECRET_LENGTH = 32  # RFC 7518 §3.2: an HS256 key at least as long as the hash
 
 
 class TokenError(Exception):
@@ -38,6 +39,8 @@ def load_secret_key(home: Path | None = None) -> str:
     """``METODIKA_SECRET_KEY`` or the contents of the generated secret file."""
     env = os.environ.get(SECRET_ENV)
     if env:
+        if len(env) < MIN_SECRET_LENGTH:
+            raise ValueError(f"{SECRET_ENV} должен быть не короче {MIN_SECRET_LENGTH} символов")
         return env
     path = (home or metodika_home()) / SECRET_FILENAME
     if path.exists():

@@ -1,0 +1,149 @@
+"""Checks whole declarations: definitions (with declared types) and control checks."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from dsl import astnodes as ast
+from dsl import ir
+from dsl.decision import check_decide
+from dsl.diagnostics import Diagnostics, Span
+from dsl.parser import parse_expression
+from dsl.symbols import Symbols
+from dsl.typecheck import CheckFailed, ExprChecker
+from dsl.types import MONEY, NUMBER, Type, assignable, parse_type_name
+
+ANNOTATIONS = ("label", "ref", "unit", "doc")
+_PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+
+
+def declared_type(t: ast.TypeRef, diags: Diagnostics) -> Type | None:
+    typ = parse_type_name(t.name, t.optional)
+    if typ is None:
+        from dsl.diagnostics import did_you_mean
+        from dsl.types import KINDS
+
+        diags.error("E0207", f"неизвестный тип «{t.name}»", t.span, hints=did_you_mean(t.name, KINDS))
+    return typ
+
+
+def check_annotations(annotations: list[ast.Annotation], diags: Diagnostics) -> None:
+    for a in annotations:
+        if a.key not in ANNOTATIONS:
+            from dsl.diagnostics import did_you_mean
+
+            diags.error("E0109", f"неизвестная аннотация «@{a.key}»; допустимы: "
+                        + ", ".join("@" + k for k in ANNOTATIONS), a.span, hints=did_you_mean(a.key, ANNOTATIONS))
+
+
+def check_definition(symbols: Symbols, diags: Diagnostics, d: ast.Definition) -> ir.IR | None:
+    check_annotations(d.annotations, diags)
+    typ = declared_type(d.type, diags)
+    if typ is None:
+        return None
+    ck = ExprChecker(symbols, diags, d.entity)
+    try:
+        if isinstance(d.body, ast.Decide):
+            value = check_decide(ck, d.body, typ)
+        else:
+            value = ck.check(d.body)
+    except CheckFailed:
+        return None
+    if not assignable(value.type, typ):
+        hints = []
+        code = "E0201"
+        if value.type.optional and not typ.optional:
+            code = "E0205"
+            msg = (f"«{d.name}» объявлено как {typ}, а значение может отсутствовать ({value.type}); "
+                   "задайте значение по умолчанию: default(…, значение)")
+        elif typ.kind == "money" and value.type.kind == "number":
+            code = "E0206"
+            msg = f"«{d.name}» объявлено как money, а выражение даёт number: деньги округляются явно"
+            hints = ["оберните выражение в round_money(…) — округление до копеек, половина от нуля"]
+        else:
+            msg = f"«{d.name}» объявлено как {typ}, а выражение имеет тип {value.type}"
+        diags.error(code, msg, d.body.span, hints=hints)
+        return None
+    return ck.coerce(value, typ)
+
+
+@dataclass
+class CheckIR:
+    name: str
+    entity: str
+    code: ir.IR | None
+    title: ir.IR | None
+    when: ir.IR | None
+    share: ir.IR | None
+    base: ir.IR | None
+    fine: ir.IR | None
+    message: str | None
+    placeholders: dict[str, ir.IR] = field(default_factory=dict)
+
+
+def check_check(symbols: Symbols, diags: Diagnostics, c: ast.Check) -> CheckIR | None:
+    check_annotations(c.annotations, diags)
+    if c.entity not in symbols.entities:
+        from dsl.diagnostics import did_you_mean
+
+        diags.error("E0103", f"неизвестная сущность «{c.entity}»", c.entity_span,
+                    hints=did_you_mean(c.entity, list(symbols.entities)))
+        return None
+    seen: dict[str, ast.Clause] = {}
+    for cl in c.clauses:
+        if cl.kind in seen:
+            from dsl.diagnostics import Related
+
+            diags.error("E0702", f"предложение «{cl.kind}» повторяется в проверке «{c.name}»", cl.span,
+                        related=[Related(seen[cl.kind].span, "первое вхождение")])
+        seen[cl.kind] = cl
+    for required in ("code", "title", "when"):
+        if required not in seen:
+            diags.error("E0701", f"в проверке «{c.name}» нет обязательного предложения «{required}»", c.name_span)
+    ck = ExprChecker(symbols, diags, c.entity)
+    out = CheckIR(c.name, c.entity, None, None, None, None, None, None, None)
+    ok = True
+
+    def typed(clause: ast.Clause | None, kinds: tuple[str, ...], what: str, node: ast.Node | None = None):
+        nonlocal ok
+        if clause is None:
+            return None
+        try:
+            x = ck.check(node if node is not None else clause.expr)
+            return ck.require(x, kinds, node if node is not None else clause.expr, what)
+        except CheckFailed:
+            ok = False
+            return None
+
+    out.code = typed(seen.get("code"), ("code", "text"), "код дефекта")
+    out.title = typed(seen.get("title"), ("code", "text"), "наименование")
+    out.when = typed(seen.get("when"), ("bool",), "условие «when»")
+    wh = seen.get("withhold")
+    if wh is not None:
+        share = typed(wh, ("int", "number"), "доля неоплаты")
+        base = typed(wh, ("money",), "сумма, от которой считается неоплата", wh.base)
+        out.share = ck.to_float(share) if share is not None else None
+        out.base = base
+    fine = typed(seen.get("fine"), ("int", "money"), "штраф")
+    out.fine = ck.coerce(fine, MONEY) if fine is not None else None
+    msg = seen.get("message")
+    if msg is not None:
+        out.message = msg.text
+        for m in _PLACEHOLDER.finditer(msg.text):
+            text = m.group(1).strip()
+            line_off = msg.span.column + len("message \"") + m.start(1)
+            span = Span(msg.span.file, msg.span.line, line_off, msg.span.line, line_off + len(m.group(1)))
+            try:
+                node = parse_expression(text, span)
+                x = ck.check(node)
+                out.placeholders[text] = x
+            except CheckFailed:
+                ok = False
+            except Exception:  # a parse error inside a placeholder
+                diags.error("E0212", f"подстановка «{{{text}}}» в сообщении не является выражением", span)
+                ok = False
+    return out if ok and not diags.errors else (out if ok else None)
+
+
+__all__ = ["check_definition", "check_check", "CheckIR", "declared_type", "NUMBER"]

@@ -1,0 +1,420 @@
+"""Parse rule files into the surface AST, keeping positions; syntax errors become diagnostics."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from pathlib import Path
+
+from lark import Lark, Token, Transformer, Tree, v_args
+from lark.exceptions import (
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+    UnexpectedToken,
+)
+from lark.indenter import DedentError, Indenter
+
+from dsl import astnodes as ast
+from dsl.diagnostics import Diagnostic, DiagnosticError, Span
+
+GRAMMAR_PATH = Path(__file__).with_name("grammar.lark")
+
+_TERMINAL_NAMES = {
+    "NAME": "имя", "NUMBER": "число", "STRING": "строка в кавычках", "DATE": "дата",
+    "_NL": "конец строки", "_INDENT": "отступ", "_DEDENT": "конец блока",
+    "CMP": "сравнение", "ADDOP": "«+» или «-»", "MULOP": "«*» или «/»",
+    "LPAR": "«(»", "RPAR": "«)»", "LSQB": "«[»", "RSQB": "«]»", "LBRACE": "«{»", "RBRACE": "«}»",
+    "COLON": "«:»", "COMMA": "«,»", "DOT": "«.»", "EQUAL": "«=»", "MINUS": "«-»", "AT": "«@»",
+    "OVERRIDE": "override", "OPTIONAL": "optional", "DESC": "desc", "$END": "конец файла",
+}
+
+
+class RuleIndenter(Indenter):
+    NL_type = "_NL"
+    OPEN_PAREN_types = ["LPAR", "LSQB", "LBRACE"]
+    CLOSE_PAREN_types = ["RPAR", "RSQB", "RBRACE"]
+    INDENT_type = "_INDENT"
+    DEDENT_type = "_DEDENT"
+    tab_len = 4
+
+
+@lru_cache(maxsize=1)
+def _parser() -> Lark:
+    return Lark(GRAMMAR_PATH.read_text(encoding="utf-8"), parser="lalr", postlex=RuleIndenter(),
+                propagate_positions=True, maybe_placeholders=True, start=["start", "expr"])
+
+
+def _tok_span(file: str, tok: Token) -> Span:
+    return Span(file, tok.line, tok.column, tok.end_line or tok.line,
+                tok.end_column or tok.column + len(tok))
+
+
+def _describe_expected(expected: set[str]) -> str:
+    names = []
+    for e in sorted(expected):
+        if e in _TERMINAL_NAMES:
+            names.append(_TERMINAL_NAMES[e])
+        elif e.isupper() and not e.startswith("_") and e.isalpha():
+            names.append(f"«{e.lower()}»")
+        elif not e.startswith("_") and not e.startswith("__"):
+            names.append(e)
+    uniq = sorted(set(names))
+    if len(uniq) > 8:
+        uniq = uniq[:8] + ["…"]
+    return ", ".join(uniq)
+
+
+def _token_text(tok: Token) -> str:
+    if tok.type == "_NL":
+        return "конец строки"
+    if tok.type == "_INDENT":
+        return "лишний отступ"
+    if tok.type == "_DEDENT":
+        return "конец блока"
+    if tok.type == "$END":
+        return "конец файла"
+    return f"«{tok}»"
+
+
+def _syntax_diagnostic(file: str, text: str, exc: Exception) -> Diagnostic:
+    if isinstance(exc, UnexpectedCharacters):
+        ch = text[exc.pos_in_stream] if 0 <= exc.pos_in_stream < len(text) else "?"
+        return Diagnostic("E0001", f"недопустимый символ «{ch}»",
+                          Span.point(file, exc.line, exc.column))
+    if isinstance(exc, UnexpectedEOF):
+        last = max(len(text.splitlines()), 1)
+        return Diagnostic("E0003", "неожиданный конец файла: конструкция не завершена",
+                          Span.point(file, last, 1))
+    if isinstance(exc, UnexpectedToken):
+        tok = exc.token
+        if tok.type == "$END":
+            last = max(len(text.splitlines()), 1)
+            return Diagnostic("E0003", "неожиданный конец файла: конструкция не завершена",
+                              Span.point(file, last, 1))
+        line = tok.line if tok.line is not None else 1
+        col = tok.column if tok.column is not None else 1
+        if tok.type == "_NL" and tok.line is not None:
+            # A newline token points at the end of the previous line; show that spot.
+            prev = text.splitlines()[line - 1] if line - 1 < len(text.splitlines()) else ""
+            col = len(prev.rstrip()) + 1
+        span = Span.point(file, line, col, len(str(tok)) if tok.type not in ("_NL", "_INDENT", "_DEDENT") else 1)
+        expected = _describe_expected(set(exc.expected))
+        code = "E0004" if tok.type in ("_INDENT", "_DEDENT") else "E0002"
+        msg = f"синтаксическая ошибка: неожиданно {_token_text(tok)}"
+        if expected:
+            msg += f"; ожидалось: {expected}"
+        return Diagnostic(code, msg, span)
+    if isinstance(exc, DedentError):
+        return Diagnostic("E0004", f"неверный отступ: {exc}", Span.point(file, 1, 1))
+    if isinstance(exc, UnexpectedInput):
+        return Diagnostic("E0002", "синтаксическая ошибка",
+                          Span.point(file, getattr(exc, "line", 1) or 1, getattr(exc, "column", 1) or 1))
+    raise exc
+
+
+def parse_module(text: str, file: str) -> ast.Module:
+    """Parse one rule file. Raises DiagnosticError with positioned diagnostics."""
+    try:
+        tree = _parser().parse(text if text.endswith("\n") else text + "\n", start="start")
+    except (UnexpectedInput, DedentError) as exc:
+        if isinstance(exc, DedentError):
+            diag = _dedent_diagnostic(file, text)
+        else:
+            diag = _syntax_diagnostic(file, text, exc)
+        raise DiagnosticError([diag]) from None
+    builder = _Builder(file)
+    module = builder.transform(tree)
+    module.text = text
+    if builder.errors:
+        raise DiagnosticError(builder.errors)
+    return module
+
+
+def parse_expression(text: str, at: Span) -> ast.Node:
+    """Parse a standalone expression (message placeholders, doc examples); spans are moved to `at`."""
+    try:
+        tree = _parser().parse(text, start="expr")
+    except (UnexpectedInput, DedentError) as exc:
+        raise DiagnosticError([Diagnostic("E0212", f"не удалось разобрать выражение «{text}»", at)]) from exc
+    builder = _Builder(at.file, at.line - 1, at.column - 1)
+    node = builder.transform(tree)
+    if builder.errors:
+        raise DiagnosticError(builder.errors)
+    return node
+
+
+def _dedent_diagnostic(file: str, text: str) -> Diagnostic:
+    """Find the first line whose indentation matches no enclosing block."""
+    stack = [0]
+    depth = 0
+    for no, raw in enumerate(text.splitlines(), start=1):
+        stripped = raw.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        if depth > 0:
+            depth += raw.count("(") + raw.count("[") + raw.count("{")
+            depth -= raw.count(")") + raw.count("]") + raw.count("}")
+            continue
+        indent = len(raw) - len(raw.lstrip(" \t"))
+        if indent > stack[-1]:
+            stack.append(indent)
+        else:
+            while indent < stack[-1]:
+                stack.pop()
+            if indent != stack[-1]:
+                return Diagnostic("E0004", "неверный отступ: строка не совпадает ни с одним уровнем блока",
+                                  Span.point(file, no, indent + 1))
+        depth += raw.count("(") + raw.count("[") + raw.count("{")
+        depth -= raw.count(")") + raw.count("]") + raw.count("}")
+    return Diagnostic("E0004", "неверный отступ", Span.point(file, 1, 1))
+
+
+def _unescape(tok: Token) -> str:
+    body = str(tok)[1:-1]
+    return body.replace('\\"', '"').replace("\\\\", "\\").replace("\\n", "\n")
+
+
+@v_args(meta=True)
+class _Builder(Transformer):
+    def __init__(self, file: str, line_offset: int = 0, column_offset: int = 0) -> None:
+        super().__init__()
+        self.file = file
+        self.errors: list[Diagnostic] = []
+        self.dl = line_offset
+        self.dc = column_offset
+
+    def _shift(self, line: int, column: int, end_line: int, end_column: int) -> Span:
+        if self.dl == 0 and self.dc == 0:
+            return Span(self.file, line, column, end_line, end_column)
+        dc_start = self.dc if line == 1 else 0
+        dc_end = self.dc if end_line == 1 else 0
+        return Span(self.file, line + self.dl, column + dc_start, end_line + self.dl, end_column + dc_end)
+
+    def _span(self, meta) -> Span:
+        return self._shift(meta.line, meta.column, meta.end_line, meta.end_column)
+
+    def _ts(self, tok: Token) -> Span:
+        s = _tok_span(self.file, tok)
+        return self._shift(s.line, s.column, s.end_line, s.end_column)
+
+    # ---- module ----
+    def start(self, meta, items):
+        defs, checks, disables = [], [], []
+        for it in items:
+            if isinstance(it, list):
+                defs.extend(it)
+            elif isinstance(it, ast.Check):
+                checks.append(it)
+            elif isinstance(it, ast.Disable):
+                disables.append(it)
+        return ast.Module(self.file, defs, checks, disables)
+
+    def block(self, meta, children):
+        entity_tok, *members = children
+        for m in members:
+            m.entity = str(entity_tok)
+        return members
+
+    def member(self, meta, children):
+        *annotations, override, name, typ, body = children
+        return ast.Definition(self._span(meta), "", str(name), self._ts(name), typ, body,
+                              override is not None, list(annotations))
+
+    def annotation(self, meta, children):
+        key, value = children
+        return ast.Annotation(self._span(meta), str(key), _unescape(value))
+
+    def type(self, meta, children):
+        optional, name = children
+        return ast.TypeRef(self._span(meta), str(name), optional is not None)
+
+    def expr_body(self, meta, children):
+        return children[0]
+
+    def decide_body(self, meta, children):
+        head, *rows = children
+        policy, aggregator, inputs = head
+        return ast.Decide(self._span(meta), policy, aggregator, inputs, rows)
+
+    def decide_head(self, meta, children):
+        policy, aggregator, args = children
+        return (str(policy), str(aggregator) if aggregator is not None else None, args)
+
+    def decide_row(self, meta, children):
+        cells, result = children
+        return ast.DecideRow(self._span(meta), cells, result)
+
+    def else_row(self, meta, children):
+        return ast.DecideRow(self._span(meta), None, children[0])
+
+    def cells(self, meta, children):
+        return list(children)
+
+    def any_cell(self, meta, children):
+        return ast.Cell(self._span(meta), "any")
+
+    def cmp_cell(self, meta, children):
+        op, value = children
+        return ast.Cell(self._span(meta), "cmp", op=str(op), value=value)
+
+    def in_cell(self, meta, children):
+        return ast.Cell(self._span(meta), "in", items=children[0])
+
+    def not_in_cell(self, meta, children):
+        return ast.Cell(self._span(meta), "not_in", items=children[0])
+
+    def range_cell(self, meta, children):
+        low, high = children
+        return ast.Cell(self._span(meta), "range", value=low, high=high)
+
+    def expr_cell(self, meta, children):
+        return ast.Cell(self._span(meta), "expr", value=children[0])
+
+    # ---- checks ----
+    def check(self, meta, children):
+        idx = 0
+        annotations = []
+        while isinstance(children[idx], ast.Annotation):
+            annotations.append(children[idx])
+            idx += 1
+        override, name, entity, *clauses = children[idx:]
+        return ast.Check(self._span(meta), str(name), self._ts(name), str(entity), self._ts(entity),
+                         clauses, override is not None, annotations)
+
+    def code_clause(self, meta, c):
+        return ast.Clause(self._span(meta), "code", expr=c[0])
+
+    def title_clause(self, meta, c):
+        return ast.Clause(self._span(meta), "title", expr=c[0])
+
+    def when_clause(self, meta, c):
+        return ast.Clause(self._span(meta), "when", expr=c[0])
+
+    def withhold_clause(self, meta, c):
+        return ast.Clause(self._span(meta), "withhold", expr=c[0], base=c[1])
+
+    def fine_clause(self, meta, c):
+        return ast.Clause(self._span(meta), "fine", expr=c[0])
+
+    def message_clause(self, meta, c):
+        return ast.Clause(self._span(meta), "message", text=_unescape(c[0]))
+
+    def disable(self, meta, children):
+        name, reason = children
+        return ast.Disable(self._span(meta), str(name), self._ts(name), _unescape(reason))
+
+    # ---- expressions ----
+    def if_expr(self, meta, c):
+        cond, then, *rest = c
+        branches = [(cond, then)]
+        for part in rest[:-1]:
+            branches.append(part)
+        return ast.If(self._span(meta), branches, rest[-1])
+
+    def elif_part(self, meta, c):
+        return (c[0], c[1])
+
+    def or_(self, meta, c):
+        return ast.Binary(self._span(meta), "or", c[0], c[1])
+
+    def and_(self, meta, c):
+        return ast.Binary(self._span(meta), "and", c[0], c[1])
+
+    def not_(self, meta, c):
+        return ast.Unary(self._span(meta), "not", c[0])
+
+    def compare(self, meta, c):
+        return ast.Binary(self._span(meta), str(c[1]), c[0], c[2])
+
+    def binop(self, meta, c):
+        return ast.Binary(self._span(meta), str(c[1]), c[0], c[2])
+
+    def in_set(self, meta, c):
+        return ast.InSet(self._span(meta), c[0], c[1], False)
+
+    def not_in_set(self, meta, c):
+        return ast.InSet(self._span(meta), c[0], c[1], True)
+
+    def between(self, meta, c):
+        return ast.Between(self._span(meta), c[0], c[1], c[2])
+
+    def neg(self, meta, c):
+        return ast.Unary(self._span(meta), "-", c[0])
+
+    def attr(self, meta, c):
+        return ast.Attr(self._span(meta), c[0], str(c[1]), self._ts(c[1]))
+
+    def index(self, meta, c):
+        return ast.Index(self._span(meta), c[0], c[1])
+
+    def number(self, meta, c):
+        return ast.Number(self._span(meta), str(c[0]))
+
+    def string(self, meta, c):
+        return ast.String(self._span(meta), _unescape(c[0]))
+
+    def date(self, meta, c):
+        span = self._span(meta)
+        text = str(c[0])
+        try:
+            dt.date.fromisoformat(text)
+        except ValueError:
+            self.errors.append(Diagnostic("E0005", f"неверная дата «{text}»: такого дня нет в календаре",
+                                          span, hints=["формат даты: ГГГГ-ММ-ДД, например 2025-01-31"]))
+        return ast.DateLit(span, text)
+
+    def true(self, meta, c):
+        return ast.Bool(self._span(meta), True)
+
+    def false(self, meta, c):
+        return ast.Bool(self._span(meta), False)
+
+    def name(self, meta, c):
+        return ast.Name(self._span(meta), str(c[0]))
+
+    def call(self, meta, c):
+        func, args, alias, by, where, order = c
+        order_expr, desc = (order if order is not None else (None, False))
+        return ast.Call(self._span(meta), str(func), self._ts(func), args or [], alias, by, where,
+                        order_expr, desc)
+
+    def args(self, meta, c):
+        return list(c)
+
+    def agg_alias(self, meta, c):
+        return str(c[0])
+
+    def agg_by(self, meta, c):
+        return list(c)
+
+    def same_key(self, meta, c):
+        return ast.Key(self._span(meta), c[0], None)
+
+    def pair_key(self, meta, c):
+        return ast.Key(self._span(meta), c[0], c[1])
+
+    def agg_where(self, meta, c):
+        return c[0]
+
+    def agg_order(self, meta, c):
+        return (c[0], c[1] is not None)
+
+    def setlit(self, meta, c):
+        items = []
+        for it in c:
+            if it is None:
+                continue
+            if isinstance(it, ast.SetItem):
+                items.append(it)
+            else:
+                items.append(ast.SetItem(it.span, it, None))
+        return items
+
+    def set_range(self, meta, c):
+        return ast.SetItem(self._span(meta), c[0], c[1])
+
+    def __default__(self, data, children, meta):
+        if len(children) == 1:
+            return children[0]
+        return Tree(data, children, meta)

@@ -1,0 +1,76 @@
+"""The single registry of primitives.
+
+One entry gives: the name, a human signature, a typer (argument types → result type),
+the vectorized implementation, a Russian doc line and a tested example.
+Adding a primitive = one ``@primitive`` entry in a module of this package + its test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from dsl.types import Type
+
+
+class PrimitiveTypeError(Exception):
+    """Raised by a typer; ``arg`` is the index of the offending argument (or None)."""
+
+    def __init__(self, message: str, arg: int | None = None, code: str = "E0204") -> None:
+        super().__init__(message)
+        self.message = message
+        self.arg = arg
+        self.code = code
+
+
+@dataclass
+class Primitive:
+    name: str
+    signature: str
+    kind: str  # "elementwise" | "aggregate" | "window"
+    typer: Callable[[list[Type], list[object]], Type]
+    impl: Callable
+    doc: str
+    examples: list[tuple[str, str]] = field(default_factory=list)
+    min_args: int = 0
+    max_args: int | None = None
+    handles_missing: bool = False
+
+
+REGISTRY: dict[str, Primitive] = {}
+
+
+def primitive(name: str, signature: str, *, kind: str = "elementwise", doc: str,
+              typer: Callable[[list[Type], list[object]], Type],
+              examples: list[tuple[str, str]] | None = None,
+              min_args: int = 0, max_args: int | None = None,
+              handles_missing: bool = False) -> Callable:
+    def deco(fn: Callable) -> Callable:
+        if name in REGISTRY and REGISTRY[name].kind == kind:
+            raise ValueError(f"primitive {name} ({kind}) registered twice")
+        key = name if kind == "elementwise" else f"{kind}:{name}"
+        REGISTRY[key] = Primitive(name, signature, kind, typer, fn, doc, examples or [],
+                                  min_args, max_args, handles_missing)
+        return fn
+    return deco
+
+
+def lookup(name: str, kind: str = "elementwise") -> Primitive | None:
+    key = name if kind == "elementwise" else f"{kind}:{name}"
+    return REGISTRY.get(key)
+
+
+def names(kind: str | None = None) -> list[str]:
+    return sorted({p.name for p in REGISTRY.values() if kind is None or p.kind == kind})
+
+
+def check_arity(p: Primitive, n: int) -> str | None:
+    if n < p.min_args or (p.max_args is not None and n > p.max_args):
+        if p.max_args == p.min_args:
+            want = str(p.min_args)
+        elif p.max_args is None:
+            want = f"не меньше {p.min_args}"
+        else:
+            want = f"от {p.min_args} до {p.max_args}"
+        return f"функция «{p.name}» принимает {want} аргумент(ов), передано {n}; сигнатура: {p.signature}"
+    return None

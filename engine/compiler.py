@@ -1,0 +1,234 @@
+"""The compile pipeline: load chain → parse → resolve overlays → type check → dependency graph."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dsl import ir
+from dsl.astnodes import source_text
+from dsl.checker import check_check, check_definition, declared_type
+from dsl.diagnostics import DiagnosticError, Diagnostics, Related, did_you_mean
+from dsl.parser import parse_module
+from dsl.symbols import AttrInfo, EntityInfo, ParamInfo, Symbols, TableInfo
+from engine.hashing import content_hash
+from engine.model import CheckInfo, DefInfo, Disabled, Methodology, Provenance
+from engine.package import RawPackage, display_path, load_chain, package_files
+from engine.params import ParamDef, load_parameters
+from engine.schema import EntityDef, load_schema
+from engine.tables import TableDef, declare_table
+from engine.yamlpos import load_located
+
+
+def compile_package(pkg_dir: Path | str) -> Methodology:
+    """Compile a methodology package; raises DiagnosticError listing every problem found."""
+    diags = Diagnostics()
+    chain = load_chain(Path(pkg_dir), diags)
+    entities: dict[str, EntityDef] = {}
+    params: dict[str, ParamDef] = {}
+    tables: dict[str, TableDef] = {}
+    defs: dict[tuple[str, str], DefInfo] = {}
+    checks: dict[str, CheckInfo] = {}
+    disabled: dict[str, Disabled] = {}
+    outputs: dict[str, list[str]] = {}
+    sources: dict[str, str] = {}
+    for raw in chain:
+        _load_data_parts(raw, diags, entities, params, tables)
+        out_node = raw.manifest.value.get("outputs")
+        if out_node is not None and isinstance(out_node.value, dict):
+            for ent, names in out_node.value.items():
+                outputs[ent] = [str(x.value) for x in names.value] if isinstance(names.value, list) else []
+    diags.raise_if_errors()
+    for raw in chain:
+        _load_rules(raw, diags, entities, defs, checks, disabled, sources)
+    diags.raise_if_errors()
+    symbols = build_symbols(entities, params, tables, defs, diags)
+    diags.raise_if_errors()
+    for info in defs.values():
+        info.ir = check_definition(symbols, diags, info.ast)
+    for info in checks.values():
+        info.ir = check_check(symbols, diags, info.ast)
+    diags.raise_if_errors()
+    deps = dependency_graph(defs, checks, diags)
+    diags.raise_if_errors()
+    for ent, names in outputs.items():
+        for n in names:
+            if (ent, n) not in defs and not (ent in entities and n in entities[ent].fields):
+                diags.error("E0101", f"outputs: у сущности «{ent}» нет определения «{n}»",
+                            chain[-1].manifest.span)
+    diags.raise_if_errors()
+    leaf = chain[-1]
+    chash = content_hash([(r.info.ref, r.info.path, package_files(r)) for r in chain])
+    return Methodology(leaf.info, [r.info for r in chain], chash, entities, params, tables, defs, checks,
+                       disabled, symbols, deps, outputs, leaf.tests, sources)
+
+
+def _load_data_parts(raw: RawPackage, diags: Diagnostics, entities, params, tables) -> None:
+    m = raw.manifest.value
+    root = raw.info.path
+    ref = raw.info.ref
+    schema = m.get("schema")
+    if schema is not None:
+        path = root / str(schema.value)
+        load_schema(load_located(path, display_path(path)), diags, entities)
+    pnode = m.get("parameters")
+    ppath = root / (str(pnode.value) if pnode is not None else "parameters.yaml")
+    if ppath.is_file():
+        for name, p in load_parameters(ppath, display_path(ppath), ref, diags).items():
+            _merge(name, p, params, diags, "параметр")
+    elif pnode is not None:
+        diags.error("E0602", f"файл параметров не найден: {pnode.value}", pnode.span)
+    tnode = m.get("tables")
+    if tnode is not None and isinstance(tnode.value, dict):
+        for name, node in tnode.value.items():
+            t = declare_table(name, node, root, display_path(root), ref, diags)
+            if t is not None:
+                t.span = tnode.key_spans[name]
+                _merge(name, t, tables, diags, "таблица")
+
+
+def _merge(name: str, item, into: dict, diags: Diagnostics, what: str) -> None:
+    prev = into.get(name)
+    if prev is not None and not item.override:
+        diags.error("E0305", f"{what} «{name}» уже определён(а) в пакете {prev.package}; "
+                    "чтобы заменить, укажите override: true", item.span,
+                    related=[Related(prev.span, "первое определение")])
+        return
+    if prev is None and item.override:
+        diags.error("E0306", f"override: {what} «{name}» не определён(а) ни в одном базовом пакете", item.span,
+                    hints=did_you_mean(name, list(into)))
+        return
+    into[name] = item
+
+
+def _load_rules(raw: RawPackage, diags, entities, defs, checks, disabled, sources) -> None:
+    ref = raw.info.ref
+    own_defs: set[tuple[str, str]] = set()
+    own_checks: set[str] = set()
+    for path, shown in raw.modules:
+        text = path.read_text(encoding="utf-8")
+        sources[shown] = text
+        try:
+            module = parse_module(text, shown)
+        except DiagnosticError as e:
+            diags.items.extend(e.diagnostics)
+            continue
+        for d in module.definitions:
+            key = (d.entity, d.name)
+            prov = Provenance(ref, shown, d.name_span)
+            if d.entity not in entities:
+                diags.error("E0103", f"неизвестная сущность «{d.entity}»", d.span,
+                            hints=did_you_mean(d.entity, list(entities)))
+                continue
+            if d.name in entities[d.entity].fields:
+                diags.error("E0307", f"«{d.name}» — поле входных данных сущности «{d.entity}»; "
+                            "определение не может называться так же", d.name_span,
+                            related=[Related(entities[d.entity].fields[d.name].span, "поле объявлено здесь")])
+                continue
+            prev = defs.get(key)
+            info = DefInfo(d.entity, d.name, declared_type(d.type, diags) or _any(), d, None,
+                           source_text(d.body, text), prov)
+            if prev is not None and key in own_defs:
+                diags.error("E0301", f"«{d.entity}.{d.name}» определено дважды в пакете {ref}", d.name_span,
+                            related=[Related(prev.provenance.span, "первое определение")])
+                continue
+            if prev is not None and not d.override:
+                diags.error("E0301", f"«{d.entity}.{d.name}» уже определено в пакете {prev.provenance.package}; "
+                            "чтобы заменить определение, напишите override", d.name_span,
+                            related=[Related(prev.provenance.span, "определение в базовом пакете")],
+                            hints=[f"override {d.name}: …"])
+                continue
+            if prev is None and d.override:
+                cands = [n for (e, n) in defs if e == d.entity]
+                diags.error("E0302", f"override: «{d.entity}.{d.name}» не определено ни в одном базовом пакете",
+                            d.name_span, hints=did_you_mean(d.name, cands))
+                continue
+            info.overrides = prev
+            defs[key] = info
+            own_defs.add(key)
+        for c in module.checks:
+            prov = Provenance(ref, shown, c.name_span)
+            prev = checks.get(c.name)
+            if prev is not None and (c.name in own_checks or not c.override):
+                extra = "" if c.name in own_checks else "; чтобы заменить проверку, напишите override check"
+                diags.error("E0304", f"проверка «{c.name}» уже определена в пакете {prev.provenance.package}{extra}",
+                            c.name_span, related=[Related(prev.provenance.span, "первое определение")])
+                continue
+            if prev is None and c.override:
+                diags.error("E0302", f"override: проверка «{c.name}» не определена ни в одном базовом пакете",
+                            c.name_span, hints=did_you_mean(c.name, list(checks)))
+                continue
+            checks[c.name] = CheckInfo(c.name, c.entity, c, None, prov, prev)
+            own_checks.add(c.name)
+        for dis in module.disables:
+            prev = checks.pop(dis.name, None)
+            if prev is None:
+                diags.error("E0303", f"disable: проверка «{dis.name}» не определена", dis.name_span,
+                            hints=did_you_mean(dis.name, list(checks)))
+                continue
+            disabled[dis.name] = Disabled(dis.name, dis.reason, Provenance(ref, shown, dis.span), prev)
+
+
+def _any():
+    from dsl.types import NUMBER
+
+    return NUMBER
+
+
+def build_symbols(entities, params, tables, defs, diags) -> Symbols:
+    sym = Symbols()
+    for e in entities.values():
+        info = EntityInfo(e.name, e.label, {}, {r.name: r.entity for r in e.relations.values()}, e.as_of, e.key)
+        for f in e.fields.values():
+            info.attrs[f.name] = AttrInfo(f.name, f.type, f.label, f.span, False)
+        sym.entities[e.name] = info
+    for (ent, name), d in defs.items():
+        sym.entities[ent].attrs[name] = AttrInfo(name, d.type, d.label, d.provenance.span, True)
+    for p in params.values():
+        sym.params[p.name] = ParamInfo(p.name, p.type, p.label, p.span)
+    for t in tables.values():
+        sym.tables[t.name] = TableInfo(t.name, t.key_types, dict(t.columns), t.label, t.dated, t.span)
+    return sym
+
+
+def dependency_graph(defs, checks, diags: Diagnostics) -> dict[tuple[str, str], set[tuple[str, str]]]:
+    deps: dict[tuple[str, str], set[tuple[str, str]]] = {}
+    for key, info in defs.items():
+        deps[key] = refs_of(info.ir) if info.ir is not None else set()
+    state: dict[tuple[str, str], int] = {}
+    stack: list[tuple[str, str]] = []
+    reported: set[frozenset] = set()
+
+    def visit(k: tuple[str, str]) -> None:
+        state[k] = 1
+        stack.append(k)
+        for d in sorted(deps.get(k, ())):
+            if state.get(d) == 1:
+                cycle = stack[stack.index(d):] + [d]
+                sig = frozenset(cycle)
+                if sig not in reported:
+                    reported.add(sig)
+                    names = " → ".join(f"{e}.{n}" for e, n in cycle)
+                    first = defs[cycle[0]]
+                    related = [Related(defs[c].provenance.span, f"«{c[0]}.{c[1]}» зависит от «{nxt[0]}.{nxt[1]}»")
+                               for c, nxt in zip(cycle[1:-1], cycle[2:], strict=False)]
+                    diags.error("E0401", f"циклическая зависимость: {names}", first.provenance.span,
+                                related=related)
+            elif state.get(d) is None and d in deps:
+                visit(d)
+        stack.pop()
+        state[k] = 2
+
+    for k in sorted(deps):
+        if state.get(k) is None:
+            visit(k)
+    return deps
+
+
+def refs_of(node: ir.IR | None) -> set[tuple[str, str]]:
+    out: set[tuple[str, str]] = set()
+    if node is None:
+        return out
+    for x in ir.walk(node):
+        if isinstance(x, ir.FieldRef) and x.is_definition:
+            out.add((x.entity, x.name))
+    return out

@@ -1,0 +1,199 @@
+"""Evaluation of aggregates, window functions and decision tables (see dsl.ir.AggNode for modes)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dsl import ir
+from dsl.columns import Col, empty_dtype, unify_codes
+from dsl.primitives.distribute import DistributeError
+from dsl.primitives.grouping import Groups
+from engine.evaluator import EvalError, Evaluator, RFrame, materialize, select
+
+MAX_PAIRS = 50_000_000
+
+
+def dense_keys(src: list[Col], cur: list[Col]) -> tuple[np.ndarray, np.ndarray, int]:
+    ns = len(src[0]) if src else 0
+    nc = len(cur[0]) if cur else 0
+    ids = np.zeros(ns + nc, dtype=np.int64)
+    for s, c in zip(src, cur, strict=True):
+        if s.type.kind in ("code", "text"):
+            sd, cd, _ = unify_codes(s, c)
+            both = np.concatenate([np.asarray(sd, np.int64), np.asarray(cd, np.int64)])
+        else:
+            sv, cv = np.asarray(s.data), np.asarray(c.data)
+            both = np.concatenate([np.broadcast_to(sv, (ns,)), np.broadcast_to(cv, (nc,))])
+        _, r = np.unique(both, return_inverse=True)
+        combined = ids * (int(r.max()) + 1 if len(r) else 1) + r
+        _, ids = np.unique(combined, return_inverse=True)
+        ids = ids.astype(np.int64)
+    n_groups = int(ids.max()) + 1 if len(ids) else 0
+    return ids[:ns], ids[ns:], max(n_groups, 1)
+
+
+def _order_keys(ev: Evaluator, node: ir.AggNode, frames: list[RFrame]) -> list[np.ndarray]:
+    if node.order is None:
+        return []
+    o = np.asarray(materialize(ev.eval(node.order, frames), frames[-1].n).data)
+    return [-o if node.desc else o]
+
+
+def _reduce(ev: Evaluator, node: ir.AggNode, frames: list[RFrame], groups: Groups) -> Col:
+    prim = node.prim
+    name = prim.name
+    if name == "count":
+        return prim.impl(None, groups)
+    value = materialize(ev.eval(node.value, frames), frames[-1].n)
+    if name in ("first", "last"):
+        return prim.impl(value, groups, _order_keys(ev, node, frames))
+    return prim.impl(value, groups)
+
+
+def _filter(ev: Evaluator, node: ir.AggNode, frames: list[RFrame]) -> np.ndarray | None:
+    if node.where is None:
+        return None
+    return np.asarray(materialize(ev.eval(node.where, frames), frames[-1].n).data, dtype=bool)
+
+
+def _subframe(f: RFrame, mask: np.ndarray | None) -> RFrame:
+    if mask is None:
+        return f
+    rows = f.rows[mask] if f.rows is not None else np.nonzero(mask)[0]
+    parent = f.parent[mask] if f.parent is not None else None
+    return RFrame(f.entity, rows, len(rows), parent)
+
+
+def evaluate_aggregate(ev: Evaluator, node: ir.AggNode, frames: list[RFrame]) -> Col:
+    cur = frames[-1]
+    mode = node.mode
+    src_ent = ev.data.entities[node.source]
+    if mode == "child":
+        fk = src_ent.rel[node.relation]
+        if cur.rows is None:
+            p = fk
+        else:
+            pos = np.full(ev.data.entities[cur.entity].n, -1, dtype=np.int64)
+            pos[cur.rows] = np.arange(cur.n)
+            p = np.where(fk >= 0, pos[np.clip(fk, 0, None)], -1)
+        s_rows = np.nonzero(p >= 0)[0]
+        frame = RFrame(node.source, s_rows, len(s_rows), p[s_rows])
+        frame = _subframe(frame, _filter(ev, node, frames + [frame]))
+        groups = Groups(frame.parent, cur.n)
+        return _reduce(ev, node, frames + [frame], groups)
+
+    if mode == "pair":
+        return _pairs(ev, node, frames)
+
+    all_rows = RFrame(node.source, None, src_ent.n, None)
+    src_frames = frames + [all_rows]
+    if node.keys_src:
+        src_keys = [materialize(ev.eval(k, src_frames), all_rows.n) for k in node.keys_src]
+        if mode == "group" and cur.rows is None:
+            s_ids, _, g = dense_keys(src_keys, [k.take(np.zeros(0, np.int64)) for k in src_keys])
+            c_ids = s_ids
+        else:
+            cur_keys = [materialize(ev.eval(k, frames), cur.n) for k in node.keys_cur]
+            s_ids, c_ids, g = dense_keys(src_keys, cur_keys)
+    else:
+        s_ids = np.zeros(all_rows.n, dtype=np.int64)
+        c_ids = np.zeros(cur.n, dtype=np.int64)
+        g = 1
+    mask = _filter(ev, node, src_frames)
+    frame = _subframe(all_rows, mask)
+    ids = s_ids if mask is None else s_ids[mask]
+    groups = Groups(ids, g)
+    if node.prim.kind == "window":
+        return _window(ev, node, frames + [frame], groups, mask, src_ent.n, cur)
+    per_group = _reduce(ev, node, frames + [frame], groups)
+    return per_group.take(c_ids)
+
+
+def _window(ev: Evaluator, node: ir.AggNode, frames: list[RFrame], groups: Groups, mask, n_all: int,
+            cur: RFrame) -> Col:
+    if node.prim.name == "rank":
+        res = node.prim.impl(groups, _order_keys(ev, node, frames))
+    else:
+        args = [materialize(ev.eval(a, frames), frames[-1].n) for a in node.args]
+        try:
+            res = node.prim.impl(groups, *args)
+        except DistributeError as e:
+            raise EvalError(str(e), node.span) from None
+    full = np.zeros(n_all, dtype=np.asarray(res.data).dtype)
+    rows = np.nonzero(mask)[0] if mask is not None else slice(None)
+    full[rows] = res.data
+    out = Col(node.type, full)
+    return out if cur.rows is None else out.take(cur.rows)
+
+
+def _pairs(ev: Evaluator, node: ir.AggNode, frames: list[RFrame]) -> Col:
+    cur = frames[-1]
+    src_ent = ev.data.entities[node.source]
+    all_rows = RFrame(node.source, None, src_ent.n, None)
+    src_keys = [materialize(ev.eval(k, frames + [all_rows]), all_rows.n) for k in node.keys_src]
+    cur_keys = [materialize(ev.eval(k, frames), cur.n) for k in node.keys_cur]
+    s_ids, c_ids, _ = dense_keys(src_keys, cur_keys)
+    order = np.argsort(s_ids, kind="stable")
+    sorted_ids = s_ids[order]
+    lo = np.searchsorted(sorted_ids, c_ids, side="left")
+    hi = np.searchsorted(sorted_ids, c_ids, side="right")
+    counts = hi - lo
+    total = int(counts.sum())
+    if total > MAX_PAIRS:
+        raise EvalError(f"слишком много пар строк для сравнения ({total}); уточните ключ «by»", node.span)
+    parent = np.repeat(np.arange(cur.n), counts)
+    offsets = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+    s_rows = order[np.repeat(lo, counts) + offsets]
+    frame = RFrame(node.source, s_rows, total, parent)
+    frame = _subframe(frame, _filter(ev, node, frames + [frame]))
+    groups = Groups(frame.parent, cur.n)
+    return _reduce(ev, node, frames + [frame], groups)
+
+
+def evaluate_decide(ev: Evaluator, node: ir.DecideNode, frames: list[RFrame]) -> Col:
+    n = frames[-1].n
+    conds = [np.asarray(materialize(ev.eval(c, frames), n).data, dtype=bool) for c, _ in node.rows]
+    values = [materialize(ev.eval(v, frames), n) for _, v in node.rows]
+    if node.policy == "collect":
+        return _collect(node, conds, values, n)
+    if node.policy in ("unique", "any") and conds:
+        hits = np.sum(np.vstack(conds), axis=0)
+        multi = hits > 1
+        if multi.any():
+            i = int(np.nonzero(multi)[0][0])
+            matched = [j + 1 for j, c in enumerate(conds) if c[i]]
+            if node.policy == "unique" or len({values[j - 1].value_at(i) for j in matched}) > 1:
+                ent, key = ev.row_key(frames, i) if len(frames) == 1 else (None, None)
+                rows = ", ".join(str(j) for j in matched)
+                raise EvalError(f"таблица решений ({node.policy}): совпали строки {rows}", node.span, ent, key)
+    if node.otherwise is not None:
+        result = materialize(ev.eval(node.otherwise, frames), n)
+    else:
+        kind = node.type.kind
+        result = Col(node.type, np.zeros(n, dtype=empty_dtype(kind)), np.ones(n, dtype=bool),
+                     np.array([], dtype=object) if kind in ("code", "text") else None)
+    for c, v in zip(reversed(conds), reversed(values), strict=True):
+        result = select(c, v, result, node)
+    return result
+
+
+def _collect(node: ir.DecideNode, conds, values, n: int) -> Col:
+    kind = node.type.kind
+    if node.aggregator == "count":
+        total = np.zeros(n, dtype=np.int64)
+        for c in conds:
+            total += c
+        return Col(node.type, total)
+    if node.aggregator == "sum":
+        total = np.zeros(n, dtype=empty_dtype(kind))
+        for c, v in zip(conds, values, strict=True):
+            total = total + np.where(c, np.asarray(v.data), 0)
+        return Col(node.type, total)
+    fn = np.minimum if node.aggregator == "min" else np.maximum
+    acc = np.zeros(n, dtype=empty_dtype(kind))
+    seen = np.zeros(n, dtype=bool)
+    for c, v in zip(conds, values, strict=True):
+        d = np.asarray(v.data)
+        acc = np.where(c & seen, fn(acc, d), np.where(c, d, acc))
+        seen |= c
+    return Col(node.type, acc, ~seen if not seen.all() else None)

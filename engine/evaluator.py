@@ -1,0 +1,294 @@
+"""Vectorized evaluation of the typed IR over bound data (numpy; numexpr for fused arithmetic).
+
+A frame is a set of rows of one entity (all of them, or a chosen subset for explain
+and for checks). Definitions referenced at the full frame are computed once and cached;
+at a subset frame they are computed for those rows only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from dsl import ir
+from dsl.columns import Col, const, merge_missing, unify_codes
+from dsl.diagnostics import Span
+from dsl.types import BOOL
+from engine.dataset import Dataset
+from engine.model import Methodology
+
+
+class EvalError(Exception):
+    """A runtime failure tied to a rule position and, where known, a data row."""
+
+    def __init__(self, message: str, span: Span | None, entity: str | None = None,
+                 row_key: str | None = None) -> None:
+        self.message = message
+        self.span = span
+        self.entity = entity
+        self.row_key = row_key
+        where = f" (строка {entity} [{row_key}])" if row_key is not None else ""
+        super().__init__(f"{span}: {message}{where}" if span else message + where)
+
+
+@dataclass
+class RFrame:
+    entity: str | None
+    rows: np.ndarray | None       # row indices into the entity; None = every row
+    n: int
+    parent: np.ndarray | None = None
+
+
+class Evaluator:
+    def __init__(self, methodology: Methodology, data: Dataset, context_day: int | None = None,
+                 fuse: bool = True) -> None:
+        self.m = methodology
+        self.data = data
+        self.context_day = context_day
+        self.fuse = fuse
+        self.cache: dict[tuple[str, str], Col] = {}
+        self._computing: set[tuple[str, str]] = set()
+
+    # ---- frames ---------------------------------------------------------------
+    def root_frame(self, entity: str | None, rows: np.ndarray | None = None) -> RFrame:
+        if entity is None:
+            return RFrame(None, None, 1)
+        n = self.data.n(entity) if rows is None else len(rows)
+        return RFrame(entity, rows, n)
+
+    @staticmethod
+    def lift(col: Col, k: int, frames: list[RFrame]) -> Col:
+        d = len(frames) - 1
+        if k >= d:
+            return col
+        m = frames[d].parent
+        for j in range(d - 1, k, -1):
+            m = frames[j].parent[m]
+        return col.take(m)
+
+    def frame_days(self, k: int, frames: list[RFrame]) -> np.ndarray | None:
+        if k < 0 or frames[k].entity is None:
+            return None
+        f = frames[k]
+        ent = self.data.entities[f.entity]
+        if ent.as_of is None:
+            return None
+        days = ent.as_of if f.rows is None else ent.as_of[f.rows]
+        return self.lift(Col(BOOL, days), k, frames).data
+
+    def row_key(self, frames: list[RFrame], i: int) -> tuple[str | None, str | None]:
+        f = frames[0]
+        if f.entity is None:
+            return None, None
+        idx = i if f.rows is None else int(f.rows[i])
+        return f.entity, str(self.data.entities[f.entity].keys[idx])
+
+    # ---- definitions ----------------------------------------------------------
+    def column(self, entity: str, name: str) -> Col:
+        key = (entity, name)
+        hit = self.cache.get(key)
+        if hit is not None:
+            return hit
+        ent = self.data.entities[entity]
+        if name in ent.cols and key not in self.m.defs:
+            return ent.cols[name]
+        col = self._evaluate_definition(entity, name, self.root_frame(entity))
+        self.cache[key] = col
+        return col
+
+    def _evaluate_definition(self, entity: str, name: str, frame: RFrame) -> Col:
+        info = self.m.defs[(entity, name)]
+        if info.ir is None:
+            raise EvalError(f"определение {entity}.{name} не прошло проверку типов", info.provenance.span)
+        col = self.eval(info.ir, [frame])
+        return materialize(col, frame.n)
+
+    def definition_at(self, entity: str, name: str, rows: np.ndarray) -> Col:
+        if (entity, name) in self.cache or (entity, name) not in self.m.defs:
+            return self.column(entity, name).take(rows)
+        return self._evaluate_definition(entity, name, RFrame(entity, rows, len(rows)))
+
+    # ---- dispatch -------------------------------------------------------------
+    def eval(self, node: ir.IR, frames: list[RFrame]) -> Col:
+        if self.fuse and type(node) in _FUSABLE_ROOTS:
+            from engine.fuse import try_fuse
+
+            fused = try_fuse(self, node, frames)
+            if fused is not None:
+                return fused
+        return self.eval_direct(node, frames)
+
+    def eval_direct(self, node: ir.IR, frames: list[RFrame]) -> Col:
+        """Evaluate one node without trying to fuse it (its operands may still fuse)."""
+        return getattr(self, "_" + type(node).__name__)(node, frames)
+
+    def _Const(self, node: ir.Const, frames: list[RFrame]) -> Col:
+        return const(node.value, node.type, frames[-1].n)
+
+    def _FieldRef(self, node: ir.FieldRef, frames: list[RFrame]) -> Col:
+        f = frames[node.frame]
+        if node.path:
+            ent = f.entity
+            idx = f.rows if f.rows is not None else np.arange(f.n)
+            for rel in node.path:
+                r = self.data.entities[ent].rel[rel]
+                idx = np.where(idx >= 0, r[np.clip(idx, 0, None)], -1)
+                ent = self.m.entities[ent].relations[rel].entity
+            full = self.column(ent, node.name)
+            col = full.take(np.clip(idx, 0, None)) if len(full) else Col(full.type, np.zeros(len(idx), dtype=full.data.dtype), None, full.cats)
+            bad = idx < 0
+            if bad.any():
+                col = Col(node.type, col.data, bad | (col.missing if col.missing is not None else False), col.cats)
+        elif f.rows is None:
+            col = self.column(f.entity, node.name)
+        elif node.is_definition:
+            col = self.definition_at(f.entity, node.name, f.rows)
+        else:
+            col = self.data.entities[f.entity].cols[node.name].take(f.rows)
+        return self.lift(col, node.frame, frames)
+
+    def _ParamRef(self, node: ir.ParamRef, frames: list[RFrame]) -> Col:
+        p = self.m.params[node.name]
+        days = self.frame_days(node.frame, frames)
+        n = frames[-1].n
+        if days is None:
+            if self.context_day is None:
+                live = [x for x in p.periods if x.value is not None]
+                if len(live) == 1:
+                    return const(live[0].value, p.type, n)
+                raise EvalError(f"параметр «{p.name}» зависит от даты, а дата расчёта не задана", node.span)
+            days = np.full(n, self.context_day, dtype=np.int64)
+        col = p.at(np.asarray(days, dtype=np.int64), n)
+        if col.missing is not None and col.missing.any():
+            i = int(np.nonzero(col.missing)[0][0])
+            from engine.params import key_text
+
+            ent, key = self.row_key(frames, i) if len(frames) == 1 else (None, None)
+            raise EvalError(f"параметр «{p.name}» не действует на дату {key_text(int(days[i]))}", node.span, ent, key)
+        return col
+
+    def _Lookup(self, node: ir.Lookup, frames: list[RFrame]) -> Col:
+        t = self.m.tables[node.table]
+        keys = [self.eval(k, frames) for k in node.keys]
+        days = self.frame_days(node.frame, frames) if t.dated else None
+        if t.dated and days is None:
+            if self.context_day is None:
+                raise EvalError(f"таблица «{t.name}» датирована, а дата расчёта не задана", node.span)
+            days = np.full(frames[-1].n, self.context_day, dtype=np.int64)
+        rows = t.find([materialize(k, frames[-1].n) for k in keys], days)
+        if node.column is None:
+            return Col(BOOL, rows >= 0)
+        return t.column_at(node.column, rows)
+
+    def _Convert(self, node: ir.Convert, frames: list[RFrame]) -> Col:
+        x = self.eval(node.operand, frames)
+        data = np.asarray(x.data)
+        if node.to == "float":
+            out = data / 100.0 if x.type.kind == "money" else data.astype(np.float64)
+        else:
+            out = data.astype(np.int64) * 100
+        return Col(node.type, out, x.missing)
+
+    def _Unary(self, node: ir.Unary, frames: list[RFrame]) -> Col:
+        x = self.eval(node.operand, frames)
+        data = ~np.asarray(x.data) if node.op == "not" else -np.asarray(x.data)
+        return Col(node.type, data, x.missing)
+
+    def _Binary(self, node: ir.Binary, frames: list[RFrame]) -> Col:
+        a = self.eval(node.left, frames)
+        b = self.eval(node.right, frames)
+        op = node.op
+        if a.type.kind in ("code", "text") or b.type.kind in ("code", "text"):
+            ad, bd, _ = unify_codes(a, b)
+            data = (ad == bd) if op == "==" else (ad != bd)
+            return Col(BOOL, data)
+        x, y = np.asarray(a.data), np.asarray(b.data)
+        if op == "and":
+            return Col(BOOL, x & y)
+        if op == "or":
+            return Col(BOOL, x | y)
+        data = _BINOPS[op](x, y)
+        if op == "/":
+            self._check_finite(data, x, y, node, frames)
+        return Col(node.type, data, merge_missing(a, b))
+
+    def _check_finite(self, data, x, y, node, frames) -> None:
+        bad = ~np.isfinite(data)
+        if bad.any():
+            i = int(np.nonzero(bad)[0][0])
+            ent, key = self.row_key(frames, i) if len(frames) == 1 else (None, None)
+            raise EvalError("деление на ноль", node.span, ent, key)
+
+    def _IfNode(self, node: ir.IfNode, frames: list[RFrame]) -> Col:
+        c = np.asarray(self.eval(node.cond, frames).data, dtype=bool)
+        a = self.eval(node.then, frames)
+        b = self.eval(node.otherwise, frames)
+        return select(c, a, b, node)
+
+    def _InSetNode(self, node: ir.InSetNode, frames: list[RFrame]) -> Col:
+        x = self.eval(node.operand, frames)
+        if x.type.kind in ("code", "text"):
+            wanted = {str(v) for v in node.values}
+            per_cat = np.array([str(c) in wanted for c in x.cats], dtype=bool)
+            d = np.asarray(x.data)
+            hit = per_cat[np.clip(d, 0, None)] & (d >= 0) if len(per_cat) else np.zeros(len(d), bool)
+        else:
+            d = np.asarray(x.data)
+            hit = np.isin(d, np.array(node.values, dtype=d.dtype)) if node.values else np.zeros(len(d), bool)
+            for lo, hi in node.ranges:
+                hit |= (d >= lo) & (d <= hi)
+        return Col(BOOL, ~hit if node.negated else hit)
+
+    def _CallNode(self, node: ir.CallNode, frames: list[RFrame]) -> Col:
+        n = frames[-1].n
+        args = [self.eval(a, frames) for a in node.args]
+        out = node.prim.impl(*args)
+        out.type = node.type if not out.type.optional or node.type.optional else node.type
+        return out if len(out.data.shape) and out.data.shape[0] == n else materialize(out, n)
+
+    def _AggNode(self, node: ir.AggNode, frames: list[RFrame]) -> Col:
+        from engine.eval_agg import evaluate_aggregate
+
+        base = frames[: node.frame + 1]
+        col = evaluate_aggregate(self, node, base)
+        return self.lift(col, node.frame, frames)
+
+    def _DecideNode(self, node: ir.DecideNode, frames: list[RFrame]) -> Col:
+        from engine.eval_agg import evaluate_decide
+
+        return evaluate_decide(self, node, frames)
+
+
+_BINOPS = {
+    "+": np.add, "-": np.subtract, "*": np.multiply, "/": np.true_divide,
+    "==": np.equal, "!=": np.not_equal, "<": np.less, "<=": np.less_equal, ">": np.greater,
+    ">=": np.greater_equal,
+}
+_FUSABLE_ROOTS = (ir.Binary, ir.Unary, ir.IfNode, ir.Convert)
+
+
+def materialize(col: Col, n: int) -> Col:
+    data = np.asarray(col.data)
+    if data.shape[0] != n or (data.strides and data.strides[0] == 0):
+        data = np.array(np.broadcast_to(data, (n,)))
+    missing = col.missing
+    if missing is not None and (missing.shape[0] != n):
+        missing = np.broadcast_to(missing, (n,)).copy()
+    return Col(col.type, data, missing, col.cats)
+
+
+def select(c: np.ndarray, a: Col, b: Col, node: ir.IR) -> Col:
+    if node.type.kind in ("code", "text"):
+        ad, bd, cats = unify_codes(a, b)
+        data = np.where(c, ad, bd).astype(np.int32)
+    else:
+        ad, bd = np.asarray(a.data), np.asarray(b.data)
+        data = np.where(c, ad, bd)
+        cats = None
+    missing = None
+    if a.missing is not None or b.missing is not None:
+        am = a.missing if a.missing is not None else np.zeros(len(c), bool)
+        bm = b.missing if b.missing is not None else np.zeros(len(c), bool)
+        missing = np.where(c, am, bm)
+    return Col(node.type, data, missing, cats)

@@ -1,0 +1,272 @@
+"""Keyed reference tables from CSV, optionally dated (DATEBEG/DATEEND), with vectorized lookup."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from dsl.columns import Col, empty_dtype, unify_codes
+from dsl.diagnostics import Diagnostics, Related, Span
+from dsl.types import Type, parse_type_name
+from engine.params import FAR_FUTURE
+from engine.values import ValueError_, convert
+from engine.yamlpos import Located
+
+_SHIFT = 1 << 20  # day offsets fit under 2^20 after re-basing
+
+
+@dataclass
+class TableDef:
+    name: str
+    file: str
+    keys: list[str]
+    columns: dict[str, Type]
+    label: str | None
+    reference: str | None
+    dated: bool
+    span: Span
+    package: str = ""
+    override: bool = False
+    rows: list[dict] = field(default_factory=list)        # typed python values per row
+    row_lines: list[int] = field(default_factory=list)
+    starts: np.ndarray | None = None
+    ends: np.ndarray | None = None
+    cols: dict[str, Col] = field(default_factory=dict)
+    _index: dict | None = None
+
+    @property
+    def key_types(self) -> list[tuple[str, Type]]:
+        return [(k, self.columns[k]) for k in self.keys]
+
+    def finalize(self) -> None:
+        n = len(self.rows)
+        for cname, typ in self.columns.items():
+            vals = [r.get(cname) for r in self.rows]
+            missing = np.array([v is None for v in vals], dtype=bool)
+            if typ.kind in ("code", "text"):
+                strs = np.array(["" if v is None else str(v) for v in vals], dtype=object)
+                cats, inv = np.unique(strs.astype(str), return_inverse=True) if n else (np.array([], str), np.array([], np.int64))
+                data = inv.astype(np.int32)
+                data[missing] = -1
+                self.cols[cname] = Col(typ.as_optional(bool(missing.any())), data,
+                                       missing if missing.any() else None, cats.astype(object))
+            else:
+                data = np.array([0 if v is None else v for v in vals], dtype=empty_dtype(typ.kind))
+                self.cols[cname] = Col(typ.as_optional(bool(missing.any())), data,
+                                       missing if missing.any() else None)
+        if self.starts is None:
+            self.starts = np.full(n, -(2**30), dtype=np.int64)
+            self.ends = np.full(n, FAR_FUTURE, dtype=np.int64)
+
+    # -- lookup --------------------------------------------------------------
+    def _key_ids(self, key_cols: list[Col]) -> tuple[np.ndarray, np.ndarray]:
+        """Dense ids of the table's key tuples and of the queried ones (-1 where absent)."""
+        n_rows = len(self.rows)
+        t_ids = np.zeros(n_rows, dtype=np.int64)
+        q_ids = np.zeros(len(key_cols[0]) if key_cols else 0, dtype=np.int64)
+        q_bad = np.zeros(q_ids.shape[0], dtype=bool)
+        for kname, q in zip(self.keys, key_cols, strict=True):
+            t = self.cols[kname]
+            if t.type.kind in ("code", "text"):
+                td, qd, cats = unify_codes(t, q)
+                card = len(cats) + 1
+                td = np.asarray(td, dtype=np.int64) + 1
+                qd = np.asarray(qd, dtype=np.int64) + 1
+            else:
+                tv = np.asarray(t.data)
+                qv = np.asarray(q.data)
+                if t.type.kind == "money" and q.type.kind == "int":
+                    qv = qv * 100
+                uniq = np.unique(tv)
+                card = len(uniq) + 1
+                pos = np.searchsorted(uniq, qv)
+                pos_c = np.clip(pos, 0, max(len(uniq) - 1, 0))
+                found = (pos < len(uniq)) & (uniq[pos_c] == qv) if len(uniq) else np.zeros(len(qv), bool)
+                qd = np.where(found, pos_c + 1, 0)
+                td = np.searchsorted(uniq, tv) + 1
+            q_bad |= qd == 0
+            t_ids = t_ids * card + td
+            q_ids = q_ids * card + qd
+        q_ids[q_bad] = -1
+        return t_ids, q_ids
+
+    def find(self, key_cols: list[Col], days: np.ndarray | None) -> np.ndarray:
+        """Row index per query (-1 when no row is in force for that key at that date)."""
+        nq = len(key_cols[0]) if key_cols else 0
+        if len(self.rows) == 0 or nq == 0:
+            return np.full(nq, -1, dtype=np.int64)
+        t_ids, q_ids = self._key_ids(key_cols)
+        starts = self.starts
+        if days is None:
+            days = np.zeros(nq, dtype=np.int64)
+        real = starts[starts > -(2**30)]
+        base = min(int(real.min()) if len(real) else int(days.min()), int(days.min())) - 1
+        t_start = np.clip(starts - base, 0, _SHIFT - 1)
+        q_day = np.clip(days - base, 0, _SHIFT - 1)
+        order = np.lexsort((t_start, t_ids))
+        comp_t = t_ids[order] * _SHIFT + t_start[order]
+        comp_q = np.where(q_ids >= 0, q_ids, 0) * _SHIFT + q_day
+        pos = np.searchsorted(comp_t, comp_q, side="right") - 1
+        ok = (pos >= 0) & (q_ids >= 0)
+        pos_c = np.clip(pos, 0, None)
+        row = order[pos_c]
+        ok &= t_ids[row] == q_ids
+        ok &= days < self.ends[row]
+        return np.where(ok, row, -1)
+
+    def column_at(self, column: str, rows: np.ndarray) -> Col:
+        c = self.cols[column]
+        safe = np.clip(rows, 0, None)
+        missing = rows < 0
+        if c.missing is not None:
+            missing = missing | c.missing[safe]
+        data = np.asarray(c.data)[safe] if len(c.data) else np.zeros(len(rows), dtype=np.asarray(c.data).dtype)
+        return Col(c.type.as_optional(True), data, missing, c.cats)
+
+
+def declare_table(name: str, node: Located, pkg_dir: Path, display_dir: str, package: str,
+                  diags: Diagnostics) -> TableDef | None:
+    f = node.value if isinstance(node.value, dict) else None
+    if f is None:
+        diags.error("E0601", f"таблица «{name}»: ожидалось описание с полями file, key, columns", node.span)
+        return None
+    for req in ("file", "key", "columns"):
+        if req not in f:
+            diags.error("E0601", f"таблица «{name}»: не указано поле «{req}»", node.span)
+            return None
+    cols: dict[str, Type] = {}
+    cnode = f["columns"]
+    if not isinstance(cnode.value, dict):
+        diags.error("E0601", f"таблица «{name}»: columns — словарь «столбец: тип»", cnode.span)
+        return None
+    for cname, tnode in cnode.value.items():
+        t = parse_type_name(str(tnode.value))
+        if t is None:
+            diags.error("E0207", f"таблица «{name}», столбец «{cname}»: неизвестный тип «{tnode.value}»", tnode.span)
+            continue
+        cols[cname] = t
+    keys_v = f["key"].value
+    keys = [str(k.value) for k in keys_v] if isinstance(keys_v, list) else [str(keys_v)]
+    for k in keys:
+        if k not in cols:
+            diags.error("E0601", f"таблица «{name}»: ключевой столбец «{k}» не объявлен в columns", f["key"].span)
+            return None
+    dated = bool(f["dated"].value) if "dated" in f else False
+    file = str(f["file"].value)
+    t = TableDef(name, f"{display_dir}/{file}", keys, cols,
+                 str(f["label"].value) if "label" in f else None,
+                 str(f["reference"].value) if "reference" in f else None, dated, node.span, package,
+                 bool(f["override"].value) if "override" in f else False)
+    _load_csv(t, pkg_dir / file, diags)
+    return t
+
+
+def _field_columns(raw_line: str) -> list[int]:
+    """1-based column where each CSV field starts in a raw line (quotes respected)."""
+    cols, in_q, start = [1], False, True
+    for i, ch in enumerate(raw_line):
+        if ch == '"':
+            in_q = not in_q
+        elif ch == "," and not in_q:
+            cols.append(i + 2)
+        start = False
+    del start
+    return cols
+
+
+def _load_csv(t: TableDef, path: Path, diags: Diagnostics) -> None:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        diags.error("E0602", f"таблица «{t.name}»: файл не найден: {t.file}", t.span)
+        return
+    except UnicodeDecodeError as e:
+        diags.error("E0601", f"таблица «{t.name}»: файл не в UTF-8 (байт {e.start})", Span.point(t.file, 1, 1))
+        return
+    raw_lines = text.splitlines()
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = next(reader)
+    except StopIteration:
+        diags.error("E0605", f"таблица «{t.name}»: пустой файл", Span.point(t.file, 1, 1))
+        return
+    header = [h.strip() for h in header]
+    need = list(t.columns) + (["DATEBEG", "DATEEND"] if t.dated else [])
+    for c in need:
+        if c not in header:
+            diags.error("E0605", f"таблица «{t.name}»: в заголовке нет столбца «{c}»",
+                        Span(t.file, 1, 1, 1, len(raw_lines[0]) + 1 if raw_lines else 2))
+            return
+    pos = {c: header.index(c) for c in need}
+    starts, ends = [], []
+    from dsl.columns import EPOCH
+    from engine.values import parse_date
+
+    for record in reader:
+        line = reader.line_num
+        if not any(x.strip() for x in record):
+            continue
+        fcols = _field_columns(raw_lines[line - 1]) if line - 1 < len(raw_lines) else [1]
+        if len(record) != len(header):
+            diags.error("E0605", f"таблица «{t.name}»: в строке {len(record)} полей, в заголовке {len(header)}",
+                        Span.point(t.file, line, 1, len(raw_lines[line - 1]) if line - 1 < len(raw_lines) else 1))
+            continue
+        row, ok = {}, True
+        for c, typ in t.columns.items():
+            i = pos[c]
+            try:
+                row[c] = convert(record[i], typ)
+            except ValueError_ as e:
+                col = fcols[i] if i < len(fcols) else 1
+                diags.error("E0605", f"таблица «{t.name}», столбец «{c}»: {e}",
+                            Span.point(t.file, line, col, max(len(record[i]), 1)))
+                ok = False
+            if row.get(c) is None and c in t.keys and ok:
+                col = fcols[i] if i < len(fcols) else 1
+                diags.error("E0605", f"таблица «{t.name}»: пустой ключ «{c}»", Span.point(t.file, line, col))
+                ok = False
+        if t.dated:
+            try:
+                b = record[pos["DATEBEG"]].strip()
+                e = record[pos["DATEEND"]].strip()
+                s_day = (parse_date(b) - EPOCH).days if b else -(2**30)
+                e_day = (parse_date(e) - EPOCH).days + 1 if e else FAR_FUTURE
+            except ValueError_ as err:
+                diags.error("E0605", f"таблица «{t.name}»: {err}", Span.point(t.file, line, 1))
+                continue
+            if e_day <= s_day:
+                diags.error("E0606", f"таблица «{t.name}»: DATEEND раньше DATEBEG", Span.point(t.file, line, 1))
+                continue
+        else:
+            s_day, e_day = -(2**30), FAR_FUTURE
+        if ok:
+            t.rows.append(row)
+            t.row_lines.append(line)
+            starts.append(s_day)
+            ends.append(e_day)
+    t.starts = np.array(starts, dtype=np.int64)
+    t.ends = np.array(ends, dtype=np.int64)
+    _check_overlaps(t, diags)
+    t.finalize()
+
+
+def _check_overlaps(t: TableDef, diags: Diagnostics) -> None:
+    seen: dict[tuple, list[int]] = {}
+    for i, r in enumerate(t.rows):
+        seen.setdefault(tuple(r[k] for k in t.keys), []).append(i)
+    for key, idxs in seen.items():
+        if len(idxs) < 2:
+            continue
+        idxs.sort(key=lambda i: t.starts[i])
+        for a, b in zip(idxs, idxs[1:], strict=False):
+            if t.starts[b] < t.ends[a]:
+                shown = ", ".join(str(k) for k in key)
+                what = "периоды действия пересекаются" if t.dated else "ключ повторяется"
+                diags.error("E0606", f"таблица «{t.name}»: для ключа ({shown}) {what}",
+                            Span.point(t.file, t.row_lines[b], 1),
+                            related=[Related(Span.point(t.file, t.row_lines[a], 1), "пересекается со строкой")])
+                return
