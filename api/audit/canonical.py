@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 # Keys that would carry personal data of patients or secrets; payloads must not contain them.
 FORBIDDEN_PAYLOAD_KEYS = frozenset(
@@ -75,17 +75,27 @@ def check_payload(payload: Mapping[str, Any]) -> None:
             stack.extend(item)
 
 
-def record_hash(
-    *,
-    seq: int,
-    occurred_at: datetime,
-    actor: str,
-    action: str,
-    object_type: str,
-    object_id: str | None,
-    payload_sha256: str,
-    prev_hash: str,
-) -> str:
+class ChainedRecord(Protocol):
+    seq: int
+    occurred_at: datetime
+    actor: str
+    action: str
+    object_type: str
+    object_id: str | None
+    payload_sha256: str
+    prev_hash: str
+
+
+def record_hash(record: ChainedRecord) -> str:
     """sha256 over the canonical JSON array of the record's fields (fixed order)."""
-    fields = [seq, format_time(occurred_at), actor, action, object_type, object_id, payload_sha256, prev_hash]
+    fields = [
+        record.seq,
+        format_time(record.occurred_at),
+        record.actor,
+        record.action,
+        record.object_type,
+        record.object_id,
+        record.payload_sha256,
+        record.prev_hash,
+    ]
     return sha256_hex(canonical_json(fields))

@@ -70,16 +70,7 @@ def append_event(
         prev_hash=head.last_hash,
         hash="",
     )
-    event.hash = record_hash(
-        seq=event.seq,
-        occurred_at=event.occurred_at,
-        actor=event.actor,
-        action=event.action,
-        object_type=event.object_type,
-        object_id=event.object_id,
-        payload_sha256=event.payload_sha256,
-        prev_hash=event.prev_hash,
-    )
+    event.hash = record_hash(event)
     session.add(event)
     head.last_seq = event.seq
     head.last_hash = event.hash

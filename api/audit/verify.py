@@ -46,19 +46,6 @@ def _deleted(first: int, last: int, after: int | None) -> ChainProblem:
     return ChainProblem("deleted", seqs, f"удалены записи №{first}–№{last} ({len(seqs)} шт.) {where}")
 
 
-def _stored_hash_ok(ev: AuditEvent) -> bool:
-    return ev.hash == record_hash(
-        seq=ev.seq,
-        occurred_at=ev.occurred_at,
-        actor=ev.actor,
-        action=ev.action,
-        object_type=ev.object_type,
-        object_id=ev.object_id,
-        payload_sha256=ev.payload_sha256,
-        prev_hash=ev.prev_hash,
-    )
-
-
 def verify_chain(session: Session, batch_size: int = 1000) -> VerifyReport:
     """Check every record's own hash, the links between records and the chain head."""
     report = VerifyReport()
@@ -75,7 +62,7 @@ def verify_chain(session: Session, batch_size: int = 1000) -> VerifyReport:
                     "edited", (ev.seq,), f"запись №{ev.seq} изменена: содержимое не совпадает с хешем"
                 )
             )
-        elif not _stored_hash_ok(ev):
+        elif ev.hash != record_hash(ev):
             report.problems.append(
                 ChainProblem(
                     "edited", (ev.seq,), f"запись №{ev.seq} изменена: поля не совпадают с хешем записи"

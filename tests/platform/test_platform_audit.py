@@ -65,16 +65,7 @@ def test_edit_with_recomputed_hashes_breaks_the_link(sessions: sessionmaker[Sess
         assert ev is not None
         ev.actor = "someone_else"
         ev.payload_sha256 = sha256_hex(ev.payload)
-        ev.hash = record_hash(
-            seq=ev.seq,
-            occurred_at=ev.occurred_at,
-            actor=ev.actor,
-            action=ev.action,
-            object_type=ev.object_type,
-            object_id=ev.object_id,
-            payload_sha256=ev.payload_sha256,
-            prev_hash=ev.prev_hash,
-        )
+        ev.hash = record_hash(ev)
     report = _verify(sessions)
     assert [(p.kind, p.seqs) for p in report.problems] == [("relinked", (2, 3))]
 
