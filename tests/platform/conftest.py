@@ -24,7 +24,7 @@ from api.db.session import make_engine, make_sessionmaker
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PG_HOWTO = (
-    "PostgreSQL недоступен ({reason}); тесты на PostgreSQL пропущены. Чтобы выполнить их, запустите сервер "
+    "PostgreSQL недоступен ({reason}). Чтобы выполнить тесты на PostgreSQL, запустите сервер "
     "и укажите METODIKA_TEST_PG_URL=postgresql+psycopg://USER:PASSWORD@HOST:PORT/DB "
     f"(по умолчанию {DEFAULT_PG_URL}); пользователь должен иметь право CREATE SCHEMA."
 )
@@ -52,8 +52,8 @@ def _require_pg(reason: str | None) -> None:
         return
     message = PG_HOWTO.format(reason=reason)
     if os.environ.get("CI"):
-        pytest.fail("CI: " + message, pytrace=False)
-    pytest.skip(message)
+        pytest.fail("в CI тесты на PostgreSQL обязательны. " + message, pytrace=False)
+    pytest.skip("тесты на PostgreSQL пропущены. " + message)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
