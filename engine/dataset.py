@@ -207,7 +207,11 @@ def _resolve(src: EntityData, via: Col | None, target: EntityData, rel: str,
     found = (pos < len(sorted_keys)) & (sorted_keys[pos_c] == refs_s) if len(sorted_keys) else \
         np.zeros(src.n, dtype=bool)
     idx = np.where(found, order[pos_c] if len(order) else 0, -1).astype(np.int64)
-    absent = (~found) & (refs_s != "")
+    empty = refs_s == ""
+    if empty.any():
+        i = int(np.nonzero(empty)[0][0])
+        problems.append(DataProblem(src.name, str(src.keys[i]), rel, f"нет ссылки на строку «{target.name}»"))
+    absent = (~found) & ~empty
     if absent.any():
         i = int(np.nonzero(absent)[0][0])
         problems.append(DataProblem(src.name, str(src.keys[i]), rel,

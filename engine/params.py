@@ -138,7 +138,7 @@ def _load_one(name: str, name_span: Span, node: Located, package: str, diags: Di
             raw.append((day, vnode, values.key_spans[key]))
     raw.sort(key=lambda t: t[0])
     periods: list[Period] = []
-    for i, (day, vnode, kspan) in enumerate(raw):
+    for i, (day, vnode, _kspan) in enumerate(raw):
         end = raw[i + 1][0] if i + 1 < len(raw) else FAR_FUTURE
         ref = None
         v = vnode.value

@@ -12,6 +12,20 @@ from lxml import etree
 from .columns import CASE, MULTI, PATIENT, PERS, SERVICE, SL
 
 _LOWER: dict[str, str] = {}
+#: one object per distinct value: codes, dates and tariffs repeat across millions of rows
+_STRINGS: dict[str, str] = {}
+_STRINGS_CAP = 1 << 20
+
+
+def _shared(text: str | None) -> str | None:
+    if text is None:
+        return None
+    v = _STRINGS.get(text)
+    if v is None:
+        if len(_STRINGS) >= _STRINGS_CAP:
+            _STRINGS.clear()
+        v = _STRINGS[text] = text
+    return v
 
 
 def _key(tag: str) -> str:
@@ -35,7 +49,7 @@ def fill(el: etree._Element, row: dict, multi: dict[str, list]) -> list[etree._E
         if key in MULTI:
             multi.setdefault(key, []).append(ch.text)
         elif key in row:
-            row[key] = ch.text
+            row[key] = _shared(ch.text)
     return nested
 
 

@@ -1,0 +1,194 @@
+"""Methodology commands: check, test, run, explain, diff, show, hash, primitives."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from api.cli.common import compile_or_report, load_data, parse_day
+
+
+def register(sub) -> None:
+    p = sub.add_parser("check", help="проверить пакет методологии (синтаксис, типы, наследование, циклы)")
+    p.add_argument("package")
+    p.add_argument("--json", action="store_true", help="диагностика в JSON")
+    p.set_defaults(handler=cmd_check)
+
+    p = sub.add_parser("test", help="выполнить YAML-тесты пакета")
+    p.add_argument("package")
+    p.add_argument("-k", dest="name", help="только тесты, в имени которых есть эта строка")
+    p.set_defaults(handler=cmd_test)
+
+    p = sub.add_parser("calc", help="рассчитать методологию на данных (каталог CSV по сущностям)")
+    p.add_argument("package")
+    p.add_argument("--data", required=True, help="каталог с <сущность>.csv")
+    p.add_argument("--out", required=True, help="каталог результатов")
+    p.add_argument("--date", help="дата расчёта для значений без своей даты (ГГГГ-ММ-ДД)")
+    p.add_argument("--no-checks", action="store_true")
+    p.set_defaults(handler=cmd_calc)
+
+    p = sub.add_parser("explain", help="объяснить значение: дерево расчёта со ссылками на нормы")
+    p.add_argument("package")
+    p.add_argument("--data", required=True)
+    p.add_argument("--entity", required=True)
+    p.add_argument("--row", required=True, help="ключ строки")
+    p.add_argument("--value", required=True, help="имя определения")
+    p.add_argument("--date")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_explain)
+
+    p = sub.add_parser("diff", help="различия двух методологий: параметры, таблицы, правила, проверки")
+    p.add_argument("old")
+    p.add_argument("new")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_diff)
+
+    p = sub.add_parser("show", help="итоговый вид методологии с происхождением каждого определения")
+    p.add_argument("package")
+    p.set_defaults(handler=cmd_show)
+
+    p = sub.add_parser("hash", help="хэш содержимого пакета (sha256 по всей цепочке наследования)")
+    p.add_argument("package")
+    p.set_defaults(handler=cmd_hash)
+
+    p = sub.add_parser("primitives", help="справочник встроенных функций языка")
+    p.set_defaults(handler=cmd_primitives)
+
+
+def cmd_check(args) -> int:
+    from dsl.diagnostics import DiagnosticError
+    from engine.compiler import compile_package
+
+    try:
+        m = compile_package(Path(args.package))
+    except DiagnosticError as e:
+        if args.json:
+            print(json.dumps([d.to_json() for d in e.diagnostics], ensure_ascii=False, indent=1))
+        else:
+            from dsl.diagnostics import SourceCache
+
+            print(e.render(SourceCache()), file=sys.stderr)
+            print(f"\nошибок: {len(e.diagnostics)}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps({"ok": True, "methodology": m.ref, "hash": m.content_hash}, ensure_ascii=False))
+    else:
+        print(f"{m.ref}: ошибок нет — определений {len(m.defs)}, проверок {len(m.checks)}, "
+              f"параметров {len(m.params)}, таблиц {len(m.tables)}; sha256 {m.content_hash[:16]}…")
+    return 0
+
+
+def cmd_test(args) -> int:
+    from engine.testing import run_tests
+
+    m = compile_or_report(args.package)
+    if m is None:
+        return 1
+    report = run_tests(m, name_filter=args.name)
+    for r in report.results:
+        mark = "✓" if r.ok else "✗"
+        print(f"{mark} {r.name}  ({r.where})")
+        for f in r.failures:
+            print("    " + f.replace("\n", "\n    "))
+    print(f"{report.passed} passed, {report.failed} failed")
+    return 0 if report.failed == 0 else 1
+
+
+def cmd_calc(args) -> int:
+    from engine.evaluator import EvalError
+    from engine.runner import run, write_run
+
+    m = compile_or_report(args.package)
+    if m is None:
+        return 1
+    data = load_data(m, args.data)
+    if data is None:
+        return 1
+    try:
+        result = run(m, data, checks=not args.no_checks, context_day=parse_day(args.date))
+    except EvalError as e:
+        print(f"ошибка расчёта: {e}", file=sys.stderr)
+        return 1
+    info = write_run(result, Path(args.out))
+    print(f"{m.ref}: строк {info['rows']}, дефектов {info['defects']}; результаты в {args.out}")
+    return 0
+
+
+def cmd_explain(args) -> int:
+    from engine.evaluator import EvalError, Evaluator
+    from engine.explain import Explainer, render_text
+
+    m = compile_or_report(args.package)
+    if m is None:
+        return 1
+    data = load_data(m, args.data)
+    if data is None:
+        return 1
+    try:
+        tree = Explainer(Evaluator(m, data, parse_day(args.date))).explain(args.entity, args.row, args.value)
+    except (KeyError, EvalError) as e:
+        print(f"ошибка: {e}", file=sys.stderr)
+        return 1
+    print(json.dumps(tree.to_json(), ensure_ascii=False, indent=1) if args.json else render_text(tree))
+    return 0
+
+
+def cmd_diff(args) -> int:
+    from engine.diff import diff, render
+
+    a = compile_or_report(args.old)
+    b = compile_or_report(args.new)
+    if a is None or b is None:
+        return 1
+    changes = diff(a, b)
+    if args.json:
+        print(json.dumps([c.to_json() for c in changes], ensure_ascii=False, indent=1))
+    else:
+        print(render(a, b, changes))
+    return 0
+
+
+def cmd_show(args) -> int:
+    m = compile_or_report(args.package)
+    if m is None:
+        return 1
+    print(f"{m.package.title} — {m.ref}  (sha256 {m.content_hash})")
+    print("цепочка: " + " ← ".join(p.ref for p in m.chain))
+    print("\nПараметры:")
+    for p in m.params.values():
+        print(f"  {p.name}: {p.type}  «{p.label or ''}»  [{p.package}]")
+    print("\nТаблицы:")
+    for t in m.tables.values():
+        print(f"  {t.name}: {len(t.rows)} строк, ключ ({', '.join(t.keys)})  [{t.package}]")
+    print("\nОпределения:")
+    for d in m.defs.values():
+        over = f", заменяет {d.overrides.provenance.package}" if d.overrides else ""
+        print(f"  {d.qualified}: {d.type} = {' '.join(d.text.split())}  [{d.provenance}{over}]")
+    print("\nПроверки:")
+    for c in m.checks.values():
+        print(f"  {c.name} ({c.entity})  [{c.provenance}]")
+    for d in m.disabled.values():
+        print(f"  ⊘ {d.name}: отключена — {d.reason}  [{d.provenance}]")
+    return 0
+
+
+def cmd_hash(args) -> int:
+    m = compile_or_report(args.package)
+    if m is None:
+        return 1
+    print(f"{m.content_hash}  {m.ref}")
+    return 0
+
+
+def cmd_primitives(args) -> int:
+    from dsl.primitives import REGISTRY
+
+    kinds = {"elementwise": "Построчные функции", "aggregate": "Агрегаты", "window": "Функции по группе строк"}
+    for kind, title in kinds.items():
+        print(f"{title}:")
+        for p in sorted((p for p in REGISTRY.values() if p.kind == kind), key=lambda p: p.name):
+            print(f"  {p.signature}\n      {p.doc}")
+            for expr, want in p.examples:
+                print(f"      пример: {expr} = {want}")
+    return 0

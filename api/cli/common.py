@@ -1,0 +1,43 @@
+"""Helpers shared by CLI commands: compile with printed diagnostics, load data."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from dsl.diagnostics import DiagnosticError, SourceCache
+
+
+def compile_or_report(pkg: str):
+    """Compile a package; on errors print them (Russian, positioned) and return None."""
+    from engine.compiler import compile_package
+
+    try:
+        return compile_package(Path(pkg))
+    except DiagnosticError as e:
+        print(e.render(SourceCache()), file=sys.stderr)
+        n = len(e.diagnostics)
+        print(f"\nошибок: {n}", file=sys.stderr)
+        return None
+
+
+def load_data(m, data_dir: str | None):
+    """Bind a CSV directory (one <entity>.csv per entity) to the methodology's schema."""
+    from engine.dataset import DataError, bind, read_csv_dir
+
+    try:
+        raw = read_csv_dir(Path(data_dir)) if data_dir else {}
+        return bind(m.entities, raw)
+    except DataError as e:
+        print(str(e), file=sys.stderr)
+        return None
+
+
+def parse_day(text: str | None) -> int | None:
+    if not text:
+        return None
+    import datetime as dt
+
+    from dsl.columns import EPOCH
+
+    return (dt.date.fromisoformat(text) - EPOCH).days

@@ -1,0 +1,135 @@
+"""Evaluate `check` definitions into a long defects table (one row per failure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from dsl import ir
+from dsl.columns import Col
+from dsl.primitives.rounding import half_up_scaled
+from engine.evaluator import Evaluator, RFrame
+from engine.model import CheckInfo
+from engine.values import display
+
+
+@dataclass
+class Defect:
+    entity: str
+    row_key: str
+    check: str
+    code: str
+    title: str
+    share: float
+    withheld: int          # kopecks
+    fine: int              # kopecks
+    base: int              # kopecks the share applies to
+    message: str
+    values: dict[str, str]
+    package: str
+    reference: str | None
+    rule: str              # file:line:col of the check
+
+    def as_row(self) -> dict:
+        return {
+            "entity": self.entity, "row": self.row_key, "check": self.check, "code": self.code,
+            "title": self.title, "share": self.share, "withheld": display(self.withheld, _MONEY),
+            "fine": display(self.fine, _MONEY), "message": self.message, "values": self.values,
+            "methodology": self.package, "reference": self.reference or "", "rule": self.rule,
+        }
+
+
+from dsl.types import MONEY as _MONEY  # noqa: E402
+
+
+@dataclass
+class DefectTable:
+    defects: list[Defect] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.defects)
+
+    def by_row(self) -> dict[tuple[str, str], list[Defect]]:
+        out: dict[tuple[str, str], list[Defect]] = {}
+        for d in self.defects:
+            out.setdefault((d.entity, d.row_key), []).append(d)
+        return out
+
+
+def involved_refs(node: ir.IR | None, depth: int = 0) -> list[ir.IR]:
+    """References of the current row that a condition reads (not the inside of aggregates)."""
+    out: list[ir.IR] = []
+    if node is None:
+        return out
+    if isinstance(node, ir.FieldRef) and node.frame == depth:
+        return [node]
+    if isinstance(node, ir.ParamRef):
+        return [node]
+    if isinstance(node, ir.AggNode):
+        return [node]
+    for c in ir.children(node):
+        out.extend(involved_refs(c, depth))
+    return out
+
+
+def _text(m, node: ir.IR) -> str:
+    from engine.explain import span_text
+
+    return span_text(m, node.span) or "?"
+
+
+def run_check(ev: Evaluator, info: CheckInfo) -> list[Defect]:
+    c = info.ir
+    ent = ev.data.entities[info.entity]
+    if c is None or c.when is None or ent.n == 0:
+        return []
+    when = ev.eval(c.when, [ev.root_frame(info.entity)])
+    hit = np.nonzero(np.asarray(np.broadcast_to(when.data, (ent.n,)), dtype=bool))[0]
+    if len(hit) == 0:
+        return []
+    frames = [RFrame(info.entity, hit, len(hit))]
+
+    def col(node: ir.IR | None) -> Col | None:
+        if node is None:
+            return None
+        from engine.evaluator import materialize
+
+        return materialize(ev.eval(node, frames), len(hit))
+
+    codes, titles = col(c.code), col(c.title)
+    share = col(c.share)
+    base = col(c.base)
+    fine = col(c.fine)
+    refs = involved_refs(c.when)
+    # unique by source text, keep order
+    seen: dict[str, ir.IR] = {}
+    for r in refs:
+        seen.setdefault(_text(ev.m, r), r)
+    ref_cols = {t: col(r) for t, r in seen.items()}
+    ph_cols = {t: col(x) for t, x in c.placeholders.items()}
+    share_v = np.asarray(share.data, dtype=np.float64) if share is not None else np.zeros(len(hit))
+    base_v = np.asarray(base.data, dtype=np.int64) if base is not None else np.zeros(len(hit), np.int64)
+    withheld = half_up_scaled(base_v * share_v, 0).astype(np.int64)
+    fine_v = np.asarray(fine.data, dtype=np.int64) if fine is not None else np.zeros(len(hit), np.int64)
+    rule = str(info.provenance.span)
+    out = []
+    for i, row in enumerate(hit):
+        values = {t: display(v.value_at(i), v.type) for t, v in ref_cols.items()}
+        msg = c.message or ""
+        for t, v in ph_cols.items():
+            msg = msg.replace("{" + t + "}", display(v.value_at(i), v.type))
+        out.append(Defect(info.entity, str(ent.keys[row]), info.name,
+                          str(codes.value_at(i)) if codes else "", str(titles.value_at(i)) if titles else "",
+                          float(share_v[i]), int(withheld[i]), int(fine_v[i]), int(base_v[i]), msg, values,
+                          info.provenance.package, info.ref, rule))
+    return out
+
+
+def run_checks(ev: Evaluator, names: list[str] | None = None) -> DefectTable:
+    table = DefectTable()
+    for name, info in ev.m.checks.items():
+        if names is not None and name not in names:
+            continue
+        table.defects.extend(run_check(ev, info))
+    return table

@@ -1,0 +1,159 @@
+"""`metodika diff A B`: what changed between two methodologies, as a methodologist's change list."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from engine.model import Methodology
+from engine.params import FAR_FUTURE, ParamDef, key_text
+from engine.tables import TableDef
+from engine.values import display
+
+
+@dataclass
+class Change:
+    kind: str          # parameter | table | definition | check
+    op: str            # added | removed | changed | disabled
+    name: str
+    lines: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind, "op": self.op, "name": self.name, "details": self.lines}
+
+
+def _periods(p: ParamDef) -> dict[int, str]:
+    out = {}
+    for per in p.periods:
+        out[per.start] = "не действует" if per.value is None else display(per.value, p.type)
+    return out
+
+
+def _when(day: int) -> str:
+    return "всегда" if day <= -(2**30) else f"с {key_text(day)}"
+
+
+def diff_params(a: dict[str, ParamDef], b: dict[str, ParamDef]) -> list[Change]:
+    out = []
+    for name in sorted(set(a) | set(b)):
+        pa, pb = a.get(name), b.get(name)
+        label = f" «{(pb or pa).label}»" if (pb or pa).label else ""
+        unit = f" {(pb or pa).unit}" if (pb or pa).unit else ""
+        if pa is None:
+            vals = "; ".join(f"{_when(d)} {v}{unit}" for d, v in sorted(_periods(pb).items()))
+            out.append(Change("parameter", "added", name, [f"+ {name}{label}: {vals}"]))
+            continue
+        if pb is None:
+            out.append(Change("parameter", "removed", name, [f"− {name}{label}"]))
+            continue
+        va, vb = _periods(pa), _periods(pb)
+        lines = []
+        for d in sorted(set(va) | set(vb)):
+            if va.get(d) != vb.get(d):
+                lines.append(f"~ {name}{label} {_when(d)}: {va.get(d, '—')} → {vb.get(d, '—')}{unit}")
+        if pa.type != pb.type:
+            lines.append(f"~ {name}: тип {pa.type} → {pb.type}")
+        if (pa.reference or "") != (pb.reference or ""):
+            lines.append(f"~ {name}: основание «{pa.reference or '—'}» → «{pb.reference or '—'}»")
+        if lines:
+            out.append(Change("parameter", "changed", name, lines))
+    return out
+
+
+def _table_rows(t: TableDef) -> dict[tuple, dict]:
+    out = {}
+    for i, r in enumerate(t.rows):
+        key = tuple(r[k] for k in t.keys) + ((int(t.starts[i]),) if t.dated else ())
+        out[key] = r
+    return out
+
+
+def _row_key_text(t: TableDef, key: tuple) -> str:
+    parts = [str(k) for k in key[: len(t.keys)]]
+    if t.dated:
+        parts.append(_when(key[-1]))
+    return ", ".join(parts)
+
+
+def diff_tables(a: dict[str, TableDef], b: dict[str, TableDef]) -> list[Change]:
+    out = []
+    for name in sorted(set(a) | set(b)):
+        ta, tb = a.get(name), b.get(name)
+        if ta is None:
+            out.append(Change("table", "added", name, [f"+ таблица {name}: {len(tb.rows)} строк"]))
+            continue
+        if tb is None:
+            out.append(Change("table", "removed", name, [f"− таблица {name}"]))
+            continue
+        ra, rb = _table_rows(ta), _table_rows(tb)
+        lines = []
+        for k in sorted(set(ra) | set(rb), key=lambda x: tuple(str(v) for v in x)):
+            x, y = ra.get(k), rb.get(k)
+            if x is None:
+                lines.append(f"+ {name} [{_row_key_text(tb, k)}]: " + ", ".join(
+                    f"{c}={display(y[c], tb.columns[c])}" for c in tb.columns if c not in tb.keys))
+            elif y is None:
+                lines.append(f"− {name} [{_row_key_text(ta, k)}]")
+            else:
+                ch = [f"{c}: {display(x.get(c), ta.columns.get(c, tb.columns[c]))} → {display(y.get(c), tb.columns[c])}"
+                      for c in tb.columns if c not in tb.keys and x.get(c) != y.get(c)]
+                if ch:
+                    lines.append(f"~ {name} [{_row_key_text(tb, k)}]: " + "; ".join(ch))
+        if lines:
+            out.append(Change("table", "changed", name, lines))
+    return out
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split())
+
+
+def diff_definitions(a: Methodology, b: Methodology) -> list[Change]:
+    out = []
+    for key in sorted(set(a.defs) | set(b.defs)):
+        da, db = a.defs.get(key), b.defs.get(key)
+        qn = f"{key[0]}.{key[1]}"
+        if da is None:
+            out.append(Change("definition", "added", qn, [f"+ {qn}: {db.type} = {_norm(db.text)}  ({db.provenance})"]))
+        elif db is None:
+            out.append(Change("definition", "removed", qn, [f"− {qn}"]))
+        elif _norm(da.text) != _norm(db.text) or da.type != db.type:
+            label = f" «{db.label}»" if db.label else ""
+            out.append(Change("definition", "changed", qn, [
+                f"~ {qn}{label}", f"    было:  {_norm(da.text)}  ({da.provenance.package})",
+                f"    стало: {_norm(db.text)}  ({db.provenance.package})"]))
+    for name in sorted(set(a.checks) | set(b.checks) | set(b.disabled)):
+        ca, cb = a.checks.get(name), b.checks.get(name)
+        if name in b.disabled and ca is not None:
+            dis = b.disabled[name]
+            out.append(Change("check", "disabled", name, [f"⊘ проверка {name} отключена: {dis.reason} ({dis.provenance})"]))
+        elif ca is None and cb is not None:
+            out.append(Change("check", "added", name, [f"+ проверка {name} ({cb.provenance})"]))
+        elif cb is None and ca is not None and name not in b.disabled:
+            out.append(Change("check", "removed", name, [f"− проверка {name}"]))
+        elif ca is not None and cb is not None and ca.provenance.package != cb.provenance.package \
+                and cb.overrides is not None:
+            out.append(Change("check", "changed", name, [f"~ проверка {name} переопределена в {cb.provenance}"]))
+    return out
+
+
+def diff(a: Methodology, b: Methodology) -> list[Change]:
+    return diff_params(a.params, b.params) + diff_tables(a.tables, b.tables) + diff_definitions(a, b)
+
+
+def render(a: Methodology, b: Methodology, changes: list[Change]) -> str:
+    out = [f"Изменения {a.ref} → {b.ref}"]
+    sections = [("parameter", "Параметры"), ("table", "Таблицы"), ("definition", "Определения"),
+                ("check", "Проверки")]
+    for kind, title in sections:
+        items = [c for c in changes if c.kind == kind]
+        if not items:
+            continue
+        out.append(f"\n{title}:")
+        for c in items:
+            out.extend("  " + line for line in c.lines)
+    if len(out) == 1:
+        out.append("различий нет")
+    return "\n".join(out)
+
+
+_ = FAR_FUTURE

@@ -1,0 +1,208 @@
+"""Explain: the tree of every value behind one computed value of one row.
+
+Re-evaluates the definition's IR on that single row; nothing is recorded during
+ordinary runs, so tracing costs nothing when not asked for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from dsl import ir
+from dsl.diagnostics import Span
+from engine.evaluator import Evaluator, RFrame
+from engine.model import Methodology
+from engine.values import display
+
+MASK = "***"
+
+
+@dataclass
+class TraceNode:
+    kind: str                 # definition | field | parameter | table | aggregate | expression
+    text: str
+    value: str
+    type: str
+    label: str | None = None
+    reference: str | None = None
+    unit: str | None = None
+    source: str | None = None     # file:line:col
+    package: str | None = None
+    note: str | None = None
+    children: list[TraceNode] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def span_text(m: Methodology, span: Span | None) -> str | None:
+    if span is None:
+        return None
+    text = m.sources.get(span.file)
+    if text is None:
+        return None
+    lines = text.splitlines()
+    if span.line < 1 or span.end_line > len(lines):
+        return None
+    if span.line == span.end_line:
+        return lines[span.line - 1][span.column - 1:span.end_column - 1]
+    parts = [lines[span.line - 1][span.column - 1:]] + lines[span.line:span.end_line - 1] + \
+        [lines[span.end_line - 1][:span.end_column - 1]]
+    return " ".join(p.strip() for p in parts if p.strip())
+
+
+class Explainer:
+    def __init__(self, ev: Evaluator, personal_data: bool = False, max_depth: int = 12) -> None:
+        self.ev = ev
+        self.m = ev.m
+        self.personal = personal_data
+        self.max_depth = max_depth
+
+    def explain(self, entity: str, row_key: str, name: str) -> TraceNode:
+        ent = self.ev.data.entities.get(entity)
+        if ent is None:
+            raise KeyError(f"нет сущности «{entity}»")
+        row = ent.row_index(row_key)
+        if row is None:
+            raise KeyError(f"нет строки «{row_key}» сущности «{entity}»")
+        if (entity, name) not in self.m.defs:
+            if name in ent.cols:
+                return self._field_node(entity, name, row, name)
+            raise KeyError(f"у сущности «{entity}» нет определения «{name}»")
+        return self._definition(entity, name, row, 0)
+
+    def _definition(self, entity: str, name: str, row: int, depth: int) -> TraceNode:
+        info = self.m.defs[(entity, name)]
+        frames = [RFrame(entity, np.array([row]), 1)]
+        col = self.ev.definition_at(entity, name, np.array([row]))
+        prov = info.provenance
+        note = None
+        if info.overrides is not None:
+            note = f"заменяет определение из {info.overrides.provenance.package}"
+        node = TraceNode("definition", f"{entity}.{name} = {info.text}", display(col.value_at(0), col.type),
+                         str(info.type), info.label, info.ref, info.unit, str(prov.span), prov.package, note)
+        if depth < self.max_depth and info.ir is not None:
+            node.children = self._children(info.ir, frames, depth + 1)
+        return node
+
+    def _children(self, node: ir.IR, frames: list[RFrame], depth: int) -> list[TraceNode]:
+        out = []
+        for c in ir.children(node) if not isinstance(node, ir.AggNode) else node.keys_cur:
+            t = self._node(c, frames, depth)
+            if t is not None:
+                out.append(t)
+        return out
+
+    def _row_of(self, ref: ir.FieldRef, frames: list[RFrame]) -> tuple[str, int] | None:
+        f = frames[0]
+        ent = f.entity
+        idx = int(f.rows[0])
+        for rel in ref.path:
+            idx = int(self.ev.data.entities[ent].rel[rel][idx])
+            ent = self.m.entities[ent].relations[rel].entity
+            if idx < 0:
+                return None
+        return ent, idx
+
+    def _node(self, node: ir.IR, frames: list[RFrame], depth: int) -> TraceNode | None:
+        if isinstance(node, ir.Const):
+            return None
+        if isinstance(node, ir.Convert):
+            return self._node(node.operand, frames, depth)
+        text = span_text(self.m, node.span) or ""
+        if isinstance(node, ir.FieldRef) and node.frame == 0:
+            target = self._row_of(node, frames)
+            if target is None:
+                return TraceNode("field", text, "—", str(node.type), note="связанная строка не найдена")
+            ent, row = target
+            if node.is_definition:
+                d = self._definition(ent, node.name, row, depth)
+                d.text = f"{text} = {self.m.defs[(ent, node.name)].text}" if text != node.name else d.text
+                return d
+            return self._field_node(ent, node.name, row, text)
+        col = self.ev.eval(node, frames)
+        value = display(col.value_at(0), col.type)
+        if isinstance(node, ir.ParamRef):
+            return self._param_node(node, frames, text, value)
+        if isinstance(node, ir.Lookup):
+            return self._lookup_node(node, frames, text, value, depth)
+        if isinstance(node, ir.AggNode):
+            t = TraceNode("aggregate", text, value, str(node.type),
+                          note=f"{node.prim.name} по строкам «{node.source}» ({_MODES[node.mode]})")
+            t.children = self._children(node, frames, depth + 1)
+            return t
+        t = TraceNode("expression", text, value, str(node.type), source=str(node.span))
+        if depth < self.max_depth:
+            t.children = self._children(node, frames, depth + 1)
+        return t
+
+    def _field_node(self, entity: str, name: str, row: int, text: str) -> TraceNode:
+        fdef = self.m.entities[entity].fields[name]
+        col = self.ev.data.entities[entity].cols[name]
+        value = display(col.value_at(row), col.type)
+        if fdef.personal and not self.personal:
+            value = MASK
+        return TraceNode("field", text or f"{entity}.{name}", value, str(fdef.type), fdef.label,
+                         note=f"входные данные: {entity} [{self.ev.data.entities[entity].keys[row]}]")
+
+    def _param_node(self, node: ir.ParamRef, frames, text: str, value: str) -> TraceNode:
+        p = self.m.params[node.name]
+        days = self.ev.frame_days(node.frame, frames)
+        day = int(days[0]) if days is not None else self.ev.context_day
+        period = p.period_at(day) if day is not None else None
+        from engine.params import FAR_FUTURE, key_text
+
+        note = None
+        ref = p.reference
+        if period is not None:
+            note = f"значение действует с {key_text(period.start)}" if period.start > -(2**30) else None
+            if period.end < FAR_FUTURE:
+                note = (note or "значение действует") + f" по {key_text(period.end - 1)}"
+            ref = period.reference or ref
+        if p.assumption:
+            note = (note + "; " if note else "") + f"ДОПУЩЕНИЕ: {p.assumption}"
+        return TraceNode("parameter", text, value, str(p.type), p.label, ref, p.unit,
+                         str(period.span if period else p.span), p.package, note)
+
+    def _lookup_node(self, node: ir.Lookup, frames, text: str, value: str, depth: int) -> TraceNode:
+        t = self.m.tables[node.table]
+        keys = [self.ev.eval(k, frames) for k in node.keys]
+        days = self.ev.frame_days(node.frame, frames) if t.dated else None
+        if t.dated and days is None and self.ev.context_day is not None:
+            days = np.array([self.ev.context_day])
+        row = int(t.find(keys, days)[0])
+        where = f"{t.file}:{t.row_lines[row]}" if row >= 0 else None
+        key_text = ", ".join(display(k.value_at(0), k.type) for k in keys)
+        note = f"ключ ({key_text}) → строка {where}" if where else f"ключ ({key_text}) не найден"
+        tn = TraceNode("table", text, value, str(node.type), t.label, t.reference, None, where, t.package, note)
+        tn.children = self._children(node, frames, depth + 1)
+        return tn
+
+
+_MODES = {"child": "связанные строки", "group": "группа по ключу", "keyed": "по ключу",
+          "pair": "попарное сравнение", "all": "все строки"}
+
+
+def render_text(node: TraceNode, indent: str = "", last: bool = True, top: bool = True) -> str:
+    head = "" if top else indent + ("└─ " if last else "├─ ")
+    line = f"{head}{node.text} → {node.value}"
+    extra = []
+    if node.unit:
+        line += f" {node.unit}"
+    if node.label:
+        extra.append(f"«{node.label}»")
+    if node.reference:
+        extra.append(node.reference)
+    if node.note:
+        extra.append(node.note)
+    if node.package and node.source:
+        extra.append(f"{node.package}, {node.source}")
+    elif node.source and node.kind != "expression":
+        extra.append(node.source)
+    out = [line + (f"  [{'; '.join(extra)}]" if extra else "")]
+    child_indent = indent + ("" if top else ("   " if last else "│  "))
+    for i, c in enumerate(node.children):
+        out.append(render_text(c, child_indent, i == len(node.children) - 1, False))
+    return "\n".join(out)
