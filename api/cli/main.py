@@ -17,6 +17,7 @@ COMMAND_MODULES: list[str] = [
     "api.cli.cmd_users",
     "api.cli.cmd_audit",
     "api.cli.cmd_serve",
+    "api.cli.cmd_registry",
 ]
 
 
