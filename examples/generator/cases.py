@@ -133,10 +133,15 @@ class CaseFactory:
             s = scenario or self.pick_scenario()
             p = self.pick_person(s) if person is None else person
             d1, d2 = dates or self._dates(s)
-            if not check or not self.conflicts(p, s.usl_ok, d1, d2, s.profil):
-                return self._build(mo, s, p, d1, d2)
-            if person is not None and dates is not None:
-                break
+            if check and self.conflicts(p, s.usl_ok, d1, d2, s.profil):
+                continue
+            case = self._build(mo, s, p, d1, d2)  # may narrow the dates (urgent visit: one day)
+            if (
+                not check
+                or (case.d1, case.d2) == (d1, d2)
+                or not self.conflicts(p, s.usl_ok, case.d1, case.d2, s.profil)
+            ):
+                return case
         raise PlacementError("could not place a case without collisions")
 
     def _dates(self, s: Scenario) -> tuple[int, int]:

@@ -47,12 +47,22 @@ class DefectInjector:
         if case.usl_ok == 1 and case.d2 - case.d1 >= 2:
             self.stays.append(case)
 
+    def _take(self, src: Case) -> None:
+        """A source of one injected collision is not reused, so every collision is labelled once."""
+        for pool in (self.recent.get(src.mo, ()), self.stays):
+            if src in pool:
+                pool.remove(src)
+
     def make(self, mo: int) -> tuple[Case, Truth] | None:
-        kind = self.rng.choice(list(KINDS))
-        try:
-            return getattr(self, "_" + kind)(mo)
-        except PlacementError:
-            return None  # the slot gets a normal case
+        for _ in range(5):  # some kinds need a suitable source case; try another kind then
+            kind = self.rng.choice(list(KINDS))
+            try:
+                made = getattr(self, "_" + kind)(mo)
+            except PlacementError:
+                made = None
+            if made is not None:
+                return made
+        return None  # the slot gets a normal case
 
     # --- kinds ------------------------------------------------------------------------------
     def _duplicate_case(self, mo: int) -> tuple[Case, Truth] | None:
@@ -60,6 +70,7 @@ class DefectInjector:
         if not pool:
             return None
         src = self.rng.choice(pool)
+        self._take(src)
         return self.f.copy(src), Truth("duplicate_case", src.idcase)
 
     def _date_outside_period(self, mo: int) -> tuple[Case, Truth] | None:
@@ -116,6 +127,7 @@ class DefectInjector:
         scen = self._fitting(1, src.person) or src.scenario
         if self.f.conflicts(src.person, 1, d1, d2, scen.profil, ignore=src):
             return None
+        self._take(src)
         return self.f.make(mo, scen, src.person, (d1, d2), check=False), Truth(
             "overlapping_stays", src.idcase
         )
@@ -131,6 +143,7 @@ class DefectInjector:
         scen = self._fitting(3, src.person)
         if scen is None or self.f.conflicts(src.person, 3, day, day, scen.profil, ignore=src):
             return None
+        self._take(src)
         case = self.f.make(mo, scen, src.person, (day, day), check=False)
         return case, Truth("visit_inside_stay", src.idcase)
 

@@ -1,0 +1,191 @@
+"""Generator output: XSD-valid, deterministic, round-trips through the reader, ground truth is exact."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from api.cli.main import main as cli
+from engine.io import read_registry
+from examples.generator import Config, generate
+
+ROOT = Path(__file__).parents[2]
+SCHEMAS = ROOT / "engine" / "io" / "schemas"
+
+
+@pytest.fixture(scope="module")
+def month(tmp_path_factory):
+    out = tmp_path_factory.mktemp("gen")
+    summary = generate(Config(2025, 3, 3, 900, 7, out, defects=0.3))
+    return out, summary
+
+
+def _truth(out: Path) -> list[dict[str, str]]:
+    with open(out / "ground_truth_2025-03.csv", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_files_validate_against_ffoms_xsd(month):
+    out, _ = month
+    mp = etree.XMLSchema(etree.parse(str(SCHEMAS / "MP_3.2.xsd")))
+    pers = etree.XMLSchema(etree.parse(str(SCHEMAS / "PERS_3.2.xsd")))
+    files = sorted(out.glob("*.XML"))
+    assert len(files) == 6
+    for f in files:
+        schema = pers if f.name.startswith("L") else mp
+        assert schema.validate(etree.parse(str(f))), (f.name, schema.error_log)
+        assert b'encoding="windows-1251"' in f.read_bytes()[:60]
+
+
+def test_round_trip_counts(month):
+    out, summary = month
+    r = read_registry(sorted(out.glob("*.XML")), require_pers=True)
+    assert r.ok, r.protocol[:5]
+    d = r.data
+    assert d.count("case") == summary.cases and d.count("service") == summary.services
+    per_file = defaultdict(lambda: [0, 0])
+    for ref in d["case"]["account_ref"]:
+        per_file[ref][0] += 1
+    for ref in d["service"]["case_ref"]:
+        per_file[ref.split("/")[0]][1] += 1
+    assert {k: tuple(v) for k, v in per_file.items()} == summary.per_file
+    assert all(v is not None for v in d["patient"]["fam"])  # every ID_PAC found its PERS
+
+
+def test_money_consistent_except_injected(month):
+    out, _ = month
+    d = read_registry(sorted(out.glob("*.XML"))).data
+    truth = _truth(out)
+    bad_cases = {r["idcase"] for r in truth if r["defect"] == "case_sum_mismatch"}
+    bad_accounts = {r["file"] for r in truth if r["defect"] == "summav_mismatch"}
+    assert len(bad_accounts) == 1
+    sum_m = defaultdict(Decimal)
+    for ref, v in zip(d["sl"]["case_ref"], d["sl"]["sum_m"], strict=True):
+        sum_m[ref] += Decimal(v)
+    by_account = defaultdict(Decimal)
+    for key, idcase, acc, sumv in zip(
+        *(d["case"][c] for c in ("key", "idcase", "account_ref", "sumv")), strict=True
+    ):
+        assert (Decimal(sumv) != sum_m[key]) == (idcase in bad_cases)
+        by_account[acc] += Decimal(sumv)
+    for key, summav in zip(d["account"]["key"], d["account"]["summav"], strict=True):
+        assert (Decimal(summav) != by_account[key]) == (key in bad_accounts)
+
+
+def _age(dr: str, day: str) -> int:
+    b, t = date.fromisoformat(dr), date.fromisoformat(day)
+    return t.year - b.year - ((t.month, t.day) < (b.month, b.day))
+
+
+def test_ground_truth_is_exact(month):
+    """Each predicate holds for exactly the cases the ground truth names (no accidental defects)."""
+    out, _ = month
+    d = read_registry(sorted(out.glob("*.XML")), require_pers=True).data
+    with open(out / "ERZ_2025-03.csv", encoding="utf-8") as fh:
+        erz = {r["enp"]: r for r in csv.DictReader(fh)}
+    pat = {k: i for i, k in enumerate(d["patient"]["key"])}
+    c, p = d["case"], d["patient"]
+    sl = {ref: i for i, ref in enumerate(d["sl"]["case_ref"])}
+    rows = []
+    for i in range(d.count("case")):
+        j, s = pat[c["patient_ref"][i]], sl[c["key"][i]]
+        rows.append({
+            "idcase": c["idcase"][i], "usl_ok": c["usl_ok"][i], "rslt": c["rslt"][i], "d1": c["date_z_1"][i],
+            "d2": c["date_z_2"][i], "enp": p["enp"][j], "smo": p["smo"][j], "w": p["w"][j], "dr": p["dr"][j],
+            "profil": d["sl"]["profil"][s], "ds1": d["sl"]["ds1"][s],
+        })  # fmt: skip
+    found: dict[str, set[str]] = defaultdict(set)
+    for r in rows:
+        if r["enp"] not in erz:
+            found["unknown_enp"].add(r["idcase"])
+        elif erz[r["enp"]]["smo"] != r["smo"]:
+            found["smo_mismatch"].add(r["idcase"])
+        if r["d2"] < "2025-03-01":
+            found["date_outside_period"].add(r["idcase"])
+        if r["rslt"][0] != r["usl_ok"]:
+            found["rslt_usl_ok_mismatch"].add(r["idcase"])
+        if r["profil"] == "136" and r["w"] == "1":
+            found["female_profile_male"].add(r["idcase"])
+        if r["ds1"].startswith("P") and _age(r["dr"], r["d1"]) > 1:
+            found["p_diagnosis_over_1"].add(r["idcase"])
+    pairs: dict[str, set[frozenset[str]]] = defaultdict(set)
+    by_enp = defaultdict(list)
+    for r in rows:
+        by_enp[r["enp"]].append(r)
+    for cases in by_enp.values():
+        for n, a in enumerate(cases):
+            for b in cases[n + 1 :]:
+                pair = frozenset((a["idcase"], b["idcase"]))
+                if a["profil"] == b["profil"] and a["d1"] == b["d1"] and a["usl_ok"] == b["usl_ok"]:
+                    pairs["duplicate_case"].add(pair)
+                elif a["usl_ok"] == b["usl_ok"] == "1" and a["d1"] <= b["d2"] and b["d1"] <= a["d2"]:
+                    pairs["overlapping_stays"].add(pair)
+                elif {a["usl_ok"], b["usl_ok"]} == {"1", "3"}:
+                    stay, visit = (a, b) if a["usl_ok"] == "1" else (b, a)
+                    if stay["d1"] < visit["d1"] <= visit["d2"] < stay["d2"]:
+                        pairs["visit_inside_stay"].add(pair)
+    expected: dict[str, set[str]] = defaultdict(set)
+    expected_pairs: dict[str, set[frozenset[str]]] = defaultdict(set)
+    for t in _truth(out):
+        if t["related_idcase"]:
+            expected_pairs[t["defect"]].add(frozenset((t["idcase"], t["related_idcase"])))
+        elif t["idcase"]:
+            expected[t["defect"]].add(t["idcase"])
+    assert len(expected) + len(expected_pairs) >= 10, sorted(expected) + sorted(expected_pairs)
+    for kind in expected:
+        if kind != "case_sum_mismatch":  # checked in test_money_consistent_except_injected
+            assert found[kind] == expected[kind], kind
+    for kind in ("duplicate_case", "overlapping_stays", "visit_inside_stay"):
+        assert pairs[kind] == expected_pairs[kind], kind
+
+
+def test_deterministic_with_seed(tmp_path):
+    def digest(out: Path) -> dict[str, str]:
+        return {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in sorted(out.iterdir())}
+
+    a = tmp_path / "a"
+    b = tmp_path / "b"
+    generate(Config(2025, 3, 2, 120, 5, a, defects=0.1, zip=True))
+    generate(Config(2025, 3, 2, 120, 5, b, defects=0.1, zip=True))
+    assert digest(a) == digest(b)
+    c = tmp_path / "c"
+    generate(Config(2025, 3, 2, 120, 6, c, defects=0.1, zip=True))
+    assert digest(a) != digest(c)
+
+
+def test_zip_output_round_trip(tmp_path):
+    s = generate(Config(2025, 4, 2, 150, 3, tmp_path, zip=True))
+    zips = sorted(tmp_path.glob("*.zip"))
+    assert [z.name for z in zips] == ["HM760001T76_25041.zip", "HM760002T76_25041.zip"]
+    r = read_registry(zips, require_pers=True)
+    assert r.ok and r.data.count("case") == s.cases and r.data.count("service") == s.services
+
+
+def test_shipped_month_reads():
+    month = ROOT / "examples" / "registries" / "2025-03"
+    r = read_registry([month], require_pers=True)
+    assert r.ok, r.protocol[:3]
+    assert 300 <= r.data.count("case") <= 600 and r.data.count("account") == 3
+
+
+def test_cli_validate_and_import(tmp_path, month, capsys):
+    out, summary = month
+    assert cli(["registry", "validate", str(out)]) == 0
+    dest = tmp_path / "tables"
+    assert cli(["registry", "import", str(out), "--out", str(dest), "--require-pers"]) == 0
+    with open(dest / "case.csv", encoding="utf-8") as fh:
+        assert sum(1 for _ in fh) == summary.cases + 1
+    bad = tmp_path / "bad.XML"
+    src = next(out.glob("HM*.XML")).read_bytes()
+    bad.write_bytes(src.replace(b"<DATE_Z_1>", b"<DATE_Z_1>x", 1))
+    proto = tmp_path / "p.json"
+    assert cli(["registry", "validate", str(bad), "--protocol", str(proto)]) == 1
+    assert "FLK-XSD-FORMAT" in proto.read_text(encoding="utf-8")
+    assert "Пакет не принят" in capsys.readouterr().out
