@@ -68,22 +68,46 @@ def _load_data_parts(raw: RawPackage, diags: Diagnostics, entities, params, tabl
     ref = raw.info.ref
     schema = m.get("schema")
     if schema is not None:
-        path = root / str(schema.value)
-        load_schema(load_located(path, display_path(path)), diags, entities)
+        for path in _files(root, schema, diags, "файл схемы"):
+            load_schema(load_located(path, display_path(path)), diags, entities)
     pnode = m.get("parameters")
-    ppath = root / (str(pnode.value) if pnode is not None else "parameters.yaml")
-    if ppath.is_file():
+    if pnode is None:
+        pfiles = [root / "parameters.yaml"] if (root / "parameters.yaml").is_file() else []
+    else:
+        pfiles = _files(root, pnode, diags, "файл параметров")
+    for ppath in pfiles:
         for name, p in load_parameters(ppath, display_path(ppath), ref, diags).items():
             _merge(name, p, params, diags, "параметр")
-    elif pnode is not None:
-        diags.error("E0602", f"файл параметров не найден: {pnode.value}", pnode.span)
     tnode = m.get("tables")
+    decls = []
     if tnode is not None and isinstance(tnode.value, dict):
-        for name, node in tnode.value.items():
+        decls.append(tnode)
+    elif tnode is not None:
+        for tpath in _files(root, tnode, diags, "файл таблиц"):
+            decls.append(load_located(tpath, display_path(tpath)))
+    for decl in decls:
+        if not isinstance(decl.value, dict):
+            diags.error("E0601", "описание таблиц: ожидался словарь «имя: описание»", decl.span)
+            continue
+        for name, node in decl.value.items():
             t = declare_table(name, node, root, display_path(root), ref, diags)
             if t is not None:
-                t.span = tnode.key_spans[name]
+                t.span = decl.key_spans[name]
                 _merge(name, t, tables, diags, "таблица")
+
+
+def _files(root: Path, node, diags: Diagnostics, what: str) -> list[Path]:
+    """A manifest entry that names one file or a list of files/globs, relative to the package."""
+    import glob
+
+    items = node.value if isinstance(node.value, list) else [node]
+    out: list[Path] = []
+    for item in items:
+        matched = sorted(glob.glob(str(root / str(item.value))))
+        if not matched:
+            diags.error("E0602", f"{what} не найден: {item.value}", item.span)
+        out.extend(Path(f) for f in matched)
+    return out
 
 
 def _merge(name: str, item, into: dict, diags: Diagnostics, what: str) -> None:
