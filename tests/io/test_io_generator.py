@@ -189,3 +189,25 @@ def test_cli_validate_and_import(tmp_path, month, capsys):
     assert cli(["registry", "validate", str(bad), "--protocol", str(proto)]) == 1
     assert "FLK-XSD-FORMAT" in proto.read_text(encoding="utf-8")
     assert "Пакет не принят" in capsys.readouterr().out
+
+
+def test_pairing_and_pers_errors(tmp_path, month):
+    out, _ = month
+    h = out / "HM760001T76_25031.XML"
+    lf = out / "LM760001T76_25031.XML"
+    alone = read_registry([lf])
+    assert [(e.code, e.file, e.line) for e in alone.protocol] == [("FLK-PAIR-NO-H", lf.name, 3)]
+    assert alone.data is None
+    assert [e.code for e in read_registry([h], require_pers=True).protocol] == ["FLK-PAIR-NO-L"]
+
+    data = lf.read_bytes()
+    start = data.index(b"<PERS>")
+    end = data.index(b"</PERS>\n") + len(b"</PERS>\n")
+    (tmp_path / lf.name).write_bytes(data[:start] + data[end:])
+    (tmp_path / h.name).write_bytes(h.read_bytes())
+    r = read_registry([tmp_path / h.name, tmp_path / lf.name])
+    assert not r.ok and r.data is None and r.protocol
+    for e in r.protocol:
+        assert (e.code, e.file, e.path) == ("FLK-PERS-MISSING", h.name, "ZL_LIST/ZAP/PACIENT/ID_PAC")
+        assert e.n_zap and e.line
+        assert "ID_PAC" in e.message
