@@ -233,6 +233,8 @@ class ExprChecker:
             self.require(x, ("bool",), n.operand, "операнд «not»")
             return ir.Unary(BOOL, n.span, "not", x)
         self.require(x, ("int", "number", "money"), n.operand, "операнд унарного минуса")
+        if isinstance(x, ir.Const):
+            return ir.Const(x.type, n.span, -x.value)
         return ir.Unary(x.type, n.span, "-", x)
 
     def _Binary(self, n: ast.Binary) -> ir.IR:

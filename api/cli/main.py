@@ -13,6 +13,7 @@ import sys
 
 COMMAND_MODULES: list[str] = [
     "api.cli.cmd_methodology",
+    "api.cli.cmd_run",
     "api.cli.cmd_db",
     "api.cli.cmd_users",
     "api.cli.cmd_audit",
@@ -41,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("прервано", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into head/less that closed early
+        return 0
     return int(code or 0)
 
 

@@ -20,8 +20,9 @@ def _sum_typer(args: list[Type], consts: list[object]) -> Type:
 
 
 @primitive("sum", "sum(x [by …] [where …]) -> тип x", kind="aggregate", min_args=1, max_args=1,
+           examples=[("sum(x by g)", "[4, 4, 7, 7]"), ("sum(x where x > 2)", "[8, 8, 8, 8]")],
            typer=_sum_typer, doc="Сумма по строкам группы или по связанным строкам (деньги — точно, в копейках).",
-           examples=[])
+)
 def _agg_sum(values: Col, groups: Groups) -> Col:
     data = np.asarray(values.data)
     zero = 0 if data.dtype.kind in "iu" else 0.0
@@ -29,6 +30,7 @@ def _agg_sum(values: Col, groups: Groups) -> Col:
 
 
 @primitive("count", "count(E [by …] [where …]) -> int", kind="aggregate", min_args=1, max_args=1,
+           examples=[("count(t by g)", "[2, 2, 2, 2]"), ("count(t by g where x > 2)", "[1, 1, 1, 1]")],
            typer=lambda args, consts: INT, doc="Число строк в группе (или связанных строк).")
 def _agg_count(values: Col | None, groups: Groups) -> Col:
     return Col(INT, groups.counts.copy())
@@ -49,12 +51,14 @@ def _minmax(ufunc: np.ufunc, values: Col, groups: Groups) -> Col:
 
 
 @primitive("min", "min(x [by …] [where …]) -> optional тип x", kind="aggregate", min_args=1, max_args=1,
+           examples=[("min(x by g)", "[1, 1, 2, 2]")],
            typer=_minmax_typer, doc="Наименьшее значение в группе; пустая группа — нет значения.")
 def _agg_min(values: Col, groups: Groups) -> Col:
     return _minmax(np.minimum, values, groups)
 
 
 @primitive("max", "max(x [by …] [where …]) -> optional тип x", kind="aggregate", min_args=1, max_args=1,
+           examples=[("max(x by g)", "[3, 3, 5, 5]")],
            typer=_minmax_typer, doc="Наибольшее значение в группе; пустая группа — нет значения.")
 def _agg_max(values: Col, groups: Groups) -> Col:
     return _minmax(np.maximum, values, groups)
@@ -66,12 +70,14 @@ def _bool_typer(args: list[Type], consts: list[object]) -> Type:
 
 
 @primitive("any", "any(cond [by …] [where …]) -> bool", kind="aggregate", min_args=1, max_args=1,
+           examples=[("any(x > 4 by g)", "[false, false, true, true]")],
            typer=_bool_typer, doc="Истина, если условие выполнено хотя бы в одной строке группы.")
 def _agg_any(values: Col, groups: Groups) -> Col:
     return Col(BOOL, groups.reduce(np.logical_or, np.asarray(values.data, dtype=bool), False))
 
 
 @primitive("all", "all(cond [by …] [where …]) -> bool", kind="aggregate", min_args=1, max_args=1,
+           examples=[("all(x > 1 by g)", "[false, false, true, true]")],
            typer=_bool_typer, doc="Истина, если условие выполнено во всех строках группы (пустая — истина).")
 def _agg_all(values: Col, groups: Groups) -> Col:
     return Col(BOOL, groups.reduce(np.logical_and, np.asarray(values.data, dtype=bool), True))
@@ -83,6 +89,7 @@ def _avg_typer(args: list[Type], consts: list[object]) -> Type:
 
 
 @primitive("avg", "avg(x [by …] [where …]) -> optional number", kind="aggregate", min_args=1, max_args=1,
+           examples=[("avg(x by g)", "[2.0, 2.0, 3.5, 3.5]")],
            typer=_avg_typer, doc="Среднее значение в группе (деньги — в рублях).")
 def _agg_avg(values: Col, groups: Groups) -> Col:
     data = np.asarray(values.data, dtype=np.float64)
@@ -119,19 +126,22 @@ def _pick(values: Col, groups: Groups, order_keys: list[np.ndarray], last: bool)
 
 
 @primitive("first", "first(x [by …] [where …] order by k) -> тип x", kind="aggregate", min_args=1,
-           max_args=1, typer=_first_typer,
+           max_args=1, examples=[("first(x by g order by k)", "[3, 3, 2, 2]")],
+           typer=_first_typer,
            doc="Значение x в первой строке группы по порядку order by (при равенстве — по порядку строк).")
 def _agg_first(values: Col, groups: Groups, order_keys: list[np.ndarray]) -> Col:
     return _pick(values, groups, order_keys, last=False)
 
 
 @primitive("last", "last(x [by …] [where …] order by k) -> тип x", kind="aggregate", min_args=1,
-           max_args=1, typer=_first_typer, doc="Значение x в последней строке группы по порядку order by.")
+           max_args=1, examples=[("last(x by g order by k)", "[1, 1, 5, 5]")],
+           typer=_first_typer, doc="Значение x в последней строке группы по порядку order by.")
 def _agg_last(values: Col, groups: Groups, order_keys: list[np.ndarray]) -> Col:
     return _pick(values, groups, order_keys, last=True)
 
 
 @primitive("rank", "rank(E by … order by k [desc]) -> int", kind="window", min_args=1, max_args=1,
+           examples=[("rank(t by g order by x)", "[2, 1, 1, 2]"), ("rank(t by g order by x desc)", "[1, 2, 2, 1]")],
            typer=lambda args, consts: INT,
            doc="Номер строки в своей группе по порядку order by, начиная с 1 (равные — по порядку строк).")
 def _win_rank(groups: Groups, order_keys: list[np.ndarray]) -> Col:
@@ -151,7 +161,8 @@ def _distribute_typer(args: list[Type], consts: list[object]) -> Type:
 
 
 @primitive("distribute", "distribute(total: int|money, weights, caps: optional int|money [by …] [where …])",
-           kind="window", min_args=2, max_args=3, typer=_distribute_typer,
+           kind="window", min_args=2, max_args=3, examples=[("distribute(10, x by g)", "[8, 2, 3, 7]"), ("distribute(10, x, 4 by g)", "[4, 4, 4, 4]")],
+           typer=_distribute_typer,
            doc="Распределение итога группы по строкам пропорционально весам, с ограничениями сверху; "
                "целые единицы (штуки или копейки) методом наибольших остатков — сумма равна итогу точно.")
 def _win_distribute(groups: Groups, total: Col, weights: Col, caps: Col | None = None) -> Col:

@@ -39,6 +39,10 @@ class Primitive:
 
 REGISTRY: dict[str, Primitive] = {}
 
+# Examples of aggregates and window functions are evaluated per row of this table
+# (entity "t"); their expected values are the column of results, e.g. "[4, 4, 7, 7]".
+EXAMPLE_TABLE = {"g": ["a", "a", "b", "b"], "x": [3, 1, 2, 5], "k": [1, 2, 3, 4]}
+
 
 def primitive(name: str, signature: str, *, kind: str = "elementwise", doc: str,
               typer: Callable[[list[Type], list[object]], Type],

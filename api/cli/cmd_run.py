@@ -1,0 +1,80 @@
+"""`metodika run`: process registries with a methodology (ФЛК, pricing, МЭК) and write the results."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from api.cli.common import compile_or_report
+
+
+def register(sub) -> None:
+    p = sub.add_parser("run", help="обработать реестры: ФЛК, расчёт по методологии, МЭК, итоги по МО и СМО")
+    p.add_argument("package", help="каталог пакета методологии")
+    p.add_argument("--registry", nargs="+", required=True, help="файлы H/L, ZIP или каталог с ними")
+    p.add_argument("--insured", help="регистр застрахованных (ЕРЗ), CSV")
+    p.add_argument("--table", action="append", default=[], metavar="СУЩНОСТЬ=CSV",
+                   help="дополнительные справочные данные: лицензии, лимиты объёмов …")
+    p.add_argument("--out", required=True, help="каталог результатов")
+    p.set_defaults(handler=cmd_run)
+
+
+class ProgressBar:
+    def __init__(self, stream=sys.stderr) -> None:
+        self.stream = stream
+        self.t0 = time.perf_counter()
+
+    def __call__(self, stage: str, share: float) -> None:
+        width = 30
+        done = int(share * width)
+        bar = "█" * done + "·" * (width - done)
+        end = "\n" if share >= 1.0 else ""
+        self.stream.write(f"\r[{bar}] {share * 100:5.1f}%  {stage:<22} {time.perf_counter() - self.t0:6.1f} с{end}")
+        self.stream.flush()
+
+
+def cmd_run(args) -> int:
+    from engine.evaluator import EvalError
+    from engine.pipeline import process, write_outputs
+
+    m = compile_or_report(args.package)
+    if m is None:
+        return 1
+    extra = {}
+    if args.insured:
+        extra["insured"] = Path(args.insured)
+    for spec in args.table:
+        entity, _, path = spec.partition("=")
+        if not path:
+            print(f"--table: ожидалось СУЩНОСТЬ=ФАЙЛ.csv, получено «{spec}»", file=sys.stderr)
+            return 2
+        extra[entity] = Path(path)
+    try:
+        res = process(m, [Path(p) for p in args.registry], extra, progress=ProgressBar())
+    except EvalError as e:
+        print(f"\nошибка расчёта: {e}", file=sys.stderr)
+        return 1
+    out = Path(args.out)
+    info = write_outputs(res, out)
+    if res.status == "flk_failed":
+        from engine.io.protocol import format_table
+
+        print("\nРеестр не прошёл ФЛК — данные не сохранены.", file=sys.stderr)
+        print(format_table(res.protocol[:50]), file=sys.stderr)
+        print(f"протокол: {out / 'flk_protocol.html'}", file=sys.stderr)
+        return 1
+    if res.status == "data_failed":
+        print("\nОшибки во входных данных — расчёт не выполнен:", file=sys.stderr)
+        for p in res.data_problems[:30]:
+            print(f"  {p}", file=sys.stderr)
+        return 1
+    t = info.get("totals", {})
+    print(f"Методология {m.ref} (sha256 {m.content_hash[:12]}…)")
+    print("Строк: " + ", ".join(f"{e} {n}" for e, n in res.counts.items() if n))
+    print(f"Дефектов: {info['defects']}")
+    if t:
+        print(f"Выставлено {t['billed']} ₽, не принято {t['withheld']} ₽, принято {t['accepted']} ₽, "
+              f"штрафы {t['fine']} ₽")
+    print(f"Результаты: {out}/ (case_settlement.csv, summary_mo.csv, summary_smo.csv, defects.csv, run.json)")
+    return 0

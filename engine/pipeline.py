@@ -1,0 +1,125 @@
+"""Registry processing end to end: read + ФЛК → bind → methodology (pricing, МЭК) → settlement.
+
+All-or-nothing: a submission that fails ФЛК or binding yields a protocol and no results.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from dsl.types import MONEY
+from engine.dataset import DataError, bind, read_csv_dir
+from engine.model import Methodology
+from engine.runner import RunResult, file_hash, run, write_run
+from engine.settlement import Settlement, settle, summarize
+from engine.values import display
+
+Progress = Callable[[str, float], None]
+
+
+@dataclass
+class PipelineResult:
+    status: str                          # done | flk_failed | data_failed
+    protocol: list = field(default_factory=list)
+    data_problems: list = field(default_factory=list)
+    run: RunResult | None = None
+    settlement: Settlement | None = None
+    input_hashes: dict[str, str] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def _no_progress(stage: str, share: float) -> None:
+    return None
+
+
+def read_extra(tables: dict[str, Path]) -> dict[str, dict[str, np.ndarray]]:
+    """Reference inputs given as CSV files per entity (ЕРЗ, licences, limits …)."""
+    out = {}
+    for entity, path in tables.items():
+        if path.is_dir():
+            out.update(read_csv_dir(path))
+            continue
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            rows = list(csv.reader(fh))
+        header = [h.strip() for h in rows[0]] if rows else []
+        out[entity] = {h: np.array([(r[i] if i < len(r) and r[i] != "" else None) for r in rows[1:]], dtype=object)
+                       for i, h in enumerate(header)}
+    return out
+
+
+def process(m: Methodology, registry: list[Path], extra: dict[str, Path] | None = None,
+            progress: Progress = _no_progress) -> PipelineResult:
+    from engine.io import read_registry
+
+    progress("чтение и ФЛК", 0.0)
+    hashes = {p.name: file_hash(p) for p in _files(registry)}
+    for entity, p in (extra or {}).items():
+        if p.is_file():
+            hashes[f"{entity}:{p.name}"] = file_hash(p)
+    reg = read_registry(registry)
+    if not reg.ok:
+        return PipelineResult("flk_failed", protocol=reg.protocol, input_hashes=hashes)
+    raw = dict(reg.data.tables)
+    raw.update(read_extra(extra or {}))
+    progress("связывание данных", 0.3)
+    try:
+        data = bind(m.entities, raw)
+    except DataError as e:
+        return PipelineResult("data_failed", data_problems=e.problems, input_hashes=hashes)
+    counts = {e: d.n for e, d in data.entities.items()}
+    progress("расчёт и контроль", 0.4)
+    result = run(m, data)
+    progress("итоги", 0.9)
+    settlement = settle(m, data, result.defects) if "case" in data.entities else None
+    progress("готово", 1.0)
+    return PipelineResult("done", run=result, settlement=settlement, input_hashes=hashes, counts=counts)
+
+
+def _files(paths: list[Path]) -> list[Path]:
+    out = []
+    for p in paths:
+        out.extend(sorted(x for x in p.iterdir() if x.is_file()) if p.is_dir() else [p])
+    return out
+
+
+def write_outputs(res: PipelineResult, out: Path) -> dict:
+    """Write protocol or results into `out`; returns run.json content."""
+    out.mkdir(parents=True, exist_ok=True)
+    if res.status == "flk_failed":
+        from engine.io.protocol import write_protocol
+
+        for ext in ("html", "csv", "json"):
+            write_protocol(out / f"flk_protocol.{ext}", res.protocol)
+        return {"status": res.status, "errors": len(res.protocol)}
+    if res.status == "data_failed":
+        text = "\n".join(str(p) for p in res.data_problems)
+        (out / "data_errors.txt").write_text(text + "\n", encoding="utf-8")
+        return {"status": res.status, "errors": len(res.data_problems)}
+    info = write_run(res.run, out, res.input_hashes)
+    if res.settlement is not None:
+        s = res.settlement
+        with (out / "case_settlement.csv").open("w", encoding="utf-8", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["case", "mo", "smo", "billed", "withheld", "accepted", "fine", "codes"])
+            for i in range(len(s.keys)):
+                w.writerow([s.keys[i], s.mo[i], s.smo[i] or "", *(display(int(v[i]), MONEY) for v in
+                            (s.billed, s.withheld, s.accepted, s.fine)), " ".join(s.codes[i])])
+        for by in ("mo", "smo"):
+            rows = summarize(s, by)
+            with (out / f"summary_{by}.csv").open("w", encoding="utf-8", newline="") as fh:
+                w = csv.writer(fh)
+                w.writerow(list(rows[0]) if rows else [by])
+                for r in rows:
+                    w.writerow([display(v, MONEY) if k in ("billed", "withheld", "accepted", "fine") else v
+                                for k, v in r.items()])
+        info["totals"] = {k: display(int(v.sum()), MONEY) for k, v in
+                          (("billed", s.billed), ("withheld", s.withheld), ("accepted", s.accepted), ("fine", s.fine))}
+        info["status"] = "done"
+        (out / "run.json").write_text(json.dumps(info, ensure_ascii=False, indent=1), encoding="utf-8")
+    return info

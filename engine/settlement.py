@@ -1,0 +1,98 @@
+"""Per-case settlement after control: billed, withheld, accepted, fine; summaries by МО and СМО.
+
+Defects may sit on any entity; each is carried to the cases it concerns through the
+schema's relations (a service or SL → its case; an account or a patient → all its cases).
+When several grounds hit one case, the largest withholding applies (231н: one ground
+per position), capped at the billed amount; likewise the largest fine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from dsl.primitives.rounding import half_up_scaled
+from engine.checks import DefectTable
+from engine.dataset import Dataset
+from engine.model import Methodology
+
+CASE = "case"
+
+
+@dataclass
+class Settlement:
+    keys: np.ndarray
+    billed: np.ndarray       # kopecks
+    withheld: np.ndarray
+    accepted: np.ndarray
+    fine: np.ndarray
+    codes: list[list[str]]   # defect codes per case
+    mo: np.ndarray
+    smo: np.ndarray
+
+
+def _case_rows(m: Methodology, data: Dataset, entity: str, row: int) -> tuple[np.ndarray, bool]:
+    """Cases a defect on (entity, row) concerns; True when it covers them as a whole (parent)."""
+    if entity == CASE:
+        return np.array([row]), False
+    ent = m.entities[entity]
+    for rel in ent.relations.values():
+        if rel.entity == CASE:
+            return np.array([data.entities[entity].rel[rel.name][row]]), False
+    for rel in m.entities[CASE].relations.values():
+        if rel.entity == entity:
+            return np.nonzero(data.entities[CASE].rel[rel.name] == row)[0], True
+    return np.zeros(0, dtype=np.int64), False
+
+
+def settle(m: Methodology, data: Dataset, defects: DefectTable, billed_field: str = "sumv",
+           mo_field: str = "lpu", smo_path: tuple[str, str] = ("patient", "smo")) -> Settlement:
+    cases = data.entities[CASE]
+    billed = np.asarray(cases.cols[billed_field].data, dtype=np.int64)
+    withheld = np.zeros(cases.n, dtype=np.int64)
+    fine = np.zeros(cases.n, dtype=np.int64)
+    codes: list[list[str]] = [[] for _ in range(cases.n)]
+    index = {e: {str(k): i for i, k in enumerate(d.keys)} for e, d in data.entities.items()}
+    for d in defects.defects:
+        row = index[d.entity].get(d.row_key)
+        if row is None:
+            continue
+        rows, whole = _case_rows(m, data, d.entity, row)
+        for r in rows:
+            amount = d.withheld if not whole else int(half_up_scaled(np.array([billed[r] * d.share]), 0)[0])
+            withheld[r] = max(withheld[r], amount)
+            fine[r] = max(fine[r], d.fine)
+            if d.code not in codes[r]:
+                codes[r].append(d.code)
+    withheld = np.minimum(withheld, billed)
+    from dsl.columns import code_strings
+
+    mo = code_strings(cases.cols[mo_field])
+    rel, field = smo_path
+    smo = np.full(cases.n, None, dtype=object)
+    if rel in cases.rel:
+        target = m.entities[CASE].relations[rel].entity
+        idx = cases.rel[rel]
+        col = data.entities[target].cols.get(field)
+        if col is not None:
+            vals = code_strings(col)
+            smo = np.where(idx >= 0, vals[np.clip(idx, 0, None)], None)
+    return Settlement(cases.keys, billed, withheld, billed - withheld, fine, codes, mo, smo)
+
+
+def summarize(s: Settlement, by: str) -> list[dict]:
+    """Totals per МО ("mo") or СМО ("smo"): cases, billed, withheld, accepted, fine (kopecks)."""
+    keys = s.mo if by == "mo" else s.smo
+    out: dict[str, dict] = {}
+    for i, k in enumerate(keys):
+        k = k if k is not None else "—"
+        row = out.setdefault(k, {by: k, "cases": 0, "cases_with_defects": 0, "billed": 0, "withheld": 0,
+                                 "accepted": 0, "fine": 0})
+        row["cases"] += 1
+        row["cases_with_defects"] += 1 if s.codes[i] else 0
+        row["billed"] += int(s.billed[i])
+        row["withheld"] += int(s.withheld[i])
+        row["accepted"] += int(s.accepted[i])
+        row["fine"] += int(s.fine[i])
+    return [out[k] for k in sorted(out)]
