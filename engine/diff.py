@@ -36,8 +36,10 @@ def diff_params(a: dict[str, ParamDef], b: dict[str, ParamDef]) -> list[Change]:
     out = []
     for name in sorted(set(a) | set(b)):
         pa, pb = a.get(name), b.get(name)
-        label = f" «{(pb or pa).label}»" if (pb or pa).label else ""
-        unit = f" {(pb or pa).unit}" if (pb or pa).unit else ""
+        lab = (pb.label if pb else None) or (pa.label if pa else None)
+        un = (pb.unit if pb else None) or (pa.unit if pa else None)
+        label = f" «{lab}»" if lab else ""
+        unit = f" {un}" if un else ""
         if pa is None:
             vals = "; ".join(f"{_when(d)} {v}{unit}" for d, v in sorted(_periods(pb).items()))
             out.append(Change("parameter", "added", name, [f"+ {name}{label}: {vals}"]))

@@ -32,6 +32,9 @@ class EvalError(Exception):
         super().__init__(f"{span}: {message}{where}" if span else message + where)
 
 
+DEFAULT_CHUNK_ROWS = 1 << 20
+
+
 @dataclass
 class RFrame:
     entity: str | None
@@ -42,13 +45,15 @@ class RFrame:
 
 class Evaluator:
     def __init__(self, methodology: Methodology, data: Dataset, context_day: int | None = None,
-                 fuse: bool = True) -> None:
+                 fuse: bool = True, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> None:
         self.m = methodology
         self.data = data
         self.context_day = context_day
         self.fuse = fuse
+        self.chunk_rows = chunk_rows
         self.cache: dict[tuple[str, str], Col] = {}
-        self._computing: set[tuple[str, str]] = set()
+        self._row_local: dict[tuple[str, str], bool] = {}
+        self.recompute_subsets = False   # explain: evaluate dependencies on the chosen rows only
 
     # ---- frames ---------------------------------------------------------------
     def root_frame(self, entity: str | None, rows: np.ndarray | None = None) -> RFrame:
@@ -93,9 +98,25 @@ class Evaluator:
         ent = self.data.entities[entity]
         if name in ent.cols and key not in self.m.defs:
             return ent.cols[name]
-        col = self._evaluate_definition(entity, name, self.root_frame(entity))
+        if ent.n > self.chunk_rows and self.row_local(entity, name):
+            parts = [self._evaluate_definition(entity, name, RFrame(entity, np.arange(lo, min(lo + self.chunk_rows, ent.n)),
+                                                                     min(lo + self.chunk_rows, ent.n) - lo))
+                     for lo in range(0, ent.n, self.chunk_rows)]
+            col = concat(parts)
+        else:
+            col = self._evaluate_definition(entity, name, self.root_frame(entity))
         self.cache[key] = col
         return col
+
+    def row_local(self, entity: str, name: str) -> bool:
+        """True when a definition reads only its own row (no cross-row aggregate), so it can run in chunks."""
+        key = (entity, name)
+        hit = self._row_local.get(key)
+        if hit is None:
+            info = self.m.defs[key]
+            hit = info.ir is not None and not any(isinstance(x, ir.AggNode) for x in ir.walk(info.ir))
+            self._row_local[key] = hit
+        return hit
 
     def _evaluate_definition(self, entity: str, name: str, frame: RFrame) -> Col:
         info = self.m.defs[(entity, name)]
@@ -104,8 +125,10 @@ class Evaluator:
         col = self.eval(info.ir, [frame])
         return materialize(col, frame.n)
 
-    def definition_at(self, entity: str, name: str, rows: np.ndarray) -> Col:
-        if (entity, name) in self.cache or (entity, name) not in self.m.defs:
+    def definition_at(self, entity: str, name: str, rows: np.ndarray, recompute: bool = False) -> Col:
+        """A definition at some rows: from the full column (computed once), or — for explain —
+        recomputed on those rows only."""
+        if not recompute or (entity, name) in self.cache or (entity, name) not in self.m.defs:
             return self.column(entity, name).take(rows)
         return self._evaluate_definition(entity, name, RFrame(entity, rows, len(rows)))
 
@@ -143,7 +166,7 @@ class Evaluator:
         elif f.rows is None:
             col = self.column(f.entity, node.name)
         elif node.is_definition:
-            col = self.definition_at(f.entity, node.name, f.rows)
+            col = self.definition_at(f.entity, node.name, f.rows, self.recompute_subsets)
         else:
             col = self.data.entities[f.entity].cols[node.name].take(f.rows)
         return self.lift(col, node.frame, frames)
@@ -258,6 +281,25 @@ class Evaluator:
         from engine.eval_agg import evaluate_decide
 
         return evaluate_decide(self, node, frames)
+
+
+def concat(parts: list[Col]) -> Col:
+    """Concatenate chunk results (code dictionaries may differ between chunks)."""
+    first = parts[0]
+    if len(parts) == 1:
+        return first
+    missing = None
+    if any(p.missing is not None for p in parts):
+        missing = np.concatenate([p.missing if p.missing is not None else np.zeros(len(p), bool) for p in parts])
+    if first.type.kind in ("code", "text"):
+        cats = np.unique(np.concatenate([p.cats.astype(str) for p in parts])).astype(object)
+        datas = []
+        for p in parts:
+            remap = np.searchsorted(cats.astype(str), p.cats.astype(str)).astype(np.int32)
+            d = np.asarray(p.data)
+            datas.append(np.where(d >= 0, remap[np.clip(d, 0, None)] if len(remap) else -1, -1).astype(np.int32))
+        return Col(first.type, np.concatenate(datas), missing, cats)
+    return Col(first.type, np.concatenate([np.asarray(p.data) for p in parts]), missing)
 
 
 _BINOPS = {

@@ -56,6 +56,7 @@ def span_text(m: Methodology, span: Span | None) -> str | None:
 class Explainer:
     def __init__(self, ev: Evaluator, personal_data: bool = False, max_depth: int = 12) -> None:
         self.ev = ev
+        ev.recompute_subsets = True
         self.m = ev.m
         self.personal = personal_data
         self.max_depth = max_depth
@@ -76,12 +77,13 @@ class Explainer:
     def _definition(self, entity: str, name: str, row: int, depth: int) -> TraceNode:
         info = self.m.defs[(entity, name)]
         frames = [RFrame(entity, np.array([row]), 1)]
-        col = self.ev.definition_at(entity, name, np.array([row]))
+        col = self.ev.definition_at(entity, name, np.array([row]), recompute=True)
         prov = info.provenance
         note = None
         if info.overrides is not None:
             note = f"заменяет определение из {info.overrides.provenance.package}"
-        node = TraceNode("definition", f"{entity}.{name} = {info.text}", display(col.value_at(0), col.type),
+        value = self._masked(info.ir, col)
+        node = TraceNode("definition", f"{entity}.{name} = {info.text}", value,
                          str(info.type), info.label, info.ref, info.unit, str(prov.span), prov.package, note)
         if depth < self.max_depth and info.ir is not None:
             node.children = self._children(info.ir, frames, depth + 1)
@@ -123,7 +125,7 @@ class Explainer:
                 return d
             return self._field_node(ent, node.name, row, text)
         col = self.ev.eval(node, frames)
-        value = display(col.value_at(0), col.type)
+        value = self._masked(node, col)
         if isinstance(node, ir.ParamRef):
             return self._param_node(node, frames, text, value)
         if isinstance(node, ir.Lookup):
@@ -137,6 +139,28 @@ class Explainer:
         if depth < self.max_depth:
             t.children = self._children(node, frames, depth + 1)
         return t
+
+    def _masked(self, node: ir.IR | None, col) -> str:
+        """Display a value, masking anything but yes/no answers derived from personal data."""
+        if not self.personal and node is not None and col.type.kind != "bool" \
+                and not isinstance(node, ir.AggNode) and self._reads_personal(node):
+            return MASK
+        return display(col.value_at(0), col.type)
+
+    def _reads_personal(self, node: ir.IR, seen: frozenset = frozenset()) -> bool:
+        for x in ir.walk(node):
+            if isinstance(x, ir.AggNode):
+                continue
+            if isinstance(x, ir.FieldRef):
+                if x.is_definition:
+                    key = (x.entity, x.name)
+                    info = self.m.defs.get(key)
+                    if key not in seen and info is not None and info.ir is not None \
+                            and info.type.kind != "bool" and self._reads_personal(info.ir, seen | {key}):
+                        return True
+                elif self.m.entities[x.entity].fields[x.name].personal:
+                    return True
+        return False
 
     def _field_node(self, entity: str, name: str, row: int, text: str) -> TraceNode:
         fdef = self.m.entities[entity].fields[name]

@@ -1,0 +1,163 @@
+"""Engine behaviour: chunking, explain, diff, hashing, data errors, CLI."""
+
+from __future__ import annotations
+
+import json
+from decimal import ROUND_HALF_UP, Decimal
+
+import numpy as np
+import pytest
+
+from api.cli.main import main
+from dsl.diagnostics import DiagnosticError
+from engine.checks import run_checks
+from engine.compiler import compile_package
+from engine.dataset import DataError, bind
+from engine.diff import diff, render
+from engine.evaluator import Evaluator
+from engine.explain import Explainer, render_text
+from tests.engine.conftest import make_package, synthetic_raw
+
+
+def test_chunked_evaluation_equals_whole_frame(package):
+    data = bind(package.entities, synthetic_raw(3000))
+    whole = Evaluator(package, data)
+    chunked = Evaluator(package, data, chunk_rows=257)
+    for name in ("kz", "kus", "cost", "services", "dups", "age", "short"):
+        a, b = whole.column("case", name), chunked.column("case", name)
+        assert np.array_equal(np.asarray(a.data), np.asarray(b.data)), name
+
+
+def test_numexpr_fusion_equals_numpy(package):
+    data = bind(package.entities, synthetic_raw(2000, seed=5))
+    fused, plain = Evaluator(package, data, fuse=True), Evaluator(package, data, fuse=False)
+    for name in ("cost", "short"):
+        assert np.array_equal(np.asarray(fused.column("case", name).data), np.asarray(plain.column("case", name).data))
+
+
+def test_cost_matches_decimal_arithmetic_row_by_row(package):
+    raw = synthetic_raw(500, seed=9)
+    data = bind(package.entities, raw)
+    ev = Evaluator(package, data)
+    cost = ev.column("case", "cost")
+    kz = {"st02.003": "0.98", "st21.001": ("0.49", "0.51"), "ds02.001": "0.83"}
+    kus = {"760001": "0.9", "760002": "1.05", "760003": "1.25"}
+    for i in range(500):
+        code, lpu, d2 = raw["case"]["n_ksg"][i], raw["case"]["lpu"][i], raw["case"]["date_z_2"][i]
+        late = d2 >= "2025-07-01"
+        base = Decimal("30000.00") if late else Decimal("28147.26")
+        k = kz.get(code, "0")
+        if isinstance(k, tuple):
+            k = k[1] if late else k[0]
+        want = (base * Decimal(k) * Decimal(kus.get(lpu, "1"))).quantize(Decimal("0.01"), ROUND_HALF_UP)
+        assert cost.value_at(i) == int(want * 100), (i, code, lpu, d2)
+
+
+def test_explain_tree_names_parameter_table_row_and_reference(package):
+    raw = synthetic_raw(50)
+    raw["case"]["n_ksg"][0], raw["case"]["lpu"][0], raw["case"]["date_z_2"][0] = "st21.001", "760002", "2025-03-10"
+    ev = Evaluator(package, bind(package.entities, raw))
+    tree = Explainer(ev).explain("case", "c0", "cost")
+    text = render_text(tree)
+    assert tree.value == "14481.77"
+    assert "«Базовая ставка, КС»" in text and "значение действует с 2025-01-01 по 2025-06-30" in text
+    assert "tables/ksg.csv:3" in text and "МР, п. 3.1" in text
+    blob = json.dumps(tree.to_json(), ensure_ascii=False)
+    assert '"kind": "parameter"' in blob and '"kind": "table"' in blob
+
+
+def test_explain_masks_personal_fields(package):
+    rules = "for case:\n    first_digit: bool = default(patient.enp, \"\") == \"x\"\n"
+    m = compile_package(make_package(package.package.path.parent / "m2", rules))
+    ev = Evaluator(m, bind(m.entities, synthetic_raw(10)))
+    text = render_text(Explainer(ev).explain("case", "c0", "first_digit"))
+    assert "7600000" not in text and "***" in text
+    text = render_text(Explainer(ev, personal_data=True).explain("case", "c0", "first_digit"))
+    assert "7600000" in text
+
+
+def test_defects_carry_values_code_and_version(package):
+    raw = synthetic_raw(30)
+    raw["case"]["patient_ref"][1] = raw["case"]["patient_ref"][0]
+    raw["case"]["date_z_1"][1] = raw["case"]["date_z_1"][0]
+    raw["case"]["profil"][1] = raw["case"]["profil"][0]
+    ev = Evaluator(package, bind(package.entities, raw))
+    defects = [d for d in run_checks(ev).defects if d.row_key in ("c0", "c1")]
+    assert {d.row_key for d in defects} == {"c0", "c1"}
+    d = defects[0]
+    assert d.code == "1.10.2" and d.package == "t@1.0.0" and d.values == {"dups": "2"}
+    assert d.withheld == d.base and "повторяется 2 раз" in d.message
+
+
+def test_binding_errors_name_entity_row_and_field(package):
+    raw = synthetic_raw(5)
+    raw["case"]["date_z_1"][3] = "2025-13-01"
+    raw["case"]["sumv"][2] = "12.345"
+    with pytest.raises(DataError) as e:
+        bind(package.entities, raw)
+    text = str(e.value)
+    assert "case [c3].date_z_1" in text and "case [c2].sumv" in text
+
+
+def test_binding_never_prints_personal_values(package):
+    raw = synthetic_raw(6)
+    raw["patient"]["enp"][1] = None
+    with pytest.raises(DataError) as e:
+        bind(package.entities, raw)
+    text = str(e.value)
+    assert "patient [p1].enp: обязательное поле не заполнено" in text
+    assert "760000000000" not in text
+
+
+def test_hash_is_stable_and_changes_with_content(tmp_path):
+    a = compile_package(make_package(tmp_path / "a"))
+    b = compile_package(make_package(tmp_path / "b"))
+    assert a.content_hash == b.content_hash
+    c = compile_package(make_package(tmp_path / "c", "for case:\n    x: int = 1\n"))
+    assert c.content_hash != a.content_hash
+
+
+def test_diff_lists_changed_parameter_and_rule(tmp_path):
+    a = compile_package(make_package(tmp_path / "a"))
+    pkg = make_package(tmp_path / "b", "for case:\n    x: int = 1\n", "parameters: params.yaml\n")
+    (pkg / "params.yaml").write_text(
+        "base_rate:\n  type: money\n  label: Базовая ставка, КС\n  override: true\n  values:\n"
+        "    2025-01-01: 29000.00\n", encoding="utf-8")
+    b = compile_package(pkg)
+    text = render(a, b, diff(a, b))
+    assert "~ base_rate «Базовая ставка, КС» с 2025-01-01: 28147.26 → 29000.00 руб." in text
+    assert "+ case.x: int = 1" in text and "− case.cost" in text
+
+
+def test_cli_check_reports_positioned_error(tmp_path, capsys):
+    pkg = make_package(tmp_path, "for case:\n    x: int = y + 1\n")
+    assert main(["check", str(pkg)]) == 1
+    err = capsys.readouterr().err
+    assert "E0101" in err and "rules.rules:2:14" in err
+
+
+def test_cli_calc_writes_values_and_defects(tmp_path, capsys):
+    pkg = make_package(tmp_path)
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    import csv
+
+    raw = synthetic_raw(20)
+    for ent, cols in raw.items():
+        with (data_dir / f"{ent}.csv").open("w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(list(cols))
+            for i in range(len(next(iter(cols.values())))):
+                w.writerow(["" if cols[c][i] is None else cols[c][i] for c in cols])
+    out = tmp_path / "out"
+    assert main(["calc", str(pkg), "--data", str(data_dir), "--out", str(out)]) == 0
+    info = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert info["methodology"] == "t@1.0.0" and info["rows"]["case"] == 20
+    assert (out / "case.csv").read_text(encoding="utf-8").startswith("key,kz,kus,cost")
+
+
+def test_compile_errors_are_collected_not_first_only(tmp_path):
+    pkg = make_package(tmp_path, "for case:\n    a: int = nope\n    b: money = 1.5\n")
+    with pytest.raises(DiagnosticError) as e:
+        compile_package(pkg)
+    assert [d.code for d in e.value.diagnostics] == ["E0101", "E0206"]
