@@ -151,6 +151,10 @@ def bind(entities: dict[str, EntityDef], raw: dict[str, dict[str, object]]) -> D
         n = len(next(iter(table.values()))) if table else 0
         if key_raw is None:
             keys = np.array([str(i + 1) for i in range(n)], dtype=object)
+        elif isinstance(key_raw, Col):
+            from dsl.columns import code_strings
+
+            keys = code_strings(key_raw)
         else:
             keys = np.asarray(key_raw).astype(object)
         cols: dict[str, Col] = {}

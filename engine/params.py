@@ -52,6 +52,9 @@ class ParamDef:
         from dsl.columns import const
 
         live = [p for p in self.periods if p.value is not None]
+        if days is not None and len(live) == 1 and len(days) and \
+                live[0].start <= int(days.min()) and int(days.max()) < live[0].end:
+            return const(live[0].value, self.type, n)
         if days is None or (len(live) == 1 and live[0].start <= -(2**30) and live[0].end >= FAR_FUTURE):
             p = live[0] if len(live) == 1 else None
             if days is None:
@@ -60,7 +63,7 @@ class ParamDef:
                 return const(p.value, self.type, n)
         starts = np.array([p.start for p in self.periods], dtype=np.int64)
         ends = np.array([p.end for p in self.periods], dtype=np.int64)
-        idx = np.searchsorted(starts, days, side="right") - 1
+        idx = period_index(starts, days)
         ok = idx >= 0
         safe = np.clip(idx, 0, None)
         ok &= days < ends[safe]
@@ -79,6 +82,19 @@ class ParamDef:
                         dtype=empty_dtype(self.type.kind))
         data = vals[safe]
         return Col(self.type, data, ~ok if not ok.all() else None)
+
+
+def period_index(starts: np.ndarray, days: np.ndarray) -> np.ndarray:
+    """Index of the last start ≤ day (−1 before the first), for sorted starts.
+
+    A few periods are the rule (a rate changes once or twice a year): comparisons per
+    period are several times faster than a binary search over a million dates."""
+    if len(starts) > 8:
+        return np.searchsorted(starts, days, side="right") - 1
+    idx = np.full(days.shape, -1, dtype=np.int64)
+    for s in starts:
+        idx += days >= s
+    return idx
 
 
 def _date_key(key: str, span: Span, diags: Diagnostics) -> int | None:

@@ -9,14 +9,13 @@ from pathlib import Path
 
 import numpy as np
 
-from dsl.columns import Col, empty_dtype, unify_codes
+from dsl.columns import Col, empty_dtype
 from dsl.diagnostics import Diagnostics, Related, Span
 from dsl.types import Type, parse_type_name
 from engine.params import FAR_FUTURE
 from engine.values import ValueError_, convert
 from engine.yamlpos import Located
 
-_SHIFT = 1 << 20  # day offsets fit under 2^20 after re-basing
 
 
 @dataclass
@@ -72,10 +71,17 @@ class TableDef:
         for kname, q in zip(self.keys, key_cols, strict=True):
             t = self.cols[kname]
             if t.type.kind in ("code", "text"):
-                td, qd, cats = unify_codes(t, q)
-                card = len(cats) + 1
-                td = np.asarray(td, dtype=np.int64) + 1
-                qd = np.asarray(qd, dtype=np.int64) + 1
+                # ids in the table's own dictionary, so the cached index stays valid for any query
+                tcats = t.cats.astype(str)
+                qcats = q.cats.astype(str) if q.cats is not None else np.array([], dtype=str)
+                where = np.searchsorted(tcats, qcats)
+                where_c = np.clip(where, 0, max(len(tcats) - 1, 0))
+                hit = (where < len(tcats)) & (tcats[where_c] == qcats) if len(tcats) else np.zeros(len(qcats), bool)
+                per_cat = np.where(hit, where_c + 1, 0)
+                qv = np.asarray(q.data)
+                qd = np.where(qv >= 0, per_cat[np.clip(qv, 0, None)] if len(per_cat) else 0, 0)
+                td = np.asarray(t.data, dtype=np.int64) + 1
+                card = len(tcats) + 1
             else:
                 tv = np.asarray(t.data)
                 qv = np.asarray(q.data)
@@ -100,22 +106,26 @@ class TableDef:
         if len(self.rows) == 0 or nq == 0:
             return np.full(nq, -1, dtype=np.int64)
         t_ids, q_ids = self._key_ids(key_cols)
-        starts = self.starts
+        if self._index is None:
+            order = np.lexsort((self.starts, t_ids))
+            sorted_ids = t_ids[order]
+            uniq, first, counts = np.unique(sorted_ids, return_index=True, return_counts=True)
+            self._index = {"order": order, "uniq": uniq, "first": first, "counts": counts}
+        ix = self._index
+        pos = np.searchsorted(ix["uniq"], q_ids) if len(ix["uniq"]) > 64 else _small_search(ix["uniq"], q_ids)
+        pos_c = np.clip(pos, 0, len(ix["uniq"]) - 1)
+        known = (q_ids >= 0) & (ix["uniq"][pos_c] == q_ids)
+        first = ix["first"][pos_c]
+        count = ix["counts"][pos_c]
+        order = ix["order"]
         if days is None:
             days = np.zeros(nq, dtype=np.int64)
-        real = starts[starts > -(2**30)]
-        base = min(int(real.min()) if len(real) else int(days.min()), int(days.min())) - 1
-        t_start = np.clip(starts - base, 0, _SHIFT - 1)
-        q_day = np.clip(days - base, 0, _SHIFT - 1)
-        order = np.lexsort((t_start, t_ids))
-        comp_t = t_ids[order] * _SHIFT + t_start[order]
-        comp_q = np.where(q_ids >= 0, q_ids, 0) * _SHIFT + q_day
-        pos = np.searchsorted(comp_t, comp_q, side="right") - 1
-        ok = (pos >= 0) & (q_ids >= 0)
-        pos_c = np.clip(pos, 0, None)
-        row = order[pos_c]
-        ok &= t_ids[row] == q_ids
-        ok &= days < self.ends[row]
+        slot = first.copy()
+        for j in range(1, int(count.max())):
+            nxt = np.minimum(first + j, len(order) - 1)
+            slot = np.where((j < count) & (days >= self.starts[order[nxt]]), first + j, slot)
+        row = order[slot]
+        ok = known & (days >= self.starts[row]) & (days < self.ends[row])
         return np.where(ok, row, -1)
 
     def column_at(self, column: str, rows: np.ndarray) -> Col:
@@ -126,6 +136,14 @@ class TableDef:
             missing = missing | c.missing[safe]
         data = np.asarray(c.data)[safe] if len(c.data) else np.zeros(len(rows), dtype=np.asarray(c.data).dtype)
         return Col(c.type.as_optional(True), data, missing, c.cats)
+
+
+def _small_search(uniq: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Position of each query among few sorted ids by comparisons (faster than a binary search)."""
+    pos = np.zeros(q.shape, dtype=np.int64)
+    for u in uniq[:-1]:
+        pos += q > u
+    return pos
 
 
 def declare_table(name: str, node: Located, pkg_dir: Path, display_dir: str, package: str,

@@ -25,7 +25,7 @@ def parse_date(v) -> dt.date:
         if len(s) == 8 and s.isdigit():
             return dt.date(int(s[:4]), int(s[4:6]), int(s[6:]))
         return dt.date.fromisoformat(s)
-    except ValueError:
+    except (ValueError, TypeError):
         raise ValueError_(f"«{s}» — не дата (ожидалось ГГГГ-ММ-ДД или ДД.ММ.ГГГГ)") from None
 
 
