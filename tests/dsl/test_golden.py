@@ -20,7 +20,7 @@ UPDATE = os.environ.get("METODIKA_UPDATE_GOLDEN") == "1"
 
 
 def test_enough_bad_programs():
-    assert len(BAD) >= 30
+    assert len(BAD) >= 40
 
 
 @pytest.mark.parametrize("entry", BAD, ids=lambda p: p.stem)
