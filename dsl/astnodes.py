@@ -162,6 +162,7 @@ class Definition(Node):
     body: Node  # expression or Decide
     override: bool
     annotations: list[Annotation] = field(default_factory=list)
+    entity_span: Span | None = None   # the entity name of the enclosing `for` block
 
     def annotation(self, key: str) -> str | None:
         for a in self.annotations:

@@ -65,6 +65,40 @@ def _describe_expected(expected: set[str]) -> str:
     return ", ".join(uniq)
 
 
+_CLOSING = {"(": ")", "[": "]", "{": "}"}
+
+
+def _unclosed_bracket(text: str, tok: Token) -> tuple[int, int, str] | None:
+    """The last bracket still open at the error token (strings and comments skipped)."""
+    stop_line = tok.line if tok.line is not None else 10**9
+    stack: list[tuple[int, int, str]] = []
+    for no, raw in enumerate(text.splitlines(), start=1):
+        if no > stop_line:
+            break
+        in_str = False
+        for col, ch in enumerate(raw, start=1):
+            if ch == '"':
+                in_str = not in_str
+            elif in_str:
+                continue
+            elif ch == "#":
+                break
+            elif ch in _CLOSING:
+                stack.append((no, col, ch))
+            elif ch in ")]}" and stack:
+                stack.pop()
+    return stack[-1] if stack else None
+
+
+def _next_code_line(text: str, after: int) -> tuple[int, int] | None:
+    lines = text.splitlines()
+    for no in range(after + 1, len(lines) + 1):
+        raw = lines[no - 1]
+        if raw.strip() and not raw.strip().startswith("#"):
+            return no, len(raw) - len(raw.lstrip(" \t")) + 1
+    return None
+
+
 def _token_text(tok: Token) -> str:
     if tok.type == "_NL":
         return "конец строки"
@@ -88,6 +122,19 @@ def _syntax_diagnostic(file: str, text: str, exc: Exception) -> Diagnostic:
                           Span.point(file, last, 1))
     if isinstance(exc, UnexpectedToken):
         tok = exc.token
+        unclosed = _unclosed_bracket(text, tok)
+        if unclosed is not None and tok.type in ("$END", "_DEDENT", "_NL"):
+            line, col, ch = unclosed
+            return Diagnostic("E0003", f"не закрыта скобка «{ch}»: выражение не завершено",
+                              Span.point(file, line, col),
+                              hints=[f"добавьте «{_CLOSING[ch]}» в конце выражения"])
+        if tok.type == "_INDENT":
+            where = _next_code_line(text, tok.line or 1)
+            if where is not None:
+                line, col = where
+                return Diagnostic("E0004", "лишний отступ: строка сдвинута правее, чем предыдущие строки блока",
+                                  Span.point(file, line, col),
+                                  hints=["выровняйте строку по предыдущим строкам того же блока"])
         if tok.type == "$END":
             last = max(len(text.splitlines()), 1)
             return Diagnostic("E0003", "неожиданный конец файла: конструкция не завершена",
@@ -104,7 +151,13 @@ def _syntax_diagnostic(file: str, text: str, exc: Exception) -> Diagnostic:
         msg = f"синтаксическая ошибка: неожиданно {_token_text(tok)}"
         if expected:
             msg += f"; ожидалось: {expected}"
-        return Diagnostic(code, msg, span)
+        related = []
+        if unclosed is not None and unclosed[0] < line:
+            from dsl.diagnostics import Related
+
+            related.append(Related(Span.point(file, unclosed[0], unclosed[1]),
+                                   f"скобка «{unclosed[2]}» открыта здесь и не закрыта"))
+        return Diagnostic(code, msg, span, related)
     if isinstance(exc, DedentError):
         return Diagnostic("E0004", f"неверный отступ: {exc}", Span.point(file, 1, 1))
     if isinstance(exc, UnexpectedInput):
@@ -214,6 +267,7 @@ class _Builder(Transformer):
         entity_tok, *members = children
         for m in members:
             m.entity = str(entity_tok)
+            m.entity_span = self._ts(entity_tok)
         return members
 
     def member(self, meta, children):

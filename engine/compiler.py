@@ -128,6 +128,7 @@ def _load_rules(raw: RawPackage, diags, entities, defs, checks, disabled, source
     ref = raw.info.ref
     own_defs: set[tuple[str, str]] = set()
     own_checks: set[str] = set()
+    bad_blocks: set = set()
     for path, shown in raw.modules:
         text = path.read_text(encoding="utf-8")
         sources[shown] = text
@@ -140,8 +141,11 @@ def _load_rules(raw: RawPackage, diags, entities, defs, checks, disabled, source
             key = (d.entity, d.name)
             prov = Provenance(ref, shown, d.name_span)
             if d.entity not in entities:
-                diags.error("E0103", f"неизвестная сущность «{d.entity}»", d.span,
-                            hints=did_you_mean(d.entity, list(entities)))
+                where = d.entity_span or d.span
+                if where not in bad_blocks:
+                    bad_blocks.add(where)
+                    diags.error("E0103", f"неизвестная сущность «{d.entity}»", where,
+                                hints=did_you_mean(d.entity, list(entities)))
                 continue
             if d.name in entities[d.entity].fields:
                 diags.error("E0307", f"«{d.name}» — поле входных данных сущности «{d.entity}»; "

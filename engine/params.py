@@ -145,7 +145,7 @@ def _load_one(name: str, name_span: Span, node: Located, package: str, diags: Di
     values = fields.get("values")
     if values is None or not isinstance(values.value, dict) or not values.value:
         diags.error("E0601", f"параметр «{name}»: нет значений (values: {{ГГГГ-ММ-ДД: значение}})",
-                    (values or node).span)
+                    values.span if values is not None else name_span)
         return None
     raw: list[tuple[int, Located, Span]] = []
     for key, vnode in values.value.items():

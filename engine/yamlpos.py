@@ -49,7 +49,9 @@ def _resolve_scalar(node: yaml.ScalarNode):
     loader = yaml.SafeLoader("")
     try:
         return loader.construct_object(node, deep=True)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, ValueError, TypeError):
+        # e.g. 2025-13-01 looks like a timestamp but is no date: keep the text, let the
+        # consumer report it with its position
         return node.value
     finally:
         loader.dispose()
