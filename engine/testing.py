@@ -13,7 +13,8 @@ File shape (a list of cases, or a mapping with shared `defaults` and `cases`)::
         output:
           case: {c1: {cost: 13792.16}}
         defects: [{check: dup_case, row: c1}]   # the exact set expected (optional)
-        tolerance: 0.01            # absolute, for number and money (optional)
+        tolerance: 0.01            # absolute, for number and money (optional);
+                                   # or {absolute: 0.01, relative: 1e-6}
 
 A failing value is printed with the explanation of how it was computed.
 """
@@ -133,7 +134,13 @@ def with_parameters(m: Methodology, overrides: dict, span: Span) -> Methodology:
     return dataclasses.replace(m, params=params)
 
 
-def _compare(expected, col, i: int, tol: float) -> tuple[bool, str]:
+def _tolerances(spec) -> tuple[float, float]:
+    if isinstance(spec, dict):
+        return float(spec.get("absolute") or 0.0), float(spec.get("relative") or 0.0)
+    return float(spec or 0.0), 0.0
+
+
+def _compare(expected, col, i: int, tol: tuple[float, float]) -> tuple[bool, str]:
     got = col.value_at(i)
     kind = col.type.kind
     shown = display(got, col.type)
@@ -141,11 +148,12 @@ def _compare(expected, col, i: int, tol: float) -> tuple[bool, str]:
         return got is None, shown
     if got is None:
         return False, shown
+    absolute, relative = tol
     if kind == "money":
         want = convert(expected, col.type)
-        return abs(want - got) <= round(tol * 100), shown
+        return abs(want - got) <= max(round(absolute * 100), abs(want) * relative), shown
     if kind == "number":
-        return math.isclose(float(expected), got, rel_tol=0, abs_tol=max(tol, 1e-9)), shown
+        return math.isclose(float(expected), got, rel_tol=relative, abs_tol=max(absolute, 1e-9)), shown
     if kind == "date":
         want = convert(expected, col.type)
         return (EPOCH + dt.timedelta(days=want)) == got, shown
@@ -167,7 +175,7 @@ def run_case(m: Methodology, case: Located, file: str, defaults: dict) -> CaseRe
         data = bind(mm.entities, build_input(mm, spec.get("input") or {}, defaults, date))
         day = (dt.date.fromisoformat(date) - EPOCH).days if date else None
         ev = Evaluator(mm, data, day)
-        tol = float(spec.get("tolerance") or 0.0)
+        tol = _tolerances(spec.get("tolerance"))
         for ent, rows in (spec.get("output") or {}).items():
             if ent not in data.entities:
                 res.failures.append(f"нет сущности «{ent}»")
