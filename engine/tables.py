@@ -17,7 +17,6 @@ from engine.values import ValueError_, convert
 from engine.yamlpos import Located
 
 
-
 @dataclass
 class TableDef:
     name: str

@@ -18,7 +18,7 @@ def _check(g, n_groups, totals, w, cap, out):
 
 def test_random_groups_sum_exactly_and_respect_caps():
     rng = np.random.default_rng(11)
-    for trial in range(200):
+    for _trial in range(200):
         n_groups = int(rng.integers(1, 6))
         n = int(rng.integers(1, 40))
         g = rng.integers(0, n_groups, n)
