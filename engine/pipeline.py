@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from dsl.types import MONEY
-from engine.dataset import DataError, bind, read_csv_dir
+from engine.dataset import DataError, Dataset, bind, read_csv_dir
 from engine.model import Methodology
 from engine.runner import RunResult, file_hash, run, write_run
 from engine.settlement import Settlement, settle, summarize
@@ -65,20 +65,32 @@ def process(m: Methodology, registry: list[Path], extra: dict[str, Path] | None 
     reg = read_registry(registry)
     if not reg.ok:
         return PipelineResult("flk_failed", protocol=reg.protocol, input_hashes=hashes)
-    raw = dict(reg.data.tables)
+    res = process_tables(m, dict(reg.data.tables), extra, progress)
+    res.input_hashes = hashes
+    return res
+
+
+def process_tables(m: Methodology, raw: dict[str, dict[str, np.ndarray]], extra: dict[str, Path] | None = None,
+                   progress: Progress = _no_progress) -> PipelineResult:
+    """The steps after reading: bind raw tables (+ reference CSVs), evaluate, settle."""
+    raw = dict(raw)
     raw.update(read_extra(extra or {}))
     progress("связывание данных", 0.3)
     try:
         data = bind(m.entities, raw)
     except DataError as e:
-        return PipelineResult("data_failed", data_problems=e.problems, input_hashes=hashes)
+        return PipelineResult("data_failed", data_problems=e.problems)
+    return process_dataset(m, data, progress)
+
+
+def process_dataset(m: Methodology, data: Dataset, progress: Progress = _no_progress) -> PipelineResult:
     counts = {e: d.n for e, d in data.entities.items()}
     progress("расчёт и контроль", 0.4)
     result = run(m, data)
     progress("итоги", 0.9)
     settlement = settle(m, data, result.defects) if "case" in data.entities else None
     progress("готово", 1.0)
-    return PipelineResult("done", run=result, settlement=settlement, input_hashes=hashes, counts=counts)
+    return PipelineResult("done", run=result, settlement=settlement, counts=counts)
 
 
 def _files(paths: list[Path]) -> list[Path]:

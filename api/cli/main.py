@@ -14,6 +14,7 @@ import sys
 COMMAND_MODULES: list[str] = [
     "api.cli.cmd_methodology",
     "api.cli.cmd_run",
+    "api.cli.cmd_recalc",
     "api.cli.cmd_db",
     "api.cli.cmd_users",
     "api.cli.cmd_audit",
