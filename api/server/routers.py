@@ -12,4 +12,5 @@ ROUTER_MODULES: list[str] = [
     "api.server.routes_auth",
     "api.server.routes_users",
     "api.server.routes_audit",
+    "api.server.routes_methodologies", "api.server.routes_registries", "api.server.routes_runs",
 ]

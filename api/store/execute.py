@@ -1,0 +1,159 @@
+"""Run a methodology over stored raw tables and turn the outcome into database rows.
+
+``engine.pipeline.process`` takes registry *files*; a stored registry is columns in an
+``.npz``, so this module repeats its bind → run → settle steps on raw tables
+(docs/gaps/api.md) and returns the same :class:`engine.pipeline.PipelineResult`.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from api.store.personal import is_personal, masked_message, personal_names
+from dsl.columns import Col
+from engine.dataset import DataError, Dataset, bind
+from engine.model import Methodology
+from engine.pipeline import PipelineResult, Progress, read_extra
+from engine.runner import run
+from engine.settlement import CASE, Settlement, settle
+
+SETTLEMENT_FIELDS = ("billed", "withheld", "accepted", "fine")
+
+
+def _quiet(stage: str, share: float) -> None:
+    return None
+
+
+def execute(m: Methodology, raw: dict[str, dict[str, np.ndarray]], extra: dict[str, Path] | None = None,
+            progress: Progress = _quiet) -> tuple[PipelineResult, dict[str, float]]:
+    """bind → run → settle on raw tables (+ reference CSVs); the result and stage timings (s)."""
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    tables = dict(raw)
+    tables.update(read_extra(extra or {}))
+    progress("связывание данных", 0.3)
+    try:
+        data = bind(m.entities, tables)
+    except DataError as e:
+        return PipelineResult("data_failed", data_problems=e.problems), timings
+    t1 = time.perf_counter()
+    timings["bind_s"] = t1 - t0
+    counts = {e: d.n for e, d in data.entities.items()}
+    progress("расчёт и контроль", 0.4)
+    result = run(m, data)
+    timings.update(result.timings)
+    t2 = time.perf_counter()
+    settlement = settle(m, data, result.defects) if CASE in data.entities else None
+    timings["settle_s"] = time.perf_counter() - t2
+    progress("сохранение результатов", 0.8)
+    return PipelineResult("done", run=result, settlement=settlement, counts=counts), timings
+
+
+def column_json(col: Col) -> list[Any]:
+    """Values of a column as JSON: money and int as integers (money in kopecks), dates ISO."""
+    k = col.type.kind
+    if k in ("code", "text"):
+        cats = np.asarray(col.cats, dtype=object)
+        codes = np.asarray(col.data)
+        vals = np.where(codes >= 0, cats[np.clip(codes, 0, None)] if len(cats) else None, None).tolist()
+    elif k == "date":
+        vals = np.asarray(col.data).astype("datetime64[D]").astype(str).tolist()
+    else:
+        vals = np.asarray(col.data).tolist()
+    if col.missing is not None:
+        miss = np.broadcast_to(col.missing, (len(vals),))
+        vals = [None if miss[i] else v for i, v in enumerate(vals)]
+    return vals
+
+
+def row_scope(m: Methodology, data: Dataset, s: Settlement | None) -> dict[str, tuple[list, list]]:
+    """(МО, СМО) of every row of every entity, carried from the cases it belongs to."""
+    out: dict[str, tuple[list, list]] = {}
+    if s is None or CASE not in data.entities:
+        return {e: ([None] * d.n, [None] * d.n) for e, d in data.entities.items()}
+    mo, smo = np.asarray(s.mo, dtype=object), np.asarray(s.smo, dtype=object)
+    cases = data.entities[CASE]
+    for name, ent in data.entities.items():
+        if name == CASE:
+            out[name] = (mo.tolist(), smo.tolist())
+            continue
+        idx = None
+        for rel in m.entities[name].relations.values():
+            if rel.entity == CASE:
+                idx = ent.rel[rel.name]
+        if idx is None:
+            for rel in m.entities[CASE].relations.values():
+                if rel.entity == name:
+                    refs = cases.rel[rel.name]
+                    idx = np.full(ent.n, -1, dtype=np.int64)
+                    order = np.arange(len(refs))[::-1]  # first case wins
+                    valid = refs[order] >= 0
+                    idx[refs[order][valid]] = order[valid]
+        if idx is None:
+            out[name] = ([None] * ent.n, [None] * ent.n)
+            continue
+        ok = idx >= 0
+        safe = np.clip(idx, 0, None)
+        out[name] = (np.where(ok, mo[safe] if len(mo) else None, None).tolist(),
+                     np.where(ok, smo[safe] if len(smo) else None, None).tolist())
+    return out
+
+
+def result_rows(res: PipelineResult, scope: dict[str, tuple[list, list]]) -> list[dict[str, Any]]:
+    """Rows for ``run_results``: computed outputs per entity row; cases also get the settlement."""
+    assert res.run is not None
+    data, s = res.run.data, res.settlement
+    rows: list[dict[str, Any]] = []
+    entities = dict(res.run.values)
+    if s is not None:
+        entities.setdefault(CASE, {})
+    for ent, cols in entities.items():
+        keys = data.entities[ent].keys
+        columns = {name: column_json(col) for name, col in cols.items()}
+        if ent == CASE and s is not None:
+            for f in SETTLEMENT_FIELDS:
+                columns[f"{f}_kopecks"] = np.asarray(getattr(s, f)).tolist()
+        mo, smo = scope[ent]
+        names = list(columns)
+        for i in range(len(keys)):
+            values = {n: columns[n][i] for n in names}
+            if ent == CASE and s is not None:
+                values["defect_codes"] = list(s.codes[i])
+            rows.append({"entity": ent, "row_key": str(keys[i]), "mo_code": mo[i], "smo_code": smo[i],
+                         "values": values})
+    return rows
+
+
+def defect_rows(m: Methodology, res: PipelineResult, scope: dict[str, tuple[list, list]],
+                strip: list[str]) -> list[dict[str, Any]]:
+    """Rows for ``run_defects``: money in kopecks, the condition's values, personal keys marked."""
+    assert res.run is not None
+    data = res.run.data
+    names = personal_names(m)
+    index = {e: {str(k): i for i, k in enumerate(d.keys)} for e, d in data.entities.items()}
+    rows = []
+    for d in res.run.defects.defects:
+        i = index[d.entity].get(d.row_key)
+        mo, smo = scope[d.entity]
+        info = m.checks.get(d.check)
+        template = info.ir.message if info is not None and info.ir is not None else None
+        placeholders = list(info.ir.placeholders) if info is not None and info.ir is not None else []
+        rule = d.rule
+        for p in strip:
+            rule = rule.replace(p, "")
+        doc: dict[str, Any] = {
+            "check": d.check, "share": d.share, "base_kopecks": d.base, "message": d.message,
+            "values": d.values, "package": d.package, "reference": d.reference, "rule": rule,
+            "personal_keys": sorted(k for k in d.values if is_personal(k, names)),
+        }
+        masked = masked_message(template, d.message, placeholders, names)
+        if masked is not None:
+            doc["message_masked"] = masked
+        rows.append({"entity": d.entity, "row_key": d.row_key, "code": d.code, "title": d.title,
+                     "withheld_kopecks": d.withheld, "fine_kopecks": d.fine, "values": doc,
+                     "mo_code": mo[i] if i is not None else None, "smo_code": smo[i] if i is not None else None})
+    return rows

@@ -1,0 +1,161 @@
+"""Runs: create (methodology version × registry × reference tables), execute, store results.
+
+Results, defects and the final status are written in one transaction: a failed run stores
+no rows. Reproducibility: the run records the methodology hash, the sha256 of every input
+(registry files, its columnar file, reference tables) and the engine version; the same
+hashes give the same stored rows (tests/api/test_api_runs.py).
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from sqlalchemy import delete, insert, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.audit import append_event
+from api.db.models import MethodologyVersion, Registry, Run, RunDefect, RunResult, User, utcnow
+from api.store.columnar import file_sha256, load_tables
+from api.store.execute import defect_rows, execute, result_rows, row_scope
+from api.store.methodologies import compile_version, display_root
+from api.store.paths import run_inputs_dir
+from api.store.registries import NPZ_HASH_KEY, UploadError, safe_name
+from engine.runner import ENGINE_VERSION
+
+INSERT_BATCH = 5000
+
+
+class RunStartError(Exception):
+    def __init__(self, message: str, *, status: int = 422, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.field = status, field
+
+
+def create_run(session: Session, home: Path, mv: MethodologyVersion, reg: Registry,
+               tables: list[tuple[str, str | None, BinaryIO]], *, user: User | None) -> Run:
+    """A queued run; ``tables`` are (entity, file name, stream) reference CSVs saved with the run."""
+    if reg.status != "imported" or not reg.storage_path:
+        raise RunStartError(f"реестр {reg.id} не импортирован (состояние «{reg.status}»)", status=409,
+                            field="registry_id")
+    hashes = {f"registry:{k}": v for k, v in sorted(reg.input_sha256.items())}
+    run = Run(methodology_version_id=mv.id, registry_id=reg.id, mo_code=reg.mo_code, period=reg.period,
+              input_hashes=hashes, engine_version=ENGINE_VERSION, status="queued", progress=0.0,
+              created_by=user.id if user else None)
+    session.add(run)
+    session.flush()
+    folder = run_inputs_dir(home, run.id)
+    seen: set[str] = set()
+    try:
+        for entity, filename, stream in tables:
+            if not entity.isidentifier() or entity in seen:
+                raise RunStartError(f"справочная таблица «{entity}»: недопустимое или повторное имя сущности",
+                                    field="tables")
+            seen.add(entity)
+            name = safe_name(filename or f"{entity}.csv")
+            folder.mkdir(parents=True, exist_ok=True)
+            target = folder / f"{entity}.csv"
+            with target.open("wb") as out:
+                shutil.copyfileobj(stream, out)
+            hashes[f"{entity}:{name}"] = file_sha256(target)
+    except (UploadError, RunStartError):
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    run.input_hashes = hashes
+    append_event(session, actor=user.login if user else "system", action="run.start", object_type="run",
+                 object_id=str(run.id), payload={"methodology": f"{mv.package_id}@{mv.version}",
+                                                 "methodology_sha256": mv.content_sha256,
+                                                 "registry": reg.id, "inputs": hashes})
+    return run
+
+
+def _set(sessions: sessionmaker[Session], run_id: int, **values: Any) -> None:
+    with sessions() as session, session.begin():
+        session.execute(update(Run).where(Run.id == run_id).values(**values))
+
+
+def _fail(sessions: sessionmaker[Session], run_id: int, message: str, timings: dict[str, float]) -> None:
+    with sessions() as session, session.begin():
+        session.execute(update(Run).where(Run.id == run_id).values(
+            status="failed", error=message, progress=1.0, finished_at=utcnow(), timings=timings))
+        session.execute(delete(RunResult).where(RunResult.run_id == run_id))
+        session.execute(delete(RunDefect).where(RunDefect.run_id == run_id))
+        append_event(session, actor="system", action="run.fail", object_type="run", object_id=str(run_id),
+                     payload={"error": message[:500]})
+
+
+def execute_run(sessions: sessionmaker[Session], home: Path, run_id: int) -> str:
+    """Execute a queued run (claimed atomically, so it runs once); returns the final status."""
+    t0 = time.perf_counter()
+    with sessions() as session, session.begin():
+        claimed = session.execute(update(Run).where(Run.id == run_id, Run.status == "queued").values(
+            status="running", started_at=utcnow(), progress=0.05)).rowcount
+    if not claimed:
+        return "skipped"
+    timings: dict[str, float] = {}
+    try:
+        with sessions() as session:
+            run = session.get(Run, run_id)
+            assert run is not None
+            mv = session.get(MethodologyVersion, run.methodology_version_id)
+            reg = session.get(Registry, run.registry_id) if run.registry_id is not None else None
+            assert mv is not None and reg is not None and reg.storage_path
+            _ = list(mv.files)
+            expected = dict(run.input_hashes)
+        m = compile_version(home, mv, fresh=True)
+        t1 = time.perf_counter()
+        timings["compile_s"] = t1 - t0
+        npz = home / reg.storage_path
+        if file_sha256(npz) != expected.get(f"registry:{NPZ_HASH_KEY}"):
+            _fail(sessions, run_id, "данные реестра изменены после импорта: хеш не совпадает", timings)
+            return "failed"
+        raw = load_tables(npz)
+        folder = run_inputs_dir(home, run_id)
+        extra = {p.stem: p for p in sorted(folder.glob("*.csv"))} if folder.is_dir() else {}
+        timings["load_s"] = time.perf_counter() - t1
+
+        def progress(stage: str, share: float) -> None:
+            _set(sessions, run_id, progress=round(0.1 + 0.8 * share, 3))
+
+        res, stage_timings = execute(m, raw, extra, progress)
+        timings.update(stage_timings)
+        if res.status != "done":
+            text = "; ".join(str(p) for p in res.data_problems[:20])
+            _fail(sessions, run_id, f"ошибки во входных данных: {text}", timings)
+            return "failed"
+        t2 = time.perf_counter()
+        assert res.run is not None
+        scope = row_scope(m, res.run.data, res.settlement)
+        results = result_rows(res, scope)
+        defects = defect_rows(m, res, scope, display_root(home, mv))
+        timings["rows_s"] = time.perf_counter() - t2
+        store_outcome(sessions, run_id, results, defects, timings, t0, res.counts)
+        return "done"
+    except Exception as exc:  # noqa: BLE001 - record the failure; the message carries no data values
+        from engine.evaluator import EvalError
+
+        message = f"ошибка расчёта: {exc}" if isinstance(exc, EvalError) else (
+            f"внутренняя ошибка расчёта ({type(exc).__name__}); обратитесь к администратору")
+        _fail(sessions, run_id, message, timings)
+        return "failed"
+
+
+def store_outcome(sessions: sessionmaker[Session], run_id: int, results: list[dict[str, Any]],
+                  defects: list[dict[str, Any]], timings: dict[str, float], t0: float,
+                  counts: dict[str, int]) -> None:
+    t = time.perf_counter()
+    with sessions() as session, session.begin():
+        session.execute(update(Run).where(Run.id == run_id).values(status="done", progress=1.0))
+        for rows, model in ((results, RunResult), (defects, RunDefect)):
+            for i in range(0, len(rows), INSERT_BATCH):
+                session.execute(insert(model), [{**r, "run_id": run_id} for r in rows[i:i + INSERT_BATCH]])
+        timings["store_s"] = time.perf_counter() - t
+        timings["total_s"] = time.perf_counter() - t0
+        session.execute(update(Run).where(Run.id == run_id).values(
+            finished_at=utcnow(), timings={k: round(v, 4) for k, v in timings.items()}))
+        totals = {"withheld_kopecks": sum(d["withheld_kopecks"] for d in defects),
+                  "fine_kopecks": sum(d["fine_kopecks"] for d in defects)}
+        append_event(session, actor="system", action="run.done", object_type="run", object_id=str(run_id),
+                     payload={"results": len(results), "defects": len(defects), "rows": counts, **totals})
