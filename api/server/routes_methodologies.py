@@ -85,7 +85,7 @@ def get_file(version_id: int, path: str, session: SessionDep, _: Reader) -> Plai
 def get_resolved(version_id: int, session: SessionDep, settings: SettingsDep, _: Reader) -> dict:
     mv = _version(session, version_id)
     m = compile_version(settings.home, mv)
-    return strip_paths(resolved_view(m), display_root(settings.home, mv))
+    return strip_paths(resolved_view(m), display_root(m))
 
 
 @router.get("/versions/{version_id}/diff/{other_id}", summary="Различия двух версий",
@@ -94,7 +94,7 @@ def get_resolved(version_id: int, session: SessionDep, settings: SettingsDep, _:
 def get_diff(version_id: int, other_id: int, session: SessionDep, settings: SettingsDep, _: Reader) -> dict:
     a, b = _version(session, version_id), _version(session, other_id)
     ma, mb = compile_version(settings.home, a), compile_version(settings.home, b)
-    changes = strip_paths(diff_view(ma, mb), display_root(settings.home, a) + display_root(settings.home, b))
+    changes = strip_paths(diff_view(ma, mb), display_root(ma) + display_root(mb))
     return {"from": f"{a.package_id}@{a.version}", "to": f"{b.package_id}@{b.version}", "changes": changes}
 
 
@@ -104,7 +104,7 @@ def run_version_tests(version_id: int, session: SessionDep, settings: SettingsDe
 
     mv = _version(session, version_id)
     m = compile_version(settings.home, mv, fresh=True)
-    return strip_paths(test_view(run_tests(m)), display_root(settings.home, mv))
+    return strip_paths(test_view(run_tests(m)), display_root(m))
 
 
 @router.post("/check", response_model=CheckOut, summary="Проверить пакет (без публикации)",

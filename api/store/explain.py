@@ -34,21 +34,22 @@ class _Entry:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-_cache: OrderedDict[int, _Entry] = OrderedDict()
+_cache: OrderedDict[tuple[str, int, str], _Entry] = OrderedDict()
 _cache_lock = threading.Lock()
-_build_locks: dict[int, threading.Lock] = {}
+_build_locks: dict[tuple[str, int, str], threading.Lock] = {}
 
 
 def _entry(home: Path, run: Run, mv: MethodologyVersion, storage_path: str) -> _Entry:
+    key = (str(home), run.id, mv.content_sha256)
     with _cache_lock:
-        hit = _cache.get(run.id)
+        hit = _cache.get(key)
         if hit is not None:
-            _cache.move_to_end(run.id)
+            _cache.move_to_end(key)
             return hit
-        build = _build_locks.setdefault(run.id, threading.Lock())
+        build = _build_locks.setdefault(key, threading.Lock())
     with build:
         with _cache_lock:
-            hit = _cache.get(run.id)
+            hit = _cache.get(key)
         if hit is not None:
             return hit
         m = compile_version(home, mv, fresh=True)
@@ -56,9 +57,10 @@ def _entry(home: Path, run: Run, mv: MethodologyVersion, storage_path: str) -> _
         folder = run_inputs_dir(home, run.id)
         if folder.is_dir():
             raw.update(read_extra({p.stem: p for p in sorted(folder.glob("*.csv"))}))
-        entry = _Entry(m, Evaluator(m, bind(m.entities, raw)), display_root(home, mv))
+        entry = _Entry(m, Evaluator(m, bind(m.entities, raw)), display_root(m))
         with _cache_lock:
-            _cache[run.id] = entry
+            _cache[key] = entry
+            _build_locks.pop(key, None)
             while len(_cache) > CACHE_SIZE:
                 _cache.popitem(last=False)
         return entry

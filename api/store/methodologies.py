@@ -131,7 +131,7 @@ def publish(
 
 
 _lock = threading.Lock()
-_shared: dict[str, Methodology] = {}
+_shared: dict[tuple[str, str], Methodology] = {}
 
 
 def materialize(home: Path, mv: MethodologyVersion) -> Path:
@@ -165,7 +165,7 @@ def compile_version(home: Path, mv: MethodologyVersion, *, fresh: bool = False) 
     """
     if not fresh:
         with _lock:
-            cached = _shared.get(mv.content_sha256)
+            cached = _shared.get((str(home), mv.content_sha256))
         if cached is not None:
             return cached
     m = compile_package(materialize(home, mv))
@@ -175,13 +175,14 @@ def compile_version(home: Path, mv: MethodologyVersion, *, fresh: bool = False) 
             f"{m.content_hash[:12]}… ≠ {mv.content_sha256[:12]}…", status=500)
     if not fresh:
         with _lock:
-            _shared.setdefault(mv.content_sha256, m)
+            _shared.setdefault((str(home), mv.content_sha256), m)
     return m
 
 
-def display_root(home: Path, mv: MethodologyVersion) -> list[str]:
-    """Prefixes to strip from file names the engine reports for a materialized version."""
-    return path_prefixes(home / CACHE_DIR / mv.content_sha256)
+def display_root(m: Methodology) -> list[str]:
+    """Prefixes to strip from file names the engine reports for a compiled (materialized) version."""
+    roots = [p.path.resolve() for p in m.chain]
+    return path_prefixes(Path(os.path.commonpath(roots)) if len(roots) > 1 else roots[0])
 
 
 def path_prefixes(root: Path) -> list[str]:

@@ -129,7 +129,7 @@ def execute_run(sessions: sessionmaker[Session], home: Path, run_id: int) -> str
         assert res.run is not None
         scope = row_scope(m, res.run.data, res.settlement)
         results = result_rows(res, scope)
-        defects = defect_rows(m, res, scope, display_root(home, mv))
+        defects = defect_rows(m, res, scope, display_root(m))
         timings["rows_s"] = time.perf_counter() - t2
         store_outcome(sessions, run_id, results, defects, timings, t0, res.counts)
         return "done"
