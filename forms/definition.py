@@ -126,7 +126,7 @@ class FormDef:
     rows: list[RowDef] = field(default_factory=list)
     controls: list[ControlDef] = field(default_factory=list)
     params: dict[str, ParamSpec] = field(default_factory=dict)
-    inputs: dict[str, Located] = field(default_factory=dict)
+    inputs: Located | None = None               # extra entities, schema.yaml shape
     notes: list[str] = field(default_factory=list)
     signatures: list[tuple[str, str]] = field(default_factory=list)
     stamp: bool = False
@@ -195,8 +195,8 @@ def load_form(path: Path | str, _seen: tuple[str, ...] = ()) -> FormDef:
     _params(form, top, src)
     if "stub" in top:
         form.stub = {k: v.value for k, v in top["stub"].value.items()}
-    if "inputs" in top and isinstance(top["inputs"].value, dict):
-        form.inputs.update(top["inputs"].value)
+    if "inputs" in top:
+        form.inputs = top["inputs"]
     added_columns = _columns(form, top.get("columns"), src, base is not None)
     if "header" in top:
         form.header, form.header_span = _header(top["header"], src), top["header"].span
@@ -218,7 +218,7 @@ def base_copy(base: FormDef) -> FormDef:
                                                                     cell_spans=dict(r.cell_spans))
                                                            for r in base.rows],
                    controls=list(base.controls), params=dict(base.params), header=[list(h) for h in base.header],
-                   inputs=dict(base.inputs), approval=list(base.approval), lines=list(base.lines),
+                   approval=list(base.approval), lines=list(base.lines),
                    notes=list(base.notes), signatures=list(base.signatures), stub=dict(base.stub))
 
 

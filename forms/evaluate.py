@@ -244,8 +244,12 @@ def evaluate_form(form: FormDef, world: FormWorld, params: dict[str, str] | None
             continue
         _bind(ev, world, comp, values, {}, cell_values, "")
         ok = bool(_scalar(ev, comp))
-        results.append(ControlResult(ctrl.id, ok, ctrl.expr.text, _control_message(form, ctrl, comp, cell_values, ok),
-                                     ctrl.expr.span))
+        msg = _control_message(form, ctrl, comp, cell_values, ok)
+        x = comp.ir
+        if isinstance(x, ir.Binary) and x.op in ("==", "!=", "<", "<=", ">", ">="):
+            sides = [_show(_scalar(ev, Compiled(side, {}, [])), side.type) for side in (x.left, x.right)]
+            msg += f"; левая часть = {sides[0]}, правая часть = {sides[1]}"
+        results.append(ControlResult(ctrl.id, ok, ctrl.expr.text, msg, ctrl.expr.span))
     meta = fm.FormMeta(form.id, form.version, world.base.ref, generated_at or dt.datetime.now().replace(microsecond=0))
     title = fm.TitleBlock(_fmt(form.title, values), _fmt(form.code, values), _fmt(form.period, values),
                           _fmt(form.organisation, values), tuple(_fmt(x, values) for x in form.approval),
@@ -476,6 +480,18 @@ def _control_message(form: FormDef, ctrl, comp: Compiled, cell_values: dict, ok:
 def format_value(v, kind: fm.ValueKind, decimals: int) -> str:
     col = fm.Column("x", "x", kind if kind in fm.COLUMN_KINDS else fm.ValueKind.TEXT, decimals)
     return format_cell(fm.Cell(v), col, sep=" ")
+
+
+def _show(v, t: Type) -> str:
+    if v is None:
+        return "—"
+    if t.kind == "money":
+        return format_value(int(v), fm.ValueKind.MONEY, 2)
+    if t.kind == "int":
+        return format_value(int(v), fm.ValueKind.INT, 0)
+    if t.kind == "number":
+        return format_value(Decimal(repr(float(v))).normalize(), fm.ValueKind.NUMBER, 4)
+    return str(v)
 
 
 def day_of(text: str | None) -> int | None:
