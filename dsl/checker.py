@@ -57,6 +57,8 @@ def check_definition(symbols: Symbols, diags: Diagnostics, d: ast.Definition) ->
             code = "E0205"
             msg = (f"«{d.name}» объявлено как {typ}, а значение может отсутствовать ({value.type}); "
                    "задайте значение по умолчанию: default(…, значение)")
+            if getattr(ck, "gap_hint", None):
+                hints = [ck.gap_hint]
         elif typ.kind == "money" and value.type.kind == "number":
             code = "E0206"
             msg = f"«{d.name}» объявлено как money, а выражение даёт number: деньги округляются явно"

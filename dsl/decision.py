@@ -36,7 +36,12 @@ def _literal(node: ast.Node | None):
     if isinstance(node, (ast.String, ast.Bool)):
         return node.value
     if isinstance(node, ast.DateLit):
-        return node.text
+        import datetime as dt
+
+        try:
+            return float(dt.date.fromisoformat(node.text).toordinal())
+        except ValueError:
+            return None
     return None
 
 
@@ -118,8 +123,10 @@ def check_decide(ck, d: ast.Decide, declared: Type) -> ir.IR:
     from dsl.typecheck import CheckFailed
 
     if d.policy not in POLICIES:
+        from dsl.diagnostics import did_you_mean
+
         raise ck.fail("E0503", f"неизвестная политика срабатывания «{d.policy}»; допустимы: "
-                      f"{', '.join(POLICIES)}", d)
+                      f"{', '.join(POLICIES)}", d, hints=did_you_mean(d.policy, POLICIES))
     if d.policy == "collect" and d.aggregator not in COLLECTORS:
         raise ck.fail("E0503", f"для collect укажите, как собирать: {', '.join(COLLECTORS)}", d)
     if d.policy != "collect" and d.aggregator is not None:
@@ -139,8 +146,11 @@ def check_decide(ck, d: ast.Decide, declared: Type) -> ir.IR:
                 cond = ck.require(ck.check(row.cells[0].value), ("bool",), row.cells[0], "условие строки")
             else:
                 if len(row.cells) != len(inputs):
-                    raise ck.fail("E0502", f"в строке {len(row.cells)} ячеек, а входов у таблицы {len(inputs)}", row)
+                    raise ck.fail("E0502", f"число ячеек строки ({len(row.cells)}) не равно числу входов таблицы "
+                                  f"({len(inputs)})", row)
                 cond = None
+                if len(inputs) == 1 and not hasattr(ck, "_decide_input_kind"):
+                    ck._decide_input_kind = ck.check(inputs[0]).type.kind
                 for cell, inp in zip(row.cells, inputs, strict=True):
                     c = _cell_condition(ck, cell, inp)
                     ck.require(c, ("bool",), cell, "ячейка")
@@ -169,13 +179,65 @@ def check_decide(ck, d: ast.Decide, declared: Type) -> ir.IR:
                 raise ck.fail("E0503", "collect sum складывает числа или деньги", d)
             result_type = result_type.required
         elif not else_rows:
-            result_type = result_type.as_optional(True)
+            gap = _first_gap(rows, inputs, ck, d)
+            if gap is not None:
+                result_type = result_type.as_optional(True)
+                ck.gap_hint = f"таблица не покрывает все значения входа, например {gap}; добавьте строку else"
     if inputs is not None and d.policy in ("unique", "any"):
         _static_overlaps(ck, d, rows)
     outs = [ck.coerce(r, result_type) for r in results]
     other = outs[-1] if else_rows else None
     pairs = list(zip(conds, outs[:len(rows)], strict=True))
     return ir.DecideNode(result_type, d.span, d.policy, d.aggregator, pairs, other, [r.span for r in rows])
+
+
+def _first_gap(rows: list[ast.DecideRow], inputs, ck, d: ast.Decide) -> str | None:
+    """None when the rows provably cover every value of a single input; else an example gap.
+
+    Only one-input tables of numbers, dates or booleans are analysed; anything else counts
+    as not covered (the result stays optional)."""
+    if inputs is None or len(inputs) != 1:
+        if inputs is not None and any(all(c.kind == "any" for c in r.cells) for r in rows):
+            return None
+        return "—"
+    if getattr(ck, "_decide_input_kind", None) not in ("int", "number", "money", "date", "bool"):
+        return "—"
+    cells = [r.cells[0] for r in rows]
+    sets = [_abstract(c) for c in cells]
+    if any(x is None for x in sets):
+        return "—"
+    if any(x[0] == "all" for x in sets):
+        return None
+    vals = [v for x in sets if x[0] == "vals" for v in x[1]]
+    if vals and all(isinstance(v, bool) for v in vals):
+        return None if {True, False} <= set(vals) else ("false" if True in vals else "true")
+    if any(x[0] == "notin" for x in sets) or any(isinstance(v, str) for v in vals):
+        return "—"   # a code input has no known finite domain: only `else` covers it
+    ivs = [(x[1], x[2], x[3], x[4]) for x in sets if x[0] == "iv"] + [(v, True, v, True) for v in vals]
+    try:
+        ivs.sort(key=lambda t: (t[0], not t[1]))
+    except TypeError:
+        return "—"
+    discrete = getattr(ck, "_decide_input_kind", None) in ("int", "date")
+    reach, incl = -_INF, False
+    for lo, li, hi, hi_i in ivs:
+        touches = lo < reach or (lo == reach and (li or incl)) or (discrete and lo - reach <= 1 and li and incl)
+        if reach == -_INF and lo == -_INF:
+            touches = True
+        if not touches:
+            return _show(reach, incl, discrete)
+        if hi > reach or (hi == reach and hi_i):
+            reach, incl = hi, hi_i
+    if reach != _INF:
+        return _show(reach, incl, discrete)
+    return None
+
+
+def _show(reach, incl, discrete) -> str:
+    if reach == -_INF:
+        return "очень малые значения"
+    v = reach + 1 if discrete and incl else reach
+    return str(int(v)) if discrete or float(v).is_integer() else str(v)
 
 
 def _static_overlaps(ck, d: ast.Decide, rows: list[ast.DecideRow]) -> None:

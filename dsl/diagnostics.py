@@ -157,7 +157,18 @@ class Diagnostics:
             raise DiagnosticError(self.errors)
 
 
+def plural(n: int, one: str, few: str, many: str) -> str:
+    """Russian plural form for n: 1 поле, 2 поля, 5 полей."""
+    n = abs(n)
+    if n % 10 == 1 and n % 100 != 11:
+        return one
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return few
+    return many
+
+
 def did_you_mean(name: str, candidates: Iterable[str]) -> list[str]:
     """Hints for a misspelt name: «возможно, имелось в виду «x»»."""
-    close = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.6)
+    cutoff = 0.5 if len(name) <= 3 else 0.6   # two-letter names (kz, kd, ks) are common in methodologies
+    close = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=cutoff)
     return [f"возможно, имелось в виду «{close[0]}»"] if close else []

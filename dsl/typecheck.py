@@ -51,8 +51,7 @@ class ExprChecker:
     def require(self, x: ir.IR, kinds: tuple[str, ...], node: ast.Node, what: str) -> ir.IR:
         self.require_present(x, node)
         if x.type.kind not in kinds:
-            raise self.fail("E0202", f"{what} должно иметь тип {' или '.join(kinds)}, а имеет тип {x.type}",
-                            node)
+            raise self.fail("E0202", f"{what}: ожидался тип {' или '.join(kinds)}, а получен {x.type}", node)
         return x
 
     @staticmethod
@@ -203,7 +202,10 @@ class ExprChecker:
                             hints=did_you_mean(name, list(self.symbols.tables)))
         if len(idx.args) != len(table.keys):
             keys = ", ".join(k for k, _ in table.keys)
-            raise self.fail("E0211", f"у таблицы «{name}» ключ из {len(table.keys)} полей ({keys}), "
+            from dsl.diagnostics import plural
+
+            k = len(table.keys)
+            raise self.fail("E0211", f"у таблицы «{name}» ключ из {k} {plural(k, 'поля', 'полей', 'полей')} ({keys}), "
                             f"передано {len(idx.args)}", idx)
         keys = []
         for arg, (kname, ktype) in zip(idx.args, table.keys, strict=True):

@@ -96,8 +96,11 @@ def check_aggregate(ck, n: ast.Call) -> ir.IR:
         if n.by is not None:
             raise ck.fail("E0210", "ключ «by» имеет смысл только внутри блока «for сущность»", n.by[0])
         mode, frame = "all", Frame(source, None, True)
-    elif source == cur:
+    elif source == cur and not any(k.right is not None for k in n.by or []):
         mode, frame = "group", Frame(source, None, True)
+    elif source == cur:
+        # `by a = b` compares the rows' a with the current row's b: a keyed match, not a grouping
+        mode, frame = "keyed", Frame(source, None, False)
     elif n.by is not None:
         mode, frame = "keyed", Frame(source, None, False)
     else:
@@ -119,7 +122,8 @@ def check_aggregate(ck, n: ast.Call) -> ir.IR:
         finally:
             scope.pop()
         if mode == "group":
-            kc = ks
+            # the same expression read on the current row (used by explain and subset frames)
+            kc = ck.require_present(ck.check(key.left), key.left)
         else:
             kc = ck.require_present(ck.check(key.right if key.right is not None else key.left),
                                     key.right or key.left)

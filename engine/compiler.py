@@ -112,13 +112,14 @@ def _files(root: Path, node, diags: Diagnostics, what: str) -> list[Path]:
 
 def _merge(name: str, item, into: dict, diags: Diagnostics, what: str) -> None:
     prev = into.get(name)
+    done = "определена" if what == "таблица" else "определён"
     if prev is not None and not item.override:
-        diags.error("E0305", f"{what} «{name}» уже определён(а) в пакете {prev.package}; "
+        diags.error("E0305", f"{what} «{name}» уже {done} в пакете {prev.package}; "
                     "чтобы заменить, укажите override: true", item.span,
                     related=[Related(prev.span, "первое определение")])
         return
     if prev is None and item.override:
-        diags.error("E0306", f"override: {what} «{name}» не определён(а) ни в одном базовом пакете", item.span,
+        diags.error("E0306", f"override: {what} «{name}» не {done} ни в одном базовом пакете", item.span,
                     hints=did_you_mean(name, list(into)))
         return
     into[name] = item

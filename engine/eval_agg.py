@@ -89,9 +89,10 @@ def evaluate_aggregate(ev: Evaluator, node: ir.AggNode, frames: list[RFrame]) ->
     src_frames = frames + [all_rows]
     if node.keys_src:
         src_keys = [materialize(ev.eval(k, src_frames), all_rows.n) for k in node.keys_src]
-        if mode == "group" and cur.rows is None:
+        if mode == "group":
+            # the current rows are rows of the source entity: their groups are the sources' groups
             s_ids, _, g = dense_keys(src_keys, [k.take(np.zeros(0, np.int64)) for k in src_keys])
-            c_ids = s_ids
+            c_ids = s_ids if cur.rows is None else s_ids[cur.rows]
         else:
             cur_keys = [materialize(ev.eval(k, frames), cur.n) for k in node.keys_cur]
             s_ids, c_ids, g = dense_keys(src_keys, cur_keys)

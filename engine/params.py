@@ -97,11 +97,11 @@ def period_index(starts: np.ndarray, days: np.ndarray) -> np.ndarray:
     return idx
 
 
-def _date_key(key: str, span: Span, diags: Diagnostics) -> int | None:
+def _date_key(name: str, key: str, span: Span, diags: Diagnostics) -> int | None:
     try:
         return (parse_date(key) - EPOCH).days
     except ValueError_ as e:
-        diags.error("E0603", f"дата начала действия значения: {e}", span)
+        diags.error("E0603", f"параметр «{name}»: дата начала действия значения: {e}", span)
         return None
 
 
@@ -140,7 +140,11 @@ def _load_one(name: str, name_span: Span, node: Located, package: str, diags: Di
         return None
     typ = parse_type_name(str(tnode.value))
     if typ is None:
-        diags.error("E0207", f"параметр «{name}»: неизвестный тип «{tnode.value}»", tnode.span)
+        from dsl.diagnostics import did_you_mean
+        from dsl.types import KINDS
+
+        diags.error("E0207", f"параметр «{name}»: неизвестный тип «{tnode.value}»", tnode.span,
+                    hints=did_you_mean(str(tnode.value), KINDS))
         return None
     values = fields.get("values")
     if values is None or not isinstance(values.value, dict) or not values.value:
@@ -149,7 +153,7 @@ def _load_one(name: str, name_span: Span, node: Located, package: str, diags: Di
         return None
     raw: list[tuple[int, Located, Span]] = []
     for key, vnode in values.value.items():
-        day = _date_key(key, values.key_spans[key], diags)
+        day = _date_key(name, key, values.key_spans[key], diags)
         if day is not None:
             raw.append((day, vnode, values.key_spans[key]))
     raw.sort(key=lambda t: t[0])

