@@ -42,7 +42,7 @@ def create_run(session: Session, home: Path, mv: MethodologyVersion, reg: Regist
                             field="registry_id")
     hashes = {f"registry:{k}": v for k, v in sorted(reg.input_sha256.items())}
     run = Run(methodology_version_id=mv.id, registry_id=reg.id, mo_code=reg.mo_code, period=reg.period,
-              input_hashes=hashes, engine_version=ENGINE_VERSION, status="queued", progress=0.0,
+              input_hashes=dict(hashes), engine_version=ENGINE_VERSION, status="queued", progress=0.0,
               created_by=user.id if user else None)
     session.add(run)
     session.flush()
@@ -63,7 +63,7 @@ def create_run(session: Session, home: Path, mv: MethodologyVersion, reg: Regist
     except (UploadError, RunStartError):
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    run.input_hashes = hashes
+    run.input_hashes = dict(hashes)
     append_event(session, actor=user.login if user else "system", action="run.start", object_type="run",
                  object_id=str(run.id), payload={"methodology": f"{mv.package_id}@{mv.version}",
                                                  "methodology_sha256": mv.content_sha256,
