@@ -73,6 +73,7 @@ class CellCompiler:
         self.row_codes = row_codes
         self.columns = columns
         self.params = params
+        self.failed: set[str] = set()   # cells whose own errors are already reported
 
     def references(self, node: ast.Node, this_row: str | None) -> list[tuple[str, Span]]:
         out = []
@@ -147,9 +148,11 @@ class CellCompiler:
                         return n
                     name = cell_name(code, n.name)
                     if name not in types:
+                        failed = True
+                        if name in self.failed:
+                            return n
                         self.diags.error("E0102", f"ячейка «{n.base.name}.{n.name}» не вычисляется (пустая, «–» "
                                          "или строка-раздел)", n.span)
-                        failed = True
                         return n
                     refs.append((name, n.span))
                     return ast.Name(n.span, name)

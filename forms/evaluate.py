@@ -125,6 +125,8 @@ def _compile(form: FormDef, world: FormWorld, diags: Diagnostics, raise_errors: 
             if cell.compiled is not None:
                 _check_kind(cell, expr, diags)
                 types[name] = cell.compiled.ir.type
+            else:
+                comp.failed.add(name)
             if cell.row.repeat is None and cell.row.code:
                 static[name] = cell
         pending = rest
@@ -244,7 +246,7 @@ def evaluate_form(form: FormDef, world: FormWorld, params: dict[str, str] | None
             continue
         _bind(ev, world, comp, values, {}, cell_values, "")
         ok = bool(_scalar(ev, comp))
-        msg = _control_message(form, ctrl, comp, cell_values, ok)
+        msg = _control_message(form, ctrl, comp, cell_values, ok, values)
         x = comp.ir
         if isinstance(x, ir.Binary) and x.op in ("==", "!=", "<", "<=", ">", ">="):
             sides = [_show(_scalar(ev, Compiled(side, {}, [])), side.type) for side in (x.left, x.right)]
@@ -458,7 +460,7 @@ def _list_rows(ev, world: FormWorld, form: FormDef, r: RowDef, rows: list, label
     return out
 
 
-def _control_message(form: FormDef, ctrl, comp: Compiled, cell_values: dict, ok: bool) -> str:
+def _control_message(form: FormDef, ctrl, comp: Compiled, cell_values: dict, ok: bool, values: dict) -> str:
     parts = []
     seen = set()
     for name, _span in comp.refs:
@@ -474,7 +476,7 @@ def _control_message(form: FormDef, ctrl, comp: Compiled, cell_values: dict, ok:
                                                    Decimal(repr(float(v))), kind, cdef.decimals if cdef else 0)
         parts.append(f"стр. {code} «{row.label if row else ''}», гр. «{cdef.label if cdef else col}» = {shown}")
     head = ctrl.message or f"Контрольное соотношение {ctrl.id} {'выполнено' if ok else 'нарушено'}"
-    return f"{head}: {ctrl.expr.text}; " + "; ".join(parts)
+    return f"{head}: {_fmt(ctrl.expr.text, values)}; " + "; ".join(parts)
 
 
 def format_value(v, kind: fm.ValueKind, decimals: int) -> str:
