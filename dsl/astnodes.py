@@ -222,8 +222,10 @@ def source_text(node: Node, text: str) -> str:
     """The exact source text a node was parsed from (single file, by offsets in lines)."""
     lines = text.splitlines()
     s = node.span
-    if s.line < 1 or s.end_line > len(lines):
+    if s.line < 1 or s.line > len(lines):
         return ""
+    if s.end_line > len(lines):   # a block that ends with the file ends on the line after it
+        s = type(s)(s.file, s.line, s.column, len(lines), len(lines[-1]) + 1)
     if s.line == s.end_line:
         return lines[s.line - 1][s.column - 1:s.end_column - 1]
     parts = [lines[s.line - 1][s.column - 1:]]

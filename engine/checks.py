@@ -85,6 +85,7 @@ def run_check(ev: Evaluator, info: CheckInfo) -> list[Defect]:
     if c is None or c.when is None or ent.n == 0:
         return []
     when = ev.eval(c.when, [ev.root_frame(info.entity)])
+    ev.unresolved(when, c.when, [ev.root_frame(info.entity)], f"проверка «{info.name}»")
     hit = np.nonzero(np.asarray(np.broadcast_to(when.data, (ent.n,)), dtype=bool))[0]
     if len(hit) == 0:
         return []

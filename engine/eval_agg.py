@@ -45,6 +45,7 @@ def _reduce(ev: Evaluator, node: ir.AggNode, frames: list[RFrame], groups: Group
     if name == "count":
         return prim.impl(None, groups)
     value = materialize(ev.eval(node.value, frames), frames[-1].n)
+    ev.unresolved(value, node.value, frames, f"{name}(…)")
     if name in ("first", "last"):
         return prim.impl(value, groups, _order_keys(ev, node, frames))
     return prim.impl(value, groups)
@@ -53,7 +54,9 @@ def _reduce(ev: Evaluator, node: ir.AggNode, frames: list[RFrame], groups: Group
 def _filter(ev: Evaluator, node: ir.AggNode, frames: list[RFrame]) -> np.ndarray | None:
     if node.where is None:
         return None
-    return np.asarray(materialize(ev.eval(node.where, frames), frames[-1].n).data, dtype=bool)
+    w = materialize(ev.eval(node.where, frames), frames[-1].n)
+    ev.unresolved(w, node.where, frames, "условие where")
+    return np.asarray(w.data, dtype=bool)
 
 
 def _subframe(f: RFrame, mask: np.ndarray | None) -> RFrame:
@@ -89,6 +92,8 @@ def evaluate_aggregate(ev: Evaluator, node: ir.AggNode, frames: list[RFrame]) ->
     src_frames = frames + [all_rows]
     if node.keys_src:
         src_keys = [materialize(ev.eval(k, src_frames), all_rows.n) for k in node.keys_src]
+        for k, kn in zip(src_keys, node.keys_src, strict=True):
+            ev.unresolved(k, kn, src_frames, "ключ by")
         if mode == "group":
             # the current rows are rows of the source entity: their groups are the sources' groups
             s_ids, _, g = dense_keys(src_keys, [k.take(np.zeros(0, np.int64)) for k in src_keys])
@@ -153,7 +158,12 @@ def _pairs(ev: Evaluator, node: ir.AggNode, frames: list[RFrame]) -> Col:
 
 def evaluate_decide(ev: Evaluator, node: ir.DecideNode, frames: list[RFrame]) -> Col:
     n = frames[-1].n
-    conds = [np.asarray(materialize(ev.eval(c, frames), n).data, dtype=bool) for c, _ in node.rows]
+    cond_cols = [materialize(ev.eval(c, frames), n) for c, _ in node.rows]
+    conds = [np.asarray(c.data, dtype=bool) for c in cond_cols]
+    unknown = np.zeros(n, dtype=bool)
+    for c in cond_cols:
+        if c.missing is not None:
+            unknown |= c.missing
     values = [materialize(ev.eval(v, frames), n) for _, v in node.rows]
     if node.policy == "collect":
         return _collect(node, conds, values, n)
@@ -175,6 +185,9 @@ def evaluate_decide(ev: Evaluator, node: ir.DecideNode, frames: list[RFrame]) ->
                      np.array([], dtype=object) if kind in ("code", "text") else None)
     for c, v in zip(reversed(conds), reversed(values), strict=True):
         result = select(c, v, result, node)
+    if unknown.any():
+        missing = unknown if result.missing is None else (result.missing | unknown)
+        result = Col(result.type, result.data, missing, result.cats)
     return result
 
 

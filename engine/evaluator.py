@@ -54,6 +54,7 @@ class Evaluator:
         self.cache: dict[tuple[str, str], Col] = {}
         self._row_local: dict[tuple[str, str], bool] = {}
         self.recompute_subsets = False   # explain: evaluate dependencies on the chosen rows only
+        self.unresolved_params: list[tuple[str, Span | None]] = []
 
     # ---- frames ---------------------------------------------------------------
     def root_frame(self, entity: str | None, rows: np.ndarray | None = None) -> RFrame:
@@ -122,8 +123,10 @@ class Evaluator:
         info = self.m.defs[(entity, name)]
         if info.ir is None:
             raise EvalError(f"определение {entity}.{name} не прошло проверку типов", info.provenance.span)
-        col = self.eval(info.ir, [frame])
-        return materialize(col, frame.n)
+        col = materialize(self.eval(info.ir, [frame]), frame.n)
+        if not info.type.optional:
+            self.unresolved(col, info.ir, [frame], f"{entity}.{name}")
+        return col
 
     def definition_at(self, entity: str, name: str, rows: np.ndarray, recompute: bool = False) -> Col:
         """A definition at some rows: from the full column (computed once), or — for explain —
@@ -184,12 +187,24 @@ class Evaluator:
             days = np.full(n, self.context_day, dtype=np.int64)
         col = p.at(np.asarray(days, dtype=np.int64), n)
         if col.missing is not None and col.missing.any():
+            # Not in force on some rows: those rows carry no value. That is fine where the
+            # branch is not taken (if/decide choose per row); where the value is used, the
+            # consumer reports it (see unresolved()).
             i = int(np.nonzero(col.missing)[0][0])
             from engine.params import key_text
 
-            ent, key = self.row_key(frames, i) if len(frames) == 1 else (None, None)
-            raise EvalError(f"параметр «{p.name}» не действует на дату {key_text(int(days[i]))}", node.span, ent, key)
+            self.unresolved_params.append(
+                (f"параметр «{p.name}» не действует на дату {key_text(int(days[i]))}", node.span))
         return col
+
+    def unresolved(self, col: Col, node: ir.IR, frames: list[RFrame], what: str) -> None:
+        """Raise if a value that must exist is missing on some row (a parameter not in force)."""
+        if col.type.optional or col.missing is None or not col.missing.any():
+            return
+        i = int(np.nonzero(col.missing)[0][0])
+        ent, key = self.row_key(frames, i) if len(frames) == 1 else (None, None)
+        reason, span = self.unresolved_params[-1] if self.unresolved_params else ("значение не определено", None)
+        raise EvalError(f"{what}: {reason}", span or node.span, ent, key)
 
     def _Lookup(self, node: ir.Lookup, frames: list[RFrame]) -> Col:
         t = self.m.tables[node.table]
@@ -199,6 +214,8 @@ class Evaluator:
             if self.context_day is None:
                 raise EvalError(f"таблица «{t.name}» датирована, а дата расчёта не задана", node.span)
             days = np.full(frames[-1].n, self.context_day, dtype=np.int64)
+        for k, kn in zip(keys, node.keys, strict=True):
+            self.unresolved(k, kn, frames, f"ключ таблицы «{t.name}»")
         rows = t.find([materialize(k, frames[-1].n) for k in keys], days)
         if node.column is None:
             return Col(BOOL, rows >= 0)
@@ -267,6 +284,10 @@ class Evaluator:
         n = frames[-1].n
         args = [self.eval(a, frames) for a in node.args]
         out = node.prim.impl(*args)
+        if not node.prim.handles_missing:
+            missing = merge_missing(*args)
+            if missing is not None and missing.any():
+                out = Col(out.type, out.data, missing if out.missing is None else (out.missing | missing), out.cats)
         out.type = node.type if not out.type.optional or node.type.optional else node.type
         return out if len(out.data.shape) and out.data.shape[0] == n else materialize(out, n)
 

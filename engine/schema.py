@@ -68,6 +68,10 @@ def load_schema(root: Located, diags: Diagnostics, into: dict[str, EntityDef] | 
             fspan = fnode.key_spans[fname]
             label, personal = None, False
             if isinstance(tnode.value, dict):
+                for extra in set(tnode.value) - {"type", "label", "personal"}:
+                    diags.error("E0601", f"поле «{ename}.{fname}»: неизвестный ключ «{extra}» в описании; "
+                                "если в подписи есть запятая, заключите подпись в кавычки",
+                                tnode.key_spans.get(extra, tnode.span))
                 label = _str(tnode.value, "label")
                 personal = bool(tnode.value["personal"].value) if "personal" in tnode.value else False
                 ttext = tnode.value.get("type").value if "type" in tnode.value else None

@@ -84,17 +84,23 @@ def build_input(m: Methodology, inp: dict, defaults: dict, date: str | None) -> 
             r.setdefault(m.entities[e].key, f"{e}{i + 1}")
             for k, v in (defaults.get(e) or {}).items():
                 r.setdefault(k, v)
-    for e, ent in m.entities.items():
-        for rel in ent.relations.values():
-            if not rows_by[e] or all(rel.via in r for r in rows_by[e]):
-                continue
-            target = rows_by[rel.entity]
-            if not target:
-                target.append({m.entities[rel.entity].key: f"{rel.entity}1"})
-            if len(target) == 1:
-                tkey = target[0][m.entities[rel.entity].key]
-                for r in rows_by[e]:
-                    r.setdefault(rel.via, tkey)
+    changed = True
+    while changed:   # a stub row created for one relation may itself need a parent (case → patient → account)
+        changed = False
+        for e, ent in m.entities.items():
+            for rel in ent.relations.values():
+                if not rows_by[e] or all(rel.via in r for r in rows_by[e]):
+                    continue
+                target = rows_by[rel.entity]
+                if not target:
+                    target.append({m.entities[rel.entity].key: f"{rel.entity}1"})
+                    changed = True
+                if len(target) == 1:
+                    tkey = target[0][m.entities[rel.entity].key]
+                    for r in rows_by[e]:
+                        if rel.via not in r:
+                            r[rel.via] = tkey
+                            changed = True
     raw: dict[str, dict[str, np.ndarray]] = {}
     for e, rows in rows_by.items():
         ent = m.entities[e]

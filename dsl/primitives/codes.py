@@ -115,3 +115,22 @@ def _prefix(x: Col, n: Col) -> Col:
     data = np.asarray(x.data)
     mapped = np.where(data >= 0, inv[np.clip(data, 0, None)] if len(inv) else -1, -1).astype(np.int32)
     return Col(CODE, mapped, x.missing, new_cats.astype(object))
+
+
+def _list_has_typer(args: list[Type], consts: list[object]) -> Type:
+    require_kind(args[0], ("code", "text"), 0, "список кодов")
+    require_kind(args[1], ("code", "text"), 1, "код")
+    return BOOL
+
+
+@primitive("list_has", "list_has(list: text, code: code) -> bool", min_args=2, max_args=2, typer=_list_has_typer,
+           doc="Код входит в список, записанный через «;» (например, применённые КСЛП SL_KOEF → sl_koef).",
+           examples=[('list_has("1;5;12", "5")', "true"), ('list_has("1;5;12", "2")', "false")])
+def _list_has(lst: Col, code: Col) -> Col:
+    lst_items = [frozenset(x.strip() for x in str(c).split(";") if x.strip()) for c in lst.cats]
+    ld, cd = np.asarray(lst.data), np.asarray(code.data)
+    ld_b, cd_b = np.broadcast_arrays(ld, cd)
+    pairs = np.stack([ld_b, cd_b], axis=1)
+    uniq, inv = np.unique(pairs, axis=0, return_inverse=True)
+    per = np.array([a >= 0 and b >= 0 and str(code.cats[b]) in lst_items[a] for a, b in uniq], dtype=bool)
+    return Col(BOOL, per[inv.reshape(-1)] if len(per) else np.zeros(len(ld_b), bool))

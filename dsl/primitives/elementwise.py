@@ -20,16 +20,24 @@ def _as_float(c: Col) -> np.ndarray:
 def _round_typer(args: list[Type], consts: list[object]) -> Type:
     require_kind(args[0], ("int", "number", "money"), 0, "число")
     require_kind(args[1], ("int",), 1, "число знаков")
-    literal_int(consts, 1, "число знаков")
     return NUMBER
 
 
 @primitive("round", "round(x: number, digits: int) -> number", min_args=2, max_args=2,
            typer=_round_typer,
-           doc="Округление по правилам арифметики (половина — от нуля) до digits знаков после запятой.",
+           doc="Округление по правилам арифметики (половина — от нуля) до digits знаков после запятой; "
+               "digits может быть параметром (точность из тарифного соглашения).",
            examples=[("round(2.675, 2)", "2.68"), ("round(-1.5, 0)", "-2.0"), ("round(1234.5, -2)", "1200.0")])
 def _round(x: Col, digits: Col) -> Col:
-    return Col(NUMBER, round_half_up(_as_float(x), int(np.asarray(digits.data)[0])))
+    d = np.asarray(digits.data)
+    if d.ndim == 0 or (d.strides and d.strides[0] == 0) or len(np.unique(d)) == 1:
+        return Col(NUMBER, round_half_up(_as_float(x), int(d.flat[0])))
+    out = np.empty(len(d), dtype=np.float64)
+    xf = np.broadcast_to(_as_float(x), d.shape)
+    for v in np.unique(d):
+        rows = d == v
+        out[rows] = round_half_up(xf[rows], int(v))
+    return Col(NUMBER, out)
 
 
 def _round_money_typer(args: list[Type], consts: list[object]) -> Type:

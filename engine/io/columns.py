@@ -51,12 +51,16 @@ SERVICE: tuple[str, ...] = (
     "code_md", "npl", "comentu", "src_line",
 )  # fmt: skip
 
+#: one row per SL/KSG_KPG/SL_KOEF (applied КСЛП), dated by the parent SL's DATE_2
+KSLP_ITEM: tuple[str, ...] = ("key", "sl_ref", "idsl", "z_sl", "date_2", "src_line")
+
 ENTITIES: dict[str, tuple[str, ...]] = {
     "account": ACCOUNT,
     "patient": PATIENT,
     "case": CASE,
     "sl": SL,
     "service": SERVICE,
+    "kslp_item": KSLP_ITEM,
 }
 
 #: simple elements that may repeat; the column holds the first, `<name>_all` all joined by ";"

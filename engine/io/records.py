@@ -69,6 +69,7 @@ class RecordRows:
         self.case: list[tuple] = []
         self.sl: list[tuple] = []
         self.service: list[tuple] = []
+        self.kslp_item: list[tuple] = []
 
     def add_zap(self, zap: etree._Element) -> None:
         prow = dict.fromkeys(PATIENT)
@@ -106,22 +107,24 @@ class RecordRows:
         row = dict.fromkeys(SL)
         multi: dict[str, list] = {}
         services = []
+        kslp: list[tuple] = []
         for child in fill(sl, row, multi):
             tag = child.tag
             if tag == "USL":
                 services.append(child)
             elif tag == "KSG_KPG":
-                idsl = []
                 for sub in fill(child, row, multi):
                     if sub.tag == "SL_KOEF":
-                        idsl.append(sub.findtext("IDSL"))
-                row["sl_koef"] = ";".join(v for v in idsl if v) or None
+                        kslp.append((sub.findtext("IDSL"), sub.findtext("Z_SL"), sub.sourceline))
+                row["sl_koef"] = ";".join(v for v, _, _ in kslp if v) or None
             elif tag == "DS2_N":  # D-files wrap DS2 with its attributes
                 fill(child, {}, multi)
         _close_multi(row, multi)
         skey = f"{ckey}/{row['sl_id']}"
         row.update(key=skey, case_ref=ckey, src_line=sl.sourceline)
         self.sl.append(tuple(row.values()))
+        for i, (code, value, line) in enumerate(kslp, start=1):
+            self.kslp_item.append((f"{skey}/{i}", skey, code, value, row["date_2"], line))
         for usl in services:
             self._add_service(usl, skey, ckey)
 

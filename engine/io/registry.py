@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .columns import ACCOUNT, CASE, PATIENT, PERS, SERVICE, SL
+from .columns import ACCOUNT, CASE, KSLP_ITEM, PATIENT, PERS, SERVICE, SL
 from .guard import Limits
 from .protocol import FlkError, sort_key
 from .scan import FileInfo, ScanResult, scan_source
@@ -142,7 +142,8 @@ def _build(scans: list[ScanResult], require_pers: bool) -> tuple[RegistryData | 
         seen[key] = info.name
     if errors:
         return None, errors
-    rows: dict[str, list[tuple]] = {"account": [], "patient": [], "case": [], "sl": [], "service": []}
+    rows: dict[str, list[tuple]] = {"account": [], "patient": [], "case": [], "sl": [], "service": [],
+                                    "kslp_item": []}
     id_pac_at = PATIENT.index("id_pac")
     n_pers = len(PERS)
     for i, lscan in sorted(pairs.items()):
@@ -163,9 +164,11 @@ def _build(scans: list[ScanResult], require_pers: bool) -> tuple[RegistryData | 
         rows["case"].extend(scan.rows.case)
         rows["sl"].extend(scan.rows.sl)
         rows["service"].extend(scan.rows.service)
+        rows["kslp_item"].extend(scan.rows.kslp_item)
     if errors:
         return None, errors
-    schema = {"account": ACCOUNT, "patient": PATIENT, "case": CASE, "sl": SL, "service": SERVICE}
+    schema = {"account": ACCOUNT, "patient": PATIENT, "case": CASE, "sl": SL, "service": SERVICE,
+              "kslp_item": KSLP_ITEM}
     return RegistryData({name: _columns(schema[name], rows[name]) for name in schema}), []
 
 

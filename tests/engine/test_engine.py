@@ -186,3 +186,23 @@ def test_failing_yaml_case_on_group_aggregate_reports_instead_of_crashing(tmp_pa
     report = run_tests(compile_package(pkg))
     assert report.failed == 1
     assert "ожидалось 5, получено 2" in report.results[0].failures[0]
+
+
+def test_parameter_not_in_force_only_matters_where_it_is_used(tmp_path):
+    from engine.evaluator import EvalError
+
+    rules = ("for case:\n    x: money = if usl_ok == 1 then base_rate else 0\n"
+             "    has_rate: bool = present(base_rate)\n")
+    m = compile_package(make_package(tmp_path, rules))
+    raw = synthetic_raw(6)
+    raw["case"]["usl_ok"][:] = "2"
+    raw["case"]["date_z_2"][3] = "2024-12-20"
+    ev = Evaluator(m, bind(m.entities, raw))
+    assert ev.column("case", "x").value_at(3) == 0
+    assert ev.column("case", "has_rate").to_python()[3] is False
+    raw["case"]["usl_ok"][3] = "1"
+    ev = Evaluator(m, bind(m.entities, raw))
+    with pytest.raises(EvalError) as e:
+        ev.column("case", "x")
+    assert "case.x: параметр «base_rate» не действует на дату 2024-12-20" in str(e.value)
+    assert e.value.row_key == "c3"
