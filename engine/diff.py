@@ -94,19 +94,49 @@ def diff_tables(a: dict[str, TableDef], b: dict[str, TableDef]) -> list[Change]:
                 lines.append(f"+ {name} [{_row_key_text(tb, k)}]: " + ", ".join(
                     f"{c}={display(y[c], tb.columns[c])}" for c in tb.columns if c not in tb.keys))
             elif y is None:
-                lines.append(f"− {name} [{_row_key_text(ta, k)}]")
+                lines.append(f"− {name} [{_row_key_text(ta, k)}]: " + ", ".join(
+                    f"{c}={display(x[c], ta.columns[c])}" for c in ta.columns if c not in ta.keys))
             else:
                 ch = [f"{c}: {display(x.get(c), ta.columns.get(c, tb.columns[c]))} → {display(y.get(c), tb.columns[c])}"
                       for c in tb.columns if c not in tb.keys and x.get(c) != y.get(c)]
                 if ch:
                     lines.append(f"~ {name} [{_row_key_text(tb, k)}]: " + "; ".join(ch))
         if lines:
-            out.append(Change("table", "changed", name, lines))
+            label = f" «{tb.label}»" if tb.label else ""
+            out.append(Change("table", "changed", name, [f"таблица {name}{label}:"] + ["  " + x for x in lines]))
     return out
 
 
 def _norm(text: str) -> str:
     return " ".join(text.split())
+
+
+def _body(m: Methodology, info) -> list[str]:
+    """The definition's body as written, line by line (decision tables stay tables)."""
+    span = info.ast.body.span
+    text = m.sources.get(span.file)
+    if text is None:
+        return [_norm(info.text)]
+    lines = text.splitlines()
+    last = min(span.end_line, len(lines))
+    body = lines[span.line - 1:last]
+    if not body:
+        return [_norm(info.text)]
+    body[0] = body[0][span.column - 1:]
+    if span.end_line <= len(lines) and span.end_line == last and len(body) > 1:
+        body[-1] = body[-1][:span.end_column - 1] if span.end_column > 1 else body[-1]
+    return [b.rstrip() for b in body if b.strip()]
+
+
+def _check_title(m: Methodology, c) -> str:
+    from engine.explain import span_text
+
+    parts = []
+    for kind in ("code", "title"):
+        cl = c.ast.clause(kind)
+        if cl is not None and cl.expr is not None:
+            parts.append((span_text(m, cl.expr.span) or "").strip('"'))
+    return " ".join(p for p in parts if p)
 
 
 def diff_definitions(a: Methodology, b: Methodology) -> list[Change]:
@@ -120,18 +150,21 @@ def diff_definitions(a: Methodology, b: Methodology) -> list[Change]:
             out.append(Change("definition", "removed", qn, [f"− {qn}"]))
         elif _norm(da.text) != _norm(db.text) or da.type != db.type:
             label = f" «{db.label}»" if db.label else ""
-            out.append(Change("definition", "changed", qn, [
-                f"~ {qn}{label}", f"    было:  {_norm(da.text)}  ({da.provenance.package})",
-                f"    стало: {_norm(db.text)}  ({db.provenance.package})"]))
+            before, after = _body(a, da), _body(b, db)
+            lines = [f"~ {qn}{label}", f"    было ({da.provenance.package}):  {before[0]}"]
+            lines += [f"        {x}" for x in before[1:]]
+            lines.append(f"    стало ({db.provenance.package}): {after[0]}")
+            lines += [f"        {x}" for x in after[1:]]
+            out.append(Change("definition", "changed", qn, lines))
     for name in sorted(set(a.checks) | set(b.checks) | set(b.disabled)):
         ca, cb = a.checks.get(name), b.checks.get(name)
         if name in b.disabled and ca is not None:
             dis = b.disabled[name]
             out.append(Change("check", "disabled", name, [f"⊘ проверка {name} отключена: {dis.reason} ({dis.provenance})"]))
         elif ca is None and cb is not None:
-            out.append(Change("check", "added", name, [f"+ проверка {name} ({cb.provenance})"]))
+            out.append(Change("check", "added", name, [f"+ проверка {name} «{_check_title(b, cb)}» ({cb.provenance})"]))
         elif cb is None and ca is not None and name not in b.disabled:
-            out.append(Change("check", "removed", name, [f"− проверка {name}"]))
+            out.append(Change("check", "removed", name, [f"− проверка {name} «{_check_title(a, ca)}»"]))
         elif ca is not None and cb is not None and ca.provenance.package != cb.provenance.package \
                 and cb.overrides is not None:
             out.append(Change("check", "changed", name, [f"~ проверка {name} переопределена в {cb.provenance}"]))
