@@ -17,6 +17,9 @@ def register(sub) -> None:
     p.add_argument("--table", action="append", default=[], metavar="СУЩНОСТЬ=CSV",
                    help="дополнительные справочные данные: лицензии, лимиты объёмов …")
     p.add_argument("--out", required=True, help="каталог результатов")
+    p.add_argument("--no-store", action="store_true",
+                   help="не сохранять расчёт в базе (по умолчанию сохраняется: версия методологии, реестр, "
+                        "результаты и дефекты, с записью в журнал аудита)")
     p.set_defaults(handler=cmd_run)
 
 
@@ -50,8 +53,22 @@ def cmd_run(args) -> int:
             print(f"--table: ожидалось СУЩНОСТЬ=ФАЙЛ.csv, получено «{spec}»", file=sys.stderr)
             return 2
         extra[entity] = Path(path)
+    run_id = None
     try:
-        res = process(m, [Path(p) for p in args.registry], extra, progress=ProgressBar())
+        if args.no_store:
+            res = process(m, [Path(p) for p in args.registry], extra, progress=ProgressBar())
+        else:
+            from api.cli.cmd_db import DatabaseNotReady, open_database
+            from api.db.config import metodika_home
+            from api.store.local import process_and_store
+
+            try:
+                _, sessions = open_database()
+            except DatabaseNotReady as exc:
+                print(f"{exc} (или запустите с --no-store)", file=sys.stderr)
+                return 1
+            res, run_id = process_and_store(sessions, metodika_home(), m, [Path(p) for p in args.registry],
+                                            extra, ProgressBar())
     except EvalError as e:
         print(f"\nошибка расчёта: {e}", file=sys.stderr)
         return 1
@@ -76,5 +93,7 @@ def cmd_run(args) -> int:
     if t:
         print(f"Выставлено {t['billed']} ₽, не принято {t['withheld']} ₽, принято {t['accepted']} ₽, "
               f"штрафы {t['fine']} ₽")
+    if run_id is not None:
+        print(f"Расчёт сохранён в базе: № {run_id}")
     print(f"Результаты: {out}/ (case_settlement.csv, summary_mo.csv, summary_smo.csv, defects.csv, run.json)")
     return 0

@@ -144,7 +144,7 @@ def execute_run(sessions: sessionmaker[Session], home: Path, run_id: int) -> str
 
 def store_outcome(sessions: sessionmaker[Session], run_id: int, results: list[dict[str, Any]],
                   defects: list[dict[str, Any]], timings: dict[str, float], t0: float,
-                  counts: dict[str, int]) -> None:
+                  counts: dict[str, int], actor: str = "system") -> None:
     t = time.perf_counter()
     with sessions() as session, session.begin():
         session.execute(update(Run).where(Run.id == run_id).values(status="done", progress=1.0))
@@ -157,5 +157,5 @@ def store_outcome(sessions: sessionmaker[Session], run_id: int, results: list[di
             finished_at=utcnow(), timings={k: round(v, 4) for k, v in timings.items()}))
         totals = {"withheld_kopecks": sum(d["withheld_kopecks"] for d in defects),
                   "fine_kopecks": sum(d["fine_kopecks"] for d in defects)}
-        append_event(session, actor="system", action="run.done", object_type="run", object_id=str(run_id),
+        append_event(session, actor=actor, action="run.done", object_type="run", object_id=str(run_id),
                      payload={"results": len(results), "defects": len(defects), "rows": counts, **totals})

@@ -1,0 +1,98 @@
+"""Store a run made by ``metodika run`` (CLI) in the configured database, like the API does.
+
+One read of the registry files serves both: the columnar file is written from it and the
+run is executed on the same raw tables, then stored as methodology version + registry +
+run + results + defects, each step audited with the CLI actor.
+"""
+
+from __future__ import annotations
+
+import getpass
+import shutil
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.db.models import Registry, Run, utcnow
+from api.store.columnar import file_sha256
+from api.store.execute import defect_rows, execute, result_rows, row_scope
+from api.store.methodologies import display_root, publish
+from api.store.paths import run_inputs_dir
+from api.store.registries import ImportOutcome, read_and_check, store_accepted
+from api.store.runs import store_outcome
+from engine.model import Methodology
+from engine.pipeline import PipelineResult, Progress
+from engine.runner import ENGINE_VERSION
+
+
+def cli_actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except OSError:
+        return "cli:unknown"
+
+
+def _registry_files(paths: list[Path]) -> list[Path]:
+    out: list[Path] = []
+    for p in paths:
+        out.extend(sorted(x for x in p.iterdir() if x.is_file() and x.suffix.lower() in (".xml", ".zip"))
+                   if p.is_dir() else [p])
+    return out
+
+
+def process_and_store(sessions: sessionmaker[Session], home: Path, m: Methodology, registry: list[Path],
+                      extra: dict[str, Path], progress: Progress) -> tuple[PipelineResult, int | None]:
+    """Read, check, store the registry, run and store the results; (result, run id or None)."""
+    import time
+
+    from api.store.columnar import load_tables
+
+    actor = cli_actor()
+    files = _registry_files(registry)
+    progress("чтение и ФЛК", 0.0)
+    staging = home / "uploads" / f"cli-{time.time_ns()}"
+    staging.mkdir(parents=True)
+    try:
+        for f in files:
+            shutil.copyfile(f, staging / f.name)
+        outcome: ImportOutcome = read_and_check(staging, mo_code=None, period=None)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    hashes = {f.name: file_sha256(f) for f in files}
+    if not outcome.ok:
+        from engine.io import read_registry
+
+        return PipelineResult("flk_failed", protocol=read_registry(files).protocol, input_hashes=hashes), None
+    t0 = time.perf_counter()
+    with sessions() as session, session.begin():
+        mv, _ = publish(session, m, actor=actor, user_id=None)
+        reg = Registry(filenames=sorted(hashes), input_sha256=hashes, period=outcome.period or "",
+                       status="importing", progress=0.5)
+        session.add(reg)
+        session.flush()
+        path = store_accepted(session, home, reg, outcome, actor=actor)
+        run = Run(methodology_version_id=mv.id, registry_id=reg.id, mo_code=reg.mo_code, period=reg.period,
+                  input_hashes={f"registry:{k}": v for k, v in reg.input_sha256.items()},
+                  engine_version=ENGINE_VERSION, status="running", started_at=utcnow(), progress=0.1)
+        session.add(run)
+        session.flush()
+        run_id = run.id
+        inputs = run_inputs_dir(home, run_id)
+        for entity, p in extra.items():
+            if p.is_file():
+                inputs.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(p, inputs / f"{entity}.csv")
+                run.input_hashes = {**run.input_hashes, f"{entity}:{p.name}": file_sha256(p)}
+    raw = load_tables(path)
+    res, timings = execute(m, raw, extra, progress)
+    res.input_hashes = {k.removeprefix("registry:"): v for k, v in run.input_hashes.items()}
+    if res.status != "done" or res.run is None:
+        from api.store.runs import _fail
+
+        _fail(sessions, run_id, "ошибки во входных данных", timings)
+        return res, run_id
+    scope = row_scope(m, res.run.data, res.settlement)
+    store_outcome(sessions, run_id, result_rows(res, scope), defect_rows(m, res, scope, display_root(m)),
+                  timings, t0, res.counts, actor)
+    progress("готово", 1.0)
+    return res, run_id

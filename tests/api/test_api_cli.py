@@ -1,0 +1,38 @@
+"""``metodika run`` stores its run in the configured database unless --no-store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from api_helpers import ERZ, MONTH, PKG
+from sqlalchemy import func, select
+
+from api.cli.main import main
+from api.db.models import AuditEvent, MethodologyVersion, Registry, Run, RunDefect, RunResult
+from api.db.session import make_sessionmaker
+
+
+def _count(db, model) -> int:  # type: ignore[no-untyped-def]
+    with make_sessionmaker(db.engine)() as s:
+        return s.scalar(select(func.count()).select_from(model)) or 0
+
+
+def test_cli_run_is_stored(db, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("METODIKA_DATABASE_URL", db.url)
+    monkeypatch.setenv("METODIKA_HOME", str(tmp_path))
+    args = ["run", str(PKG), "--registry", str(MONTH), "--insured", str(ERZ)]
+    assert main([*args, "--out", str(tmp_path / "a"), "--no-store"]) == 0
+    assert _count(db, Run) == 0 and _count(db, Registry) == 0
+    assert main([*args, "--out", str(tmp_path / "b")]) == 0
+    assert (_count(db, MethodologyVersion), _count(db, Registry), _count(db, Run)) == (1, 1, 1)
+    assert _count(db, RunResult) == 450 and _count(db, RunDefect) == 17
+    assert (tmp_path / "registries" / "1.npz").is_file() and (tmp_path / "b" / "defects.csv").is_file()
+    assert main([*args, "--out", str(tmp_path / "c")]) == 0
+    assert _count(db, MethodologyVersion) == 1 and _count(db, Run) == 2
+    with make_sessionmaker(db.engine)() as s:
+        runs = list(s.scalars(select(Run).order_by(Run.id)))
+        assert runs[0].status == runs[1].status == "done" and runs[0].input_hashes == runs[1].input_hashes
+        actors = set(s.scalars(select(AuditEvent.actor).where(AuditEvent.action == "run.done")))
+    assert len(actors) == 1 and next(iter(actors)).startswith("cli")
+    assert (tmp_path / "a" / "defects.csv").read_text() == (tmp_path / "b" / "defects.csv").read_text()
