@@ -26,6 +26,7 @@ class EntityInfo:
     relations: dict[str, str] = field(default_factory=dict)   # relation name → target entity (many-to-one)
     as_of: str | None = None
     key: str = "key"
+    optional_relations: set[str] = field(default_factory=set)   # may find no row
 
     def children_of(self, symbols: Symbols) -> dict[str, str]:
         """Entities with a relation to this one: child entity → relation name."""

@@ -121,7 +121,15 @@ class ExprChecker:
         return ir.FieldRef(typ, node.span, frame, path, entity, name, attr.is_definition)
 
     def _path_optional(self, frame: int, path: tuple[str, ...]) -> bool:
-        return False  # relations are checked at binding: every reference must resolve
+        """Navigation is optional when a relation on the path may find no row (`optional: true`);
+        required relations are checked at binding, so they always resolve."""
+        entity = self.scope.frames[frame].entity
+        for rel in path:
+            info = self.symbols.entities[entity]
+            if rel in info.optional_relations:
+                return True
+            entity = info.relations[rel]
+        return False
 
     def _Name(self, n: ast.Name) -> ir.IR:
         frame = self.scope.bare_frame()

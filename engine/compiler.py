@@ -206,7 +206,8 @@ def _any():
 def build_symbols(entities, params, tables, defs, diags) -> Symbols:
     sym = Symbols()
     for e in entities.values():
-        info = EntityInfo(e.name, e.label, {}, {r.name: r.entity for r in e.relations.values()}, e.as_of, e.key)
+        info = EntityInfo(e.name, e.label, {}, {r.name: r.entity for r in e.relations.values()}, e.as_of, e.key,
+                          {r.name for r in e.relations.values() if r.optional})
         for f in e.fields.values():
             info.attrs[f.name] = AttrInfo(f.name, f.type, f.label, f.span, False)
         sym.entities[e.name] = info

@@ -189,14 +189,14 @@ def bind(entities: dict[str, EntityDef], raw: dict[str, dict[str, object]]) -> D
         for rel in ent.relations.values():
             target = out[rel.entity]
             via = out[name].cols.get(rel.via)
-            out[name].rel[rel.name] = _resolve(out[name], via, target, rel.name, problems)
+            out[name].rel[rel.name] = _resolve(out[name], via, target, rel.name, problems, rel.optional)
     if problems:
         raise DataError(problems[:MAX_REPORTED])
     return Dataset(out)
 
 
 def _resolve(src: EntityData, via: Col | None, target: EntityData, rel: str,
-             problems: list[DataProblem]) -> np.ndarray:
+             problems: list[DataProblem], optional: bool = False) -> np.ndarray:
     if via is None or src.n == 0:
         return np.full(src.n, -1, dtype=np.int64)
     from dsl.columns import code_strings
@@ -212,7 +212,7 @@ def _resolve(src: EntityData, via: Col | None, target: EntityData, rel: str,
         np.zeros(src.n, dtype=bool)
     idx = np.where(found, order[pos_c] if len(order) else 0, -1).astype(np.int64)
     empty = refs_s == ""
-    if empty.any():
+    if empty.any() and not optional:
         i = int(np.nonzero(empty)[0][0])
         problems.append(DataProblem(src.name, str(src.keys[i]), rel, f"нет ссылки на строку «{target.name}»"))
     absent = (~found) & ~empty

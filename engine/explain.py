@@ -44,8 +44,10 @@ def span_text(m: Methodology, span: Span | None) -> str | None:
     if text is None:
         return None
     lines = text.splitlines()
-    if span.line < 1 or span.end_line > len(lines):
+    if span.line < 1 or span.line > len(lines):
         return None
+    if span.end_line > len(lines):
+        span = Span(span.file, span.line, span.column, len(lines), len(lines[-1]) + 1)
     if span.line == span.end_line:
         return lines[span.line - 1][span.column - 1:span.end_column - 1]
     parts = [lines[span.line - 1][span.column - 1:]] + lines[span.line:span.end_line - 1] + \

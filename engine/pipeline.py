@@ -32,6 +32,7 @@ class PipelineResult:
     settlement: Settlement | None = None
     input_hashes: dict[str, str] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
+    inputs: dict = field(default_factory=dict)   # package and input paths, recorded in run.json
 
 
 def _no_progress(stage: str, share: float) -> None:
@@ -67,6 +68,8 @@ def process(m: Methodology, registry: list[Path], extra: dict[str, Path] | None 
         return PipelineResult("flk_failed", protocol=reg.protocol, input_hashes=hashes)
     res = process_tables(m, dict(reg.data.tables), extra, progress)
     res.input_hashes = hashes
+    res.inputs = {"package": str(m.package.path), "registry": [str(p.resolve()) for p in registry],
+                  **{entity: str(p.resolve()) for entity, p in (extra or {}).items()}}
     return res
 
 
@@ -114,14 +117,15 @@ def write_outputs(res: PipelineResult, out: Path) -> dict:
         (out / "data_errors.txt").write_text(text + "\n", encoding="utf-8")
         return {"status": res.status, "errors": len(res.data_problems)}
     info = write_run(res.run, out, res.input_hashes)
+    info.update(res.inputs)
     if res.settlement is not None:
         s = res.settlement
         with (out / "case_settlement.csv").open("w", encoding="utf-8", newline="") as fh:
             w = csv.writer(fh)
-            w.writerow(["case", "mo", "smo", "billed", "withheld", "accepted", "fine", "codes"])
+            w.writerow(["case", "mo", "smo", "billed", "withheld", "accepted", "fine", "codes", "applied"])
             for i in range(len(s.keys)):
                 w.writerow([s.keys[i], s.mo[i], s.smo[i] or "", *(display(int(v[i]), MONEY) for v in
-                            (s.billed, s.withheld, s.accepted, s.fine)), " ".join(s.codes[i])])
+                            (s.billed, s.withheld, s.accepted, s.fine)), " ".join(s.codes[i]), s.applied[i] or ""])
         for by in ("mo", "smo"):
             rows = summarize(s, by)
             with (out / f"summary_{by}.csv").open("w", encoding="utf-8", newline="") as fh:
@@ -132,6 +136,6 @@ def write_outputs(res: PipelineResult, out: Path) -> dict:
                                 for k, v in r.items()])
         info["totals"] = {k: display(int(v.sum()), MONEY) for k, v in
                           (("billed", s.billed), ("withheld", s.withheld), ("accepted", s.accepted), ("fine", s.fine))}
-        info["status"] = "done"
-        (out / "run.json").write_text(json.dumps(info, ensure_ascii=False, indent=1), encoding="utf-8")
+    info["status"] = "done"
+    (out / "run.json").write_text(json.dumps(info, ensure_ascii=False, indent=1), encoding="utf-8")
     return info

@@ -24,6 +24,7 @@ class RelationDef:
     entity: str
     via: str
     span: Span
+    optional: bool = False    # the referenced row may be absent (navigation gives optional values)
 
 
 @dataclass
@@ -92,8 +93,10 @@ def load_schema(root: Located, diags: Diagnostics, into: dict[str, EntityDef] | 
             if not isinstance(rdef.value, dict) or "entity" not in rdef.value or "via" not in rdef.value:
                 diags.error("E0601", f"связь «{ename}.{rname}»: укажите entity и via", rdef.span)
                 continue
+            opt = rdef.value.get("optional")
             ent.relations[rname] = RelationDef(rname, str(rdef.value["entity"].value),
-                                               str(rdef.value["via"].value), rspan)
+                                               str(rdef.value["via"].value), rspan,
+                                               bool(opt.value) if opt is not None else False)
     for ent in out.values():
         if ent.key not in ent.fields:
             ent.fields[ent.key] = FieldDef(ent.key, Type("code"), "Ключ строки", ent.span or Span.point("", 1, 1))

@@ -28,6 +28,7 @@ class Settlement:
     accepted: np.ndarray
     fine: np.ndarray
     codes: list[list[str]]   # defect codes per case
+    applied: list[str | None]  # the code whose withholding was applied (the largest)
     mo: np.ndarray
     smo: np.ndarray
 
@@ -53,6 +54,7 @@ def settle(m: Methodology, data: Dataset, defects: DefectTable, billed_field: st
     withheld = np.zeros(cases.n, dtype=np.int64)
     fine = np.zeros(cases.n, dtype=np.int64)
     codes: list[list[str]] = [[] for _ in range(cases.n)]
+    applied: list[str | None] = [None] * cases.n
     index = {e: {str(k): i for i, k in enumerate(d.keys)} for e, d in data.entities.items()}
     for d in defects.defects:
         row = index[d.entity].get(d.row_key)
@@ -61,6 +63,8 @@ def settle(m: Methodology, data: Dataset, defects: DefectTable, billed_field: st
         rows, whole = _case_rows(m, data, d.entity, row)
         for r in rows:
             amount = d.withheld if not whole else int(half_up_scaled(np.array([billed[r] * d.share]), 0)[0])
+            if amount > withheld[r] or (applied[r] is None and amount > 0):
+                applied[r] = d.code
             withheld[r] = max(withheld[r], amount)
             fine[r] = max(fine[r], d.fine)
             if d.code not in codes[r]:
@@ -78,7 +82,7 @@ def settle(m: Methodology, data: Dataset, defects: DefectTable, billed_field: st
         if col is not None:
             vals = code_strings(col)
             smo = np.where(idx >= 0, vals[np.clip(idx, 0, None)], None)
-    return Settlement(cases.keys, billed, withheld, billed - withheld, fine, codes, mo, smo)
+    return Settlement(cases.keys, billed, withheld, billed - withheld, fine, codes, applied, mo, smo)
 
 
 def summarize(s: Settlement, by: str) -> list[dict]:

@@ -278,7 +278,7 @@ def _add_settlement(rd: RunData, entities: dict[str, EntityDef], ents: dict[str,
     case.cols["reason"] = col_from_values(reason, SETTLEMENT_FIELDS["reason"][0])
     ddef = EntityDef(DEFECT, "Дефект (МЭК, ФЛК)", "key", None,
                      {k: FieldDef(k, t, label, _SPAN) for k, (t, label) in DEFECT_FIELDS.items()},
-                     {"case": RelationDef("case", CASE, "case_key", _SPAN)}, _SPAN)
+                     {"case": RelationDef("case", CASE, "case_key", _SPAN, optional=True)}, _SPAN)
     entities[DEFECT] = ddef
     dcols = {k: col_from_values(rows[k], t) for k, (t, _) in DEFECT_FIELDS.items()}
     dcols["withheld"] = Col(MONEY, np.array(rows["withheld"], dtype=np.int64))
