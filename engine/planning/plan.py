@@ -105,7 +105,8 @@ def group_sum(keys: list[np.ndarray], values: list[np.ndarray], key_names: list[
     codes = []
     uniques = []
     for k in keys:
-        u, inv = np.unique(np.asarray(k).astype(str), return_inverse=True)
+        a = np.asarray(k)
+        u, inv = np.unique(a.astype(str) if a.dtype == object else a, return_inverse=True)
         codes.append(inv.astype(np.int64))
         uniques.append(u)
     combo = np.zeros(n, dtype=np.int64)
@@ -143,15 +144,15 @@ def check_limits(rows: list[list]) -> list[str]:
     for (mo, ck), d in sorted(by.items()):
         for small, big in (("month", "quarter"), ("month", "year"), ("quarter", "year")):
             for s, e, q, a in d[small]:
-                for bs, be, bq, ba in d[big]:
-                    if bs <= s and e <= be and (q > bq or a > ba):
+                for bs, be_, bq, ba in d[big]:
+                    if bs <= s and e <= be_ and (q > bq or a > ba):
                         problems.append(f"{mo}/{ck}: {'месячный' if small == 'month' else 'квартальный'} лимит "
                                         f"{s:%m.%Y} ({q} ед., {money_text(a)} руб.) превышает "
                                         f"{'квартальный' if big == 'quarter' else 'годовой'} ({bq} ед., "
                                         f"{money_text(ba)} руб.)")
             if small == "month" and d["year"]:
                 tq, ta = sum(x[2] for x in d["month"]), sum(x[3] for x in d["month"])
-                for bs, be, bq, ba in d["year"]:
+                for _bs, _be, bq, ba in d["year"]:
                     if tq > bq or ta > ba:
                         problems.append(f"{mo}/{ck}: сумма месячных лимитов ({tq} ед., {money_text(ta)} руб.) "
                                         f"превышает годовой ({bq} ед., {money_text(ba)} руб.)")
@@ -186,6 +187,6 @@ def diff_plans(a: Plan, b: Plan, keys: tuple[str, ...] = ("mo", "care_kind", "pr
         if va["volume"] != vb["volume"] or va["amount"] != vb["amount"]:
             out.append({**dict(zip((*keys, period), k, strict=True)), "volume_old": va["volume"],
                         "volume_new": vb["volume"], "volume_delta": vb["volume"] - va["volume"],
-                        "amount_old": va["amount"], "amount_new": vb["amount"],
-                        "amount_delta": vb["amount"] - va["amount"]})
+                        "amount_old": money_text(va["amount"]), "amount_new": money_text(vb["amount"]),
+                        "amount_delta": money_text(vb["amount"] - va["amount"])})
     return out
