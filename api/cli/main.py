@@ -20,6 +20,7 @@ COMMAND_MODULES: list[str] = [
     "api.cli.cmd_audit",
     "api.cli.cmd_serve",
     "api.cli.cmd_registry",
+    "api.cli.cmd_planning",
     "api.cli.cmd_form",
     "api.cli.cmd_nsi",
 ]
