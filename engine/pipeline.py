@@ -136,6 +136,9 @@ def write_outputs(res: PipelineResult, out: Path) -> dict:
                                 for k, v in r.items()])
         info["totals"] = {k: display(int(v.sum()), MONEY) for k, v in
                           (("billed", s.billed), ("withheld", s.withheld), ("accepted", s.accepted), ("fine", s.fine))}
+        from engine.mek_outputs import write_mek_outputs
+
+        info["mek"] = write_mek_outputs(res, out, [Path(p) for p in res.inputs.get("registry") or []])
     info["status"] = "done"
     (out / "run.json").write_text(json.dumps(info, ensure_ascii=False, indent=1), encoding="utf-8")
     return info

@@ -96,4 +96,10 @@ def cmd_run(args) -> int:
     if run_id is not None:
         print(f"Расчёт сохранён в базе: № {run_id}")
     print(f"Результаты: {out}/ (case_settlement.csv, summary_mo.csv, summary_smo.csv, defects.csv, run.json)")
+    mek = info.get("mek") or {}
+    if mek:
+        print(f"МЭК: протокол {', '.join(mek.get('protocol', []))}; реестры с санкциями: "
+              f"{', '.join(mek.get('sank', [])) or 'нет'}")
+        for name, errors in (mek.get("sank_invalid") or {}).items():
+            print(f"  {name}: не соответствует САНКЦИИ МП 3.2 — не записан: {errors[0]}", file=sys.stderr)
     return 0
