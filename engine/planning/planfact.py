@@ -35,6 +35,9 @@ PLANFACT_COLUMNS = ["mo", "care_kind", "profile", "ksg", "quarter", "plan_volume
 
 
 def read_fact_csv(path: Path) -> dict[str, np.ndarray]:
+    if not path.exists():
+        raise PlanningInputError(f"{path}: нет такого файла или каталога (ожидался fact.csv или каталог "
+                                 "результатов metodika run с case_settlement.csv)")
     if path.is_dir():
         return read_csv_dir(path)["fact"]
     with path.open(encoding="utf-8-sig", newline="") as fh:
