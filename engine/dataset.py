@@ -77,7 +77,7 @@ def _convert_column(raw, typ: Type, ent: str, fname: str, keys: np.ndarray, pers
         return Col(typ, arr.astype(empty_dtype(typ.kind)))
     if arr.dtype.kind == "U":
         arr = arr.astype(object)
-    missing = np.fromiter((v is None or (isinstance(v, str) and v.strip() == "") for v in arr), bool, count=n)
+    missing = np.equal(arr, None) | np.equal(arr, "")
     if missing.any() and not typ.optional:
         i = int(np.nonzero(missing)[0][0])
         problems.append(DataProblem(ent, str(keys[i]), fname, "обязательное поле не заполнено"))

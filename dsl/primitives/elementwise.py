@@ -8,7 +8,7 @@ from dsl.columns import Col, unify_codes
 from dsl.primitives.registry import PrimitiveTypeError, primitive
 from dsl.primitives.rounding import round_half_up, to_kopecks
 from dsl.primitives.typing_helpers import literal_int, numeric_join, require_kind
-from dsl.types import BOOL, MONEY, NUMBER, Type
+from dsl.types import BOOL, INT, MONEY, NUMBER, Type
 
 
 def _as_float(c: Col) -> np.ndarray:
@@ -30,6 +30,8 @@ def _round_typer(args: list[Type], consts: list[object]) -> Type:
            examples=[("round(2.675, 2)", "2.68"), ("round(-1.5, 0)", "-2.0"), ("round(1234.5, -2)", "1200.0")])
 def _round(x: Col, digits: Col) -> Col:
     d = np.asarray(digits.data)
+    if d.size == 0:
+        return Col(NUMBER, np.zeros(0, dtype=np.float64))
     if d.ndim == 0 or (d.strides and d.strides[0] == 0) or len(np.unique(d)) == 1:
         return Col(NUMBER, round_half_up(_as_float(x), int(d.flat[0])))
     out = np.empty(len(d), dtype=np.float64)
@@ -165,3 +167,16 @@ def _to_number_typer(args: list[Type], consts: list[object]) -> Type:
            examples=[("to_number(7)", "7.0")])
 def _to_number(x: Col) -> Col:
     return Col(NUMBER, _as_float(x))
+
+
+def _round_int_typer(args: list[Type], consts: list[object]) -> Type:
+    require_kind(args[0], ("int", "number", "money"), 0, "число")
+    return INT
+
+
+@primitive("round_int", "round_int(x: number) -> int", min_args=1, max_args=1, typer=_round_int_typer,
+           doc="Целое число, округлённое по правилам арифметики (половина — от нуля): объёмы в единицах, "
+               "например норматив × численность.",
+           examples=[("round_int(2.5)", "3"), ("round_int(0.29 * 1234)", "358"), ("round_int(-2.5)", "-3")])
+def _round_int(x: Col) -> Col:
+    return Col(INT, round_half_up(_as_float(x), 0).astype(np.int64))
