@@ -1,0 +1,222 @@
+"""The federal МЭК package on the shipped month (examples/registries/2025-03) against its ground truth.
+
+Runs read + ФЛК → bind → МЭК checks → settlement on the three H+L files with the ЕРЗ, then
+compares detections with ``ground_truth_2025-03.csv``: every injected defect must be found by
+the check meant for it, with the F014 code the generator expects; clean cases must have no
+defects. The checks of FFOMS rules 003K.00.0490/0500/0510 compare PRVS with the FFOMS value
+sets (V021 codes), while the generator writes illustrative PRVS codes (examples/generator/catalog.py),
+so their hits on clean cases are reported, not counted as false positives of the package.
+
+The package is used through a view holding only its МЭК part (registry schema + mek/), so the
+figures do not depend on the state of the tariff block; ``test_full_package_compiles`` checks
+that the whole package still compiles with it.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.checks import run_checks
+from engine.compiler import compile_package
+from engine.dataset import bind
+from engine.evaluator import Evaluator
+from engine.pipeline import process
+from engine.testing import build_input
+
+ROOT = Path(__file__).resolve().parents[2]
+PKG = ROOT / "methodologies" / "federal" / "2025"
+MONTH = ROOT / "examples" / "registries" / "2025-03"
+TRUTH = MONTH / "ground_truth_2025-03.csv"
+
+#: defect kind of the generator -> checks that are "the right check" for it (the first is the main one)
+RIGHT = {
+    "duplicate_case": {"duplicate_case"},
+    "visit_inside_stay": {"visit_in_stay"},
+    "rslt_usl_ok_mismatch": {"rslt_usl_ok"},
+    "female_profile_male": {"profil_sex", "prvs_obgyn_0840", "usl_prvs_obgyn_0900", "ds1_sex"},
+    "p_diagnosis_over_1": {"p_class_ds1"},
+    "smo_mismatch": {"smo_mismatch"},
+    "unknown_enp": {"enp_not_in_erz"},
+    "date_outside_period": {"date_outside_period"},
+    "overlapping_stays": {"overlapping_stays"},
+    "case_sum_mismatch": {"case_sum_arith"},
+    "summav_mismatch": {"account_summav"},
+}
+#: checks whose value sets are real FFOMS sets while the generator's PRVS codes are illustrative
+SYNTHETIC_PRVS = {"prvs_vidpom_0490", "prvs_vidpom_0500", "prvs_vidpom_0510"}
+
+MEK_VIEW = """id: federal-mek-view
+version: 2025.1.0
+title: МЭК-часть федерального пакета (для теста на эталонном месяце)
+valid_from: 2011-01-01
+schema: [schema.yaml, mek/schema.yaml]
+parameters: [mek/parameters.yaml]
+tables: [mek/tables.yaml]
+modules: [mek/*.rules]
+tests: []
+"""
+
+
+def mek_view(tmp: Path) -> Path:
+    view = tmp / "federal-mek"
+    view.mkdir()
+    (view / "schema.yaml").symlink_to(PKG / "schema.yaml")
+    (view / "mek").symlink_to(PKG / "mek", target_is_directory=True)
+    (view / "methodology.yaml").write_text(MEK_VIEW, encoding="utf-8")
+    return view
+
+
+@pytest.fixture(scope="module")
+def month(tmp_path_factory):
+    m = compile_package(mek_view(tmp_path_factory.mktemp("mek")))
+    res = process(m, [MONTH], {"insured": MONTH / "ERZ_2025-03.csv"})
+    assert res.status == "done", res.protocol or res.data_problems
+    return m, res
+
+
+def _truth() -> list[dict]:
+    with TRUTH.open(encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _detections(res) -> dict[str, list]:
+    """Case key (FILE/IDCASE) or account key -> defects (sl/service defects carried to their case)."""
+    data = res.run.data
+    out: dict[str, list] = defaultdict(list)
+    case_keys = data.entities["case"].keys
+    for d in res.run.defects.defects:
+        ent = data.entities[d.entity]
+        row = ent.row_index(d.row_key)
+        if d.entity in ("sl", "service"):
+            out[str(case_keys[ent.rel["case"][row]])].append(d)
+        else:
+            out[d.row_key].append(d)
+    return out
+
+
+def score(res) -> dict:
+    truth = _truth()
+    det = _detections(res)
+    per_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    wrong_code: list[str] = []
+    labelled: set[str] = set()
+    for t in truth:
+        key = f"{t['file']}/{t['idcase']}" if t["idcase"] else t["file"]
+        labelled.add(key)
+        found = [d for d in det.get(key, []) if d.check in RIGHT[t["defect"]]]
+        per_kind[t["defect"]][1] += 1
+        if found:
+            per_kind[t["defect"]][0] += 1
+            if not any(d.code == t["f014_osn"] for d in found):
+                wrong_code.append(f"{key}: {[d.code for d in found]} ≠ {t['f014_osn']}")
+    accounts = set(map(str, res.run.data.entities["account"].keys))
+    fp: Counter = Counter()
+    synthetic: Counter = Counter()
+    clean_cases = 0
+    for key in map(str, res.run.data.entities["case"].keys):
+        if key in labelled:
+            continue
+        clean_cases += 1
+        for d in det.get(key, []):
+            (synthetic if d.check in SYNTHETIC_PRVS else fp)[d.check] += 1
+    account_fp = [d.check for k in accounts - labelled for d in det.get(k, [])]
+    return {"per_kind": dict(per_kind), "wrong_code": wrong_code, "fp": fp, "synthetic": synthetic,
+            "clean_cases": clean_cases, "account_fp": account_fp}
+
+
+def test_recall_per_defect_kind(month):
+    _, res = month
+    s = score(res)
+    lines = [f"{k}: {f}/{n}" for k, (f, n) in sorted(s["per_kind"].items())]
+    print("\nrecall by kind: " + "; ".join(lines))
+    missed = {k: (f, n) for k, (f, n) in s["per_kind"].items() if f < n}
+    assert not missed, f"не найдены: {missed}"
+    assert not s["wrong_code"], s["wrong_code"]
+
+
+def test_no_false_positives_on_clean_cases(month):
+    _, res = month
+    s = score(res)
+    print(f"\nclean cases: {s['clean_cases']}, false positives: {dict(s['fp'])}, "
+          f"PRVS-set checks on synthetic PRVS codes: {dict(s['synthetic'])}")
+    assert not s["fp"], dict(s["fp"])
+    assert not s["account_fp"], s["account_fp"]
+
+
+def test_every_labelled_case_detected_by_some_check(month):
+    _, res = month
+    det = _detections(res)
+    for t in _truth():
+        key = f"{t['file']}/{t['idcase']}" if t["idcase"] else t["file"]
+        assert det.get(key), f"{key} ({t['defect']}) без дефектов"
+
+
+def test_settlement_totals_consistent(month):
+    _, res = month
+    s = res.settlement
+    assert int(s.billed.sum()) == int(s.withheld.sum()) + int(s.accepted.sum())
+    assert (s.withheld <= s.billed).all()
+
+
+def test_dated_code_variant_before_and_after_231n():
+    """The same duplicate: 5.7.2 (Kod 71) for a case of 01.05.2021, 1.10.2 (Kod 222) in 2025."""
+    m = compile_package(mek_view(Path(_tmpdir())))
+    codes = {}
+    for day, year, month_ in (("2021-05-01", 2021, 5), ("2025-03-10", 2025, 3)):
+        inp = {
+            "account": [{"key": "a", "code": "1", "code_mo": "760001", "year": year, "month": month_,
+                         "nschet": "1", "dschet": day, "summav": "2000.00", "version": "3.2", "filename": "H",
+                         "data": day, "sd_z": 2}],
+            "patient": [{"key": "p", "n_zap": 1, "pr_nov": 0, "id_pac": "1", "vpolis": 3, "enp": "7600000000000001",
+                         "novor": "0", "w": 1, "dr": "1980-01-15"}],
+            "case": [{"key": k, "n_zap": i, "idcase": k, "usl_ok": 3, "vidpom": 12, "for_pom": 3, "lpu": "760001",
+                      "date_z_1": day, "date_z_2": day, "rslt": 301, "ishod": 304, "idsp": 29, "sumv": "1000.00"}
+                     for i, k in ((1, "c1"), (2, "c2"))],
+            "sl": [{"key": f"s{k}", "case_ref": k, "sl_id": k, "profil": 97, "det": 0, "nhistory": "1",
+                    "date_1": day, "date_2": day, "ds1": "J06.9", "prvs": 76, "vers_spec": "V021", "iddokt": "1",
+                    "ed_col": 1, "sum_m": "1000.00"} for k in ("c1", "c2")],
+        }
+        data = bind(m.entities, build_input(m, inp, {}, None))
+        table = run_checks(Evaluator(m, data, None), ["duplicate_case"])
+        assert [d.row_key for d in table.defects] == ["c2"]
+        codes[year] = (table.defects[0].code, table.defects[0].share)
+    assert codes[2021] == ("5.7.2", 1.0)
+    assert codes[2025] == ("1.10.2", 1.0)
+    from engine.mek_outputs import f014_kod
+
+    kod = f014_kod(m)
+    assert kod["5.7.2"] == 71 and kod["1.10.2"] == 222 and kod["1.4.4"] == 207 and kod["1.5"] == 210
+
+
+def _tmpdir() -> str:
+    import tempfile
+
+    return tempfile.mkdtemp(prefix="mek-view-")
+
+
+def test_full_package_compiles():
+    m = compile_package(PKG)
+    assert len([c for c in m.checks if c in {x for s in RIGHT.values() for x in s}]) >= 10
+    assert len(m.checks) >= 40
+
+
+def test_checks_have_references_and_f014_codes(month):
+    m, _ = month
+    assert len(m.checks) >= 40
+    for name, info in m.checks.items():
+        assert info.ref and "231н" in info.ref, name
+    with (PKG / "mek" / "tables" / "f014_mek.csv").open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    real = {r["Kod"]: r["Osn"].rstrip(".") for r in
+            csv.DictReader((Path("/work/shared/reference/nsi/F014_defects.csv")).open(encoding="utf-8"))} \
+        if Path("/work/shared/reference/nsi/F014_defects.csv").exists() else {}
+    for r in rows:
+        if real and "ДОПУЩЕНИЕ" not in r["note"]:
+            assert real.get(r["kod"]) == r["osn"], r
+    assert np.all([dt.date.fromisoformat(r["DATEBEG"]) for r in rows])
