@@ -83,16 +83,21 @@ def process_and_store(sessions: sessionmaker[Session], home: Path, m: Methodolog
                 inputs.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(p, inputs / f"{entity}.csv")
                 run.input_hashes = {**run.input_hashes, f"{entity}:{p.name}": file_sha256(p)}
-    raw = load_tables(path)
-    res, timings = execute(m, raw, extra, progress)
-    res.input_hashes = {k.removeprefix("registry:"): v for k, v in run.input_hashes.items()}
-    if res.status != "done" or res.run is None:
-        from api.store.runs import _fail
+    from api.store.runs import fail_run
 
-        _fail(sessions, run_id, "ошибки во входных данных", timings)
-        return res, run_id
-    scope = row_scope(m, res.run.data, res.settlement)
-    store_outcome(sessions, run_id, result_rows(res, scope), defect_rows(m, res, scope, display_root(m)),
-                  timings, t0, res.counts, actor)
+    try:
+        raw = load_tables(path)
+        res, timings = execute(m, raw, extra, progress)
+        res.input_hashes = {k.removeprefix("registry:"): v for k, v in run.input_hashes.items()}
+        if res.status != "done" or res.run is None:
+            fail_run(sessions, run_id, "ошибки во входных данных", timings)
+            return res, run_id
+        scope = row_scope(m, res.run.data, res.settlement)
+        store_outcome(sessions, run_id, result_rows(res, scope), defect_rows(m, res, scope, display_root(m)),
+                      timings, t0, res.counts, actor)
+    except BaseException as exc:
+        fail_run(sessions, run_id, f"ошибка расчёта: {exc}" if type(exc).__name__ == "EvalError"
+              else f"расчёт прерван ({type(exc).__name__})", {})
+        raise
     progress("готово", 1.0)
     return res, run_id

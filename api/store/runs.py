@@ -76,7 +76,7 @@ def _set(sessions: sessionmaker[Session], run_id: int, **values: Any) -> None:
         session.execute(update(Run).where(Run.id == run_id).values(**values))
 
 
-def _fail(sessions: sessionmaker[Session], run_id: int, message: str, timings: dict[str, float]) -> None:
+def fail_run(sessions: sessionmaker[Session], run_id: int, message: str, timings: dict[str, float]) -> None:
     with sessions() as session, session.begin():
         session.execute(update(Run).where(Run.id == run_id).values(
             status="failed", error=message, progress=1.0, finished_at=utcnow(), timings=timings))
@@ -109,7 +109,7 @@ def execute_run(sessions: sessionmaker[Session], home: Path, run_id: int) -> str
         timings["compile_s"] = t1 - t0
         npz = home / reg.storage_path
         if file_sha256(npz) != expected.get(f"registry:{NPZ_HASH_KEY}"):
-            _fail(sessions, run_id, "данные реестра изменены после импорта: хеш не совпадает", timings)
+            fail_run(sessions, run_id, "данные реестра изменены после импорта: хеш не совпадает", timings)
             return "failed"
         raw = load_tables(npz)
         folder = run_inputs_dir(home, run_id)
@@ -123,7 +123,7 @@ def execute_run(sessions: sessionmaker[Session], home: Path, run_id: int) -> str
         timings.update(stage_timings)
         if res.status != "done":
             text = "; ".join(str(p) for p in res.data_problems[:20])
-            _fail(sessions, run_id, f"ошибки во входных данных: {text}", timings)
+            fail_run(sessions, run_id, f"ошибки во входных данных: {text}", timings)
             return "failed"
         t2 = time.perf_counter()
         assert res.run is not None
@@ -138,7 +138,7 @@ def execute_run(sessions: sessionmaker[Session], home: Path, run_id: int) -> str
 
         message = f"ошибка расчёта: {exc}" if isinstance(exc, EvalError) else (
             f"внутренняя ошибка расчёта ({type(exc).__name__}); обратитесь к администратору")
-        _fail(sessions, run_id, message, timings)
+        fail_run(sessions, run_id, message, timings)
         return "failed"
 
 
