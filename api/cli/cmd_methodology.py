@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from api.cli.common import compile_or_report, load_data, parse_day
+from api.cli.common import compile_or_report, load_data, load_inputs, parse_day
 
 
 def register(sub) -> None:
@@ -30,7 +30,10 @@ def register(sub) -> None:
 
     p = sub.add_parser("explain", help="объяснить значение: дерево расчёта со ссылками на нормы")
     p.add_argument("package")
-    p.add_argument("--data", required=True)
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--data", help="каталог CSV по сущностям или сохранённый набор .npz")
+    src.add_argument("--registry", nargs="+", help="файлы реестров H/L (XML, ZIP) или каталог")
+    p.add_argument("--insured", help="регистр застрахованных (CSV)")
     p.add_argument("--entity", required=True)
     p.add_argument("--row", required=True, help="ключ строки")
     p.add_argument("--value", required=True, help="имя определения")
@@ -122,9 +125,7 @@ def cmd_explain(args) -> int:
     m = compile_or_report(args.package)
     if m is None:
         return 1
-    data = load_data(m, args.data)
-    if data is None:
-        return 1
+    data = load_inputs(m, args)
     try:
         tree = Explainer(Evaluator(m, data, parse_day(args.date))).explain(args.entity, args.row, args.value)
     except (KeyError, EvalError) as e:

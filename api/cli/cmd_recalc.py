@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-from api.cli.common import compile_or_report
+from api.cli.common import compile_or_report, load_inputs
 
 
 def register(sub) -> None:
@@ -32,35 +32,6 @@ def register(sub) -> None:
     p.set_defaults(handler=cmd_dataset)
 
 
-def _load(m, args):
-    from engine.dataset import DataError, bind, read_csv_dir
-    from engine.io import read_registry
-    from engine.pipeline import read_extra
-    from engine.storage import compatible, load_dataset
-
-    if args.data and args.data.endswith(".npz"):
-        data = load_dataset(Path(args.data))
-        problems = compatible(data, m.entities)
-        if problems:
-            raise SystemExit("набор данных не подходит к схеме:\n  " + "\n  ".join(problems))
-        return data
-    if args.data:
-        raw = read_csv_dir(Path(args.data))
-    else:
-        reg = read_registry([Path(p) for p in args.registry])
-        if not reg.ok:
-            from engine.io.protocol import format_table
-
-            raise SystemExit("реестр не прошёл ФЛК:\n" + format_table(reg.protocol[:30]))
-        raw = dict(reg.data.tables)
-    if getattr(args, "insured", None):
-        raw.update(read_extra({"insured": Path(args.insured)}))
-    try:
-        return bind(m.entities, raw)
-    except DataError as e:
-        raise SystemExit(str(e)) from None
-
-
 def cmd_dataset(args) -> int:
     from engine.storage import save_dataset
 
@@ -68,7 +39,7 @@ def cmd_dataset(args) -> int:
     if m is None:
         return 1
     t = time.perf_counter()
-    data = _load(m, args)
+    data = load_inputs(m, args)
     save_dataset(Path(args.out), data)
     print(f"сохранено: {args.out} — " + ", ".join(f"{e} {d.n}" for e, d in data.entities.items() if d.n)
           + f" ({time.perf_counter() - t:.1f} с)")
@@ -88,7 +59,7 @@ def cmd_recalc(args) -> int:
             print(f"в методологии {m.ref} нет определения {args.value}", file=sys.stderr)
             return 1
     t = time.perf_counter()
-    data = _load(mb, args)
+    data = load_inputs(mb, args)
     t_load = time.perf_counter() - t
     try:
         res = recalc(ma, mb, data, entity, name, args.group, args.explain)

@@ -41,3 +41,35 @@ def parse_day(text: str | None) -> int | None:
     from dsl.columns import EPOCH
 
     return (dt.date.fromisoformat(text) - EPOCH).days
+
+
+def load_inputs(m, args):
+    """Bind data given as --data (a stored .npz or a CSV directory) or --registry (+ --insured)."""
+    from engine.dataset import DataError, bind, read_csv_dir
+    from engine.io import read_registry
+    from engine.pipeline import read_extra
+    from engine.storage import compatible, load_dataset
+
+    if args.data and args.data.endswith(".npz"):
+        data = load_dataset(Path(args.data))
+        problems = compatible(data, m.entities)
+        if problems:
+            raise SystemExit("набор данных не подходит к схеме:\n  " + "\n  ".join(problems))
+        return data
+    if args.data:
+        raw = read_csv_dir(Path(args.data))
+    else:
+        reg = read_registry([Path(p) for p in args.registry])
+        if not reg.ok:
+            from engine.io.protocol import format_table
+
+            raise SystemExit("реестр не прошёл ФЛК:\n" + format_table(reg.protocol[:30]))
+        raw = dict(reg.data.tables)
+    if getattr(args, "insured", None):
+        raw.update(read_extra({"insured": Path(args.insured)}))
+    try:
+        return bind(m.entities, raw)
+    except DataError as e:
+        raise SystemExit(str(e)) from None
+
+

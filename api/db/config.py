@@ -10,10 +10,16 @@ HOME_ENV = "METODIKA_HOME"
 SQLITE_FILENAME = "metodika.sqlite"
 
 
+DEFAULT_HOME = ".metodika"
+
+
 def metodika_home() -> Path:
-    """``$METODIKA_HOME`` if set, otherwise the current directory."""
+    """``$METODIKA_HOME`` if set, otherwise ``./.metodika`` (created on first use): the database,
+    stored registries, run inputs and the token key stay in one folder."""
     raw = os.environ.get(HOME_ENV)
-    return Path(raw).expanduser() if raw else Path.cwd()
+    home = Path(raw).expanduser() if raw else Path.cwd() / DEFAULT_HOME
+    home.mkdir(parents=True, exist_ok=True)
+    return home
 
 
 def default_sqlite_url() -> str:
