@@ -17,6 +17,7 @@ from engine.model import Methodology
 from engine.values import display
 
 MASK = "***"
+MAX_CHILD_ROWS = 5   # related rows shown one by one under an aggregate
 
 
 @dataclass
@@ -88,8 +89,24 @@ class Explainer:
         node = TraceNode("definition", f"{entity}.{name} = {info.text}", value,
                          str(info.type), info.label, info.ref, info.unit, str(prov.span), prov.package, note)
         if depth < self.max_depth and info.ir is not None:
-            node.children = self._children(info.ir, frames, depth + 1)
+            node.children = self._expand(info.ir, frames, depth + 1)
         return node
+
+    def _expand(self, node: ir.IR, frames, depth: int) -> list[TraceNode]:
+        if isinstance(node, ir.IfNode):
+            return self._taken_branch(node, frames, depth)
+        if isinstance(node, ir.DecideNode):
+            return self._matched_rows(node, frames, depth)
+        if isinstance(node, ir.AggNode):
+            return self._children(node, frames, depth) + self._child_rows(node, frames, depth)
+        if isinstance(node, ir.CallNode) and node.prim.name == "default":
+            present = self.ev.eval(node.args[0], frames).value_at(0) is not None
+            out: list[TraceNode] = []
+            self._keep(out, node.args[0], frames, depth)
+            if not present:
+                self._keep(out, node.args[1], frames, depth)
+            return out
+        return self._children(node, frames, depth)
 
     def _children(self, node: ir.IR, frames: list[RFrame], depth: int) -> list[TraceNode]:
         out = []
@@ -97,6 +114,25 @@ class Explainer:
             t = self._node(c, frames, depth)
             if t is not None:
                 out.append(t)
+        return out
+
+    def _child_rows(self, node: ir.AggNode, frames: list[RFrame], depth: int) -> list[TraceNode]:
+        """For a few related rows (an SL's services, a case's SLs), the value of each, explained."""
+        if node.mode != "child" or frames[0].entity is None or len(frames) != 1:
+            return []
+        value = node.value
+        if not (isinstance(value, ir.FieldRef) and not value.path and value.entity == node.source):
+            return []
+        fk = self.ev.data.entities[node.source].rel[node.relation]
+        rows = np.nonzero(fk == int(frames[0].rows[0]))[0]
+        if len(rows) == 0 or len(rows) > MAX_CHILD_ROWS:
+            return []
+        out = []
+        for r in rows:
+            if value.is_definition:
+                out.append(self._definition(node.source, value.name, int(r), depth))
+            else:
+                out.append(self._field_node(node.source, value.name, int(r), f"{node.source}.{value.name}"))
         return out
 
     def _row_of(self, ref: ir.FieldRef, frames: list[RFrame]) -> tuple[str, int] | None:
@@ -135,12 +171,53 @@ class Explainer:
         if isinstance(node, ir.AggNode):
             t = TraceNode("aggregate", text, value, str(node.type),
                           note=f"{node.prim.name} по строкам «{node.source}» ({_MODES[node.mode]})")
-            t.children = self._children(node, frames, depth + 1)
+            t.children = self._children(node, frames, depth + 1) + self._child_rows(node, frames, depth + 1)
             return t
         t = TraceNode("expression", text, value, str(node.type), source=str(node.span))
         if depth < self.max_depth:
-            t.children = self._children(node, frames, depth + 1)
+            t.children = self._expand(node, frames, depth + 1)
         return t
+
+    def _truth(self, node: ir.IR, frames) -> bool:
+        col = self.ev.eval(node, frames)
+        return bool(col.value_at(0))
+
+    def _keep(self, out: list[TraceNode], node: ir.IR, frames, depth: int) -> None:
+        t = self._node(node, frames, depth)
+        if t is not None:
+            out.append(t)
+
+    def _taken_branch(self, node: ir.IfNode, frames, depth: int) -> list[TraceNode]:
+        """The conditions tried in order and the value of the branch taken (an elif chain is one node)."""
+        out: list[TraceNode] = []
+        cur = node
+        while True:
+            self._keep(out, cur.cond, frames, depth)
+            if self._truth(cur.cond, frames):
+                self._keep(out, cur.then, frames, depth)
+                return out
+            nxt = cur.otherwise
+            if isinstance(nxt, ir.IfNode) and nxt.span == node.span:   # the next `elif`
+                cur = nxt
+                continue
+            self._keep(out, nxt, frames, depth)
+            return out
+
+    def _matched_rows(self, node: ir.DecideNode, frames, depth: int) -> list[TraceNode]:
+        out: list[TraceNode] = []
+        for i, (cond, result) in enumerate(node.rows):
+            if not self._truth(cond, frames):
+                continue
+            row = TraceNode("expression", f"строка {i + 1} таблицы решений", "совпала", "bool",
+                            source=str(node.row_spans[i]) if i < len(node.row_spans) else None)
+            self._keep(row.children, cond, frames, depth + 1)
+            self._keep(row.children, result, frames, depth + 1)
+            out.append(row)
+            if node.policy != "collect":
+                return out
+        if not out and node.otherwise is not None:
+            self._keep(out, node.otherwise, frames, depth)
+        return out
 
     def _masked(self, node: ir.IR | None, col) -> str:
         """Display a value, masking anything but yes/no answers derived from personal data."""

@@ -24,8 +24,8 @@ def register(sub) -> None:
 
 
 class ProgressBar:
-    def __init__(self, stream=sys.stderr) -> None:
-        self.stream = stream
+    def __init__(self, stream=None) -> None:
+        self.stream = stream if stream is not None else sys.stderr
         self.t0 = time.perf_counter()
 
     def __call__(self, stage: str, share: float) -> None:

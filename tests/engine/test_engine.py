@@ -206,3 +206,19 @@ def test_parameter_not_in_force_only_matters_where_it_is_used(tmp_path):
         ev.column("case", "x")
     assert "case.x: параметр «base_rate» не действует на дату 2024-12-20" in str(e.value)
     assert e.value.row_key == "c3"
+
+
+def test_explain_shows_conditions_tried_and_the_branch_taken(tmp_path):
+    rules = ("for case:\n    tier: int = if usl_ok == 1 then 10 elif kd > 5 then kd * 2 else 0\n"
+             "    share: number = decide first:\n        kd <= 3 -> 0.3\n        kd <= 8 -> 0.5\n        else -> 1.0\n")
+    m = compile_package(make_package(tmp_path, rules))
+    raw = synthetic_raw(5)
+    raw["case"]["usl_ok"][0], raw["case"]["kd"][0] = "2", "7"
+    ev = Evaluator(m, bind(m.entities, raw))
+    tree = Explainer(ev).explain("case", "c0", "tier")
+    assert tree.value == "14"
+    assert [c.text for c in tree.children] == ["usl_ok == 1", "kd > 5", "kd * 2"]
+    assert [c.value for c in tree.children] == ["false", "true", "14"]
+    share = Explainer(ev).explain("case", "c0", "share")
+    assert [c.text for c in share.children] == ["строка 2 таблицы решений"]
+    assert share.value == "0.5"
