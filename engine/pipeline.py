@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,7 @@ class PipelineResult:
     input_hashes: dict[str, str] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     inputs: dict = field(default_factory=dict)   # package and input paths, recorded in run.json
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 def _no_progress(stage: str, share: float) -> None:
@@ -76,6 +78,7 @@ def process(m: Methodology, registry: list[Path], extra: dict[str, Path] | None 
 def process_tables(m: Methodology, raw: dict[str, dict[str, np.ndarray]], extra: dict[str, Path] | None = None,
                    progress: Progress = _no_progress) -> PipelineResult:
     """The steps after reading: bind raw tables (+ reference CSVs), evaluate, settle."""
+    t0 = time.perf_counter()
     raw = dict(raw)
     raw.update(read_extra(extra or {}))
     progress("связывание данных", 0.3)
@@ -83,7 +86,9 @@ def process_tables(m: Methodology, raw: dict[str, dict[str, np.ndarray]], extra:
         data = bind(m.entities, raw)
     except DataError as e:
         return PipelineResult("data_failed", data_problems=e.problems)
-    return process_dataset(m, data, progress)
+    res = process_dataset(m, data, progress)
+    res.timings["bind_s"] = time.perf_counter() - t0
+    return res
 
 
 def process_dataset(m: Methodology, data: Dataset, progress: Progress = _no_progress) -> PipelineResult:
@@ -91,9 +96,11 @@ def process_dataset(m: Methodology, data: Dataset, progress: Progress = _no_prog
     progress("расчёт и контроль", 0.4)
     result = run(m, data)
     progress("итоги", 0.9)
+    t = time.perf_counter()
     settlement = settle(m, data, result.defects) if "case" in data.entities else None
+    timings = dict(result.timings, settle_s=time.perf_counter() - t)
     progress("готово", 1.0)
-    return PipelineResult("done", run=result, settlement=settlement, counts=counts)
+    return PipelineResult("done", run=result, settlement=settlement, counts=counts, timings=timings)
 
 
 def _files(paths: list[Path]) -> list[Path]:

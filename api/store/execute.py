@@ -1,13 +1,11 @@
 """Run a methodology over stored raw tables and turn the outcome into database rows.
 
-``engine.pipeline.process`` takes registry *files*; a stored registry is columns in an
-``.npz``, so this module repeats its bind → run → settle steps on raw tables
-(docs/gaps/api.md) and returns the same :class:`engine.pipeline.PipelineResult`.
+A stored registry is columns in an ``.npz``; ``engine.pipeline.process_tables`` runs the
+same bind → run → settle steps as a registry run on them.
 """
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +13,10 @@ import numpy as np
 
 from api.store.personal import is_personal, masked_message, personal_names
 from dsl.columns import Col
-from engine.dataset import DataError, Dataset, bind
+from engine.dataset import Dataset
 from engine.model import Methodology
-from engine.pipeline import PipelineResult, Progress, read_extra
-from engine.runner import run
-from engine.settlement import CASE, Settlement, settle
+from engine.pipeline import PipelineResult, Progress, process_tables
+from engine.settlement import CASE, Settlement
 
 SETTLEMENT_FIELDS = ("billed", "withheld", "accepted", "fine")
 
@@ -31,26 +28,8 @@ def _quiet(stage: str, share: float) -> None:
 def execute(m: Methodology, raw: dict[str, dict[str, np.ndarray]], extra: dict[str, Path] | None = None,
             progress: Progress = _quiet) -> tuple[PipelineResult, dict[str, float]]:
     """bind → run → settle on raw tables (+ reference CSVs); the result and stage timings (s)."""
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    tables = dict(raw)
-    tables.update(read_extra(extra or {}))
-    progress("связывание данных", 0.3)
-    try:
-        data = bind(m.entities, tables)
-    except DataError as e:
-        return PipelineResult("data_failed", data_problems=e.problems), timings
-    t1 = time.perf_counter()
-    timings["bind_s"] = t1 - t0
-    counts = {e: d.n for e, d in data.entities.items()}
-    progress("расчёт и контроль", 0.4)
-    result = run(m, data)
-    timings.update(result.timings)
-    t2 = time.perf_counter()
-    settlement = settle(m, data, result.defects) if CASE in data.entities else None
-    timings["settle_s"] = time.perf_counter() - t2
-    progress("сохранение результатов", 0.8)
-    return PipelineResult("done", run=result, settlement=settlement, counts=counts), timings
+    res = process_tables(m, raw, extra, progress)
+    return res, res.timings
 
 
 def column_json(col: Col) -> list[Any]:
