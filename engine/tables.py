@@ -35,6 +35,7 @@ class TableDef:
     ends: np.ndarray | None = None
     cols: dict[str, Col] = field(default_factory=dict)
     _index: dict | None = None
+    _t_ids: np.ndarray | None = None
 
     @property
     def key_types(self) -> list[tuple[str, Type]]:
@@ -59,18 +60,35 @@ class TableDef:
         if self.starts is None:
             self.starts = np.full(n, -(2**30), dtype=np.int64)
             self.ends = np.full(n, FAR_FUTURE, dtype=np.int64)
+        self._build_index()
+
+    def _build_index(self) -> None:
+        """Key ids of the rows (in the table's own dictionaries) and the version index per key.
+        Built once at load, so a compiled methodology is read-only during evaluation."""
+        t_ids = np.zeros(len(self.rows), dtype=np.int64)
+        for kname in self.keys:
+            t = self.cols[kname]
+            if t.type.kind in ("code", "text"):
+                card = len(t.cats) + 1
+                td = np.asarray(t.data, dtype=np.int64) + 1
+            else:
+                uniq = np.unique(np.asarray(t.data))
+                card = len(uniq) + 1
+                td = np.searchsorted(uniq, np.asarray(t.data)) + 1
+            t_ids = t_ids * card + td
+        order = np.lexsort((self.starts, t_ids))
+        uniq, first, counts = np.unique(t_ids[order], return_index=True, return_counts=True)
+        self._t_ids = t_ids
+        self._index = {"order": order, "uniq": uniq, "first": first, "counts": counts}
 
     # -- lookup --------------------------------------------------------------
-    def _key_ids(self, key_cols: list[Col]) -> tuple[np.ndarray, np.ndarray]:
-        """Dense ids of the table's key tuples and of the queried ones (-1 where absent)."""
-        n_rows = len(self.rows)
-        t_ids = np.zeros(n_rows, dtype=np.int64)
+    def _key_ids(self, key_cols: list[Col]) -> np.ndarray:
+        """Ids of the queried key tuples in the table's key space (-1 where a part is absent)."""
         q_ids = np.zeros(len(key_cols[0]) if key_cols else 0, dtype=np.int64)
         q_bad = np.zeros(q_ids.shape[0], dtype=bool)
         for kname, q in zip(self.keys, key_cols, strict=True):
             t = self.cols[kname]
             if t.type.kind in ("code", "text"):
-                # ids in the table's own dictionary, so the cached index stays valid for any query
                 tcats = t.cats.astype(str)
                 qcats = q.cats.astype(str) if q.cats is not None else np.array([], dtype=str)
                 where = np.searchsorted(tcats, qcats)
@@ -79,7 +97,6 @@ class TableDef:
                 per_cat = np.where(hit, where_c + 1, 0)
                 qv = np.asarray(q.data)
                 qd = np.where(qv >= 0, per_cat[np.clip(qv, 0, None)] if len(per_cat) else 0, 0)
-                td = np.asarray(t.data, dtype=np.int64) + 1
                 card = len(tcats) + 1
             else:
                 tv = np.asarray(t.data)
@@ -92,24 +109,17 @@ class TableDef:
                 pos_c = np.clip(pos, 0, max(len(uniq) - 1, 0))
                 found = (pos < len(uniq)) & (uniq[pos_c] == qv) if len(uniq) else np.zeros(len(qv), bool)
                 qd = np.where(found, pos_c + 1, 0)
-                td = np.searchsorted(uniq, tv) + 1
             q_bad |= qd == 0
-            t_ids = t_ids * card + td
             q_ids = q_ids * card + qd
         q_ids[q_bad] = -1
-        return t_ids, q_ids
+        return q_ids
 
     def find(self, key_cols: list[Col], days: np.ndarray | None) -> np.ndarray:
         """Row index per query (-1 when no row is in force for that key at that date)."""
         nq = len(key_cols[0]) if key_cols else 0
         if len(self.rows) == 0 or nq == 0:
             return np.full(nq, -1, dtype=np.int64)
-        t_ids, q_ids = self._key_ids(key_cols)
-        if self._index is None:
-            order = np.lexsort((self.starts, t_ids))
-            sorted_ids = t_ids[order]
-            uniq, first, counts = np.unique(sorted_ids, return_index=True, return_counts=True)
-            self._index = {"order": order, "uniq": uniq, "first": first, "counts": counts}
+        q_ids = self._key_ids(key_cols)
         ix = self._index
         pos = np.searchsorted(ix["uniq"], q_ids) if len(ix["uniq"]) > 64 else _small_search(ix["uniq"], q_ids)
         pos_c = np.clip(pos, 0, len(ix["uniq"]) - 1)
