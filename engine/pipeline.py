@@ -110,8 +110,11 @@ def _files(paths: list[Path]) -> list[Path]:
     return out
 
 
-def write_outputs(res: PipelineResult, out: Path) -> dict:
-    """Write protocol or results into `out`; returns run.json content."""
+def write_outputs(res: PipelineResult, out: Path, registry: list[Path] | None = None) -> dict:
+    """Write protocol or results into `out`; returns run.json content.
+
+    `registry` — the registry files, for the МЭК registries with SANK (default: `res.inputs`).
+    """
     out.mkdir(parents=True, exist_ok=True)
     if res.status == "flk_failed":
         from engine.io.protocol import write_protocol
@@ -145,7 +148,7 @@ def write_outputs(res: PipelineResult, out: Path) -> dict:
                           (("billed", s.billed), ("withheld", s.withheld), ("accepted", s.accepted), ("fine", s.fine))}
         from engine.mek_outputs import write_mek_outputs
 
-        info["mek"] = write_mek_outputs(res, out, [Path(p) for p in res.inputs.get("registry") or []])
+        info["mek"] = write_mek_outputs(res, out, registry or [Path(p) for p in res.inputs.get("registry") or []])
     info["status"] = "done"
     (out / "run.json").write_text(json.dumps(info, ensure_ascii=False, indent=1), encoding="utf-8")
     return info

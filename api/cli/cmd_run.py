@@ -73,7 +73,7 @@ def cmd_run(args) -> int:
         print(f"\nошибка расчёта: {e}", file=sys.stderr)
         return 1
     out = Path(args.out)
-    info = write_outputs(res, out)
+    info = write_outputs(res, out, [Path(p) for p in args.registry])
     if res.status == "flk_failed":
         from engine.io.protocol import format_table
 
