@@ -157,6 +157,7 @@ COLUMNS = (
     Column("title", "Основание", ValueKind.TEXT, width_mm=70),
     Column("billed", "Выставлено", ValueKind.MONEY, width_mm=24),
     Column("withheld", "Не принято", ValueKind.MONEY, width_mm=24),
+    Column("accepted", "Принято", ValueKind.MONEY, width_mm=24),
     Column("fine", "Штраф", ValueKind.MONEY, width_mm=20),
 )
 
@@ -175,7 +176,8 @@ def protocol_form(res, act: MekAct | None = None, generated_at: dt.datetime | No
             rows.append(Row(str(n), [
                 Cell(c.account_file or c.nschet), Cell(f"{c.n_zap} / {c.idcase}"), Cell(c.mo), Cell(c.smo),
                 Cell(g.code), Cell(text[:1000]),
-                Cell(c.billed) if j == 0 else Cell.dash(), Cell(g.withheld), Cell(g.fine)]))
+                Cell(c.billed) if j == 0 else Cell.dash(), Cell(g.withheld),
+                Cell(c.accepted) if j == 0 else Cell.dash(), Cell(g.fine)]))
     s = res.settlement
     for by, title in (("mo", "Итоги по МО"), ("smo", "Итоги по СМО")):
         rows.append(Row(title, is_section=True))
@@ -184,13 +186,12 @@ def protocol_form(res, act: MekAct | None = None, generated_at: dt.datetime | No
             rows.append(Row(label, [
                 Cell(f"случаев {r['cases']}"), Cell(f"с дефектами {r['cases_with_defects']}"),
                 Cell(r[by] if by == "mo" else None), Cell(r[by] if by == "smo" else None), Cell(None),
-                Cell(f"принято к оплате {_rub(r['accepted'])} ₽"),
-                Cell(r["billed"]), Cell(r["withheld"]), Cell(r["fine"])], level=1))
+                Cell(None), Cell(r["billed"]), Cell(r["withheld"]), Cell(r["accepted"]), Cell(r["fine"])], level=1))
     rows.append(Row("Всего", [Cell(f"случаев {len(results)}"),
                               Cell(f"с дефектами {sum(1 for c in results if c.grounds)}"),
                               Cell(None), Cell(None), Cell(None),
-                              Cell(f"принято к оплате {_rub(int(s.accepted.sum()))} ₽"),
-                              Cell(int(s.billed.sum())), Cell(int(s.withheld.sum())), Cell(int(s.fine.sum()))],
+                              Cell(None), Cell(int(s.billed.sum())), Cell(int(s.withheld.sum())),
+                              Cell(int(s.accepted.sum())), Cell(int(s.fine.sum()))],
                     is_total=True))
     m = res.run.methodology
     periods = sorted({f"{c.account_file}" for c in results if c.account_file})
@@ -205,10 +206,6 @@ def protocol_form(res, act: MekAct | None = None, generated_at: dt.datetime | No
         stub=Stub(label_title="№ п/п", code_title=None, label_width_mm=12),
         footer=Footer(signatures=(Signature("Специалист по МЭК"), Signature("Руководитель")), stamp=False),
         orientation="landscape", column_numbering="sequential")
-
-
-def _rub(kop: int) -> str:
-    return f"{Decimal(kop) / 100:,.2f}".replace(",", " ").replace(".", ",")
 
 
 def write_protocol(res, out: Path, act: MekAct | None = None, formats: tuple[str, ...] = ("xlsx", "html"),

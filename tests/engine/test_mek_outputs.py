@@ -141,6 +141,7 @@ def test_protocol_form_rows_and_totals(run):
     assert total.is_total
     s = run.settlement
     assert total.cells[6].value == int(s.billed.sum()) and total.cells[7].value == int(s.withheld.sum())
+    assert total.cells[8].value == int(s.accepted.sum())
     defect_rows = [r for r in form.rows[1:labels.index("Итоги по МО")]]
     assert sum(r.cells[7].value for r in defect_rows) == int(s.withheld.sum())
     codes = {r.cells[4].value for r in defect_rows}
