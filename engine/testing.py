@@ -13,6 +13,7 @@ File shape (a list of cases, or a mapping with shared `defaults` and `cases`)::
         output:
           case: {c1: {cost: 13792.16}}
         defects: [{check: dup_case, row: c1}]   # the exact set expected (optional)
+        checks: [dup_case]         # compare defects of these checks only (optional)
         tolerance: 0.01            # absolute, for number and money (optional);
                                    # or {absolute: 0.01, relative: 1e-6}
 
@@ -202,7 +203,11 @@ def run_case(m: Methodology, case: Located, file: str, defaults: dict) -> CaseRe
                         res.failures.append(f"{ent} [{key}].{fname}: ожидалось {want}, получено {got}\n{tree}")
         if "defects" in spec:
             want = {(str(d["check"]), str(d["row"])) for d in spec.get("defects") or []}
-            table = run_checks(ev)
+            only = [str(c) for c in spec.get("checks") or []] or None
+            unknown = [c for c in only or [] if c not in mm.checks]
+            if unknown:
+                res.failures.append(f"checks: нет проверок {', '.join(unknown)}")
+            table = run_checks(ev, only)
             got = {(d.check, d.row_key) for d in table.defects}
             for miss in sorted(want - got):
                 res.failures.append(f"ожидался дефект {miss[0]} для строки {miss[1]}, но проверка не сработала")
