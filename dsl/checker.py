@@ -50,6 +50,10 @@ def check_definition(symbols: Symbols, diags: Diagnostics, d: ast.Definition) ->
             value = ck.check(d.body)
     except CheckFailed:
         return None
+    from dsl.typecheck import money_literal
+
+    if typ.kind == "money" and money_literal(value) is not None:
+        return ck.coerce(value, typ)
     if not assignable(value.type, typ):
         hints = []
         code = "E0201"
@@ -127,7 +131,16 @@ def check_check(symbols: Symbols, diags: Diagnostics, c: ast.Check) -> CheckIR |
         base = typed(wh, ("money",), "сумма, от которой считается неоплата", wh.base)
         out.share = ck.to_float(share) if share is not None else None
         out.base = base
-    fine = typed(seen.get("fine"), ("int", "money"), "штраф")
+    fine_clause = seen.get("fine")
+    fine = None
+    if fine_clause is not None:
+        try:
+            raw = ck.check(fine_clause.expr)
+            fine = ck.coerce(raw, MONEY)
+            ck.require(fine, ("int", "money"), fine_clause.expr, "штраф")
+        except CheckFailed:
+            ok = False
+            fine = None
     out.fine = ck.coerce(fine, MONEY) if fine is not None else None
     msg = seen.get("message")
     if msg is not None:

@@ -18,7 +18,18 @@ from dsl.symbols import Symbols
 from dsl.types import BOOL, CODE, DATE, INT, MONEY, NUMBER, TEXT, Type, arithmetic_result, comparable
 
 AGGREGATES = ("sum", "count", "min", "max", "any", "all", "avg", "first", "last")
-WINDOWS = ("rank", "distribute")
+WINDOWS = ("rank", "distribute", "running_sum")
+
+
+def money_literal(x: ir.IR) -> int | None:
+    """Kopecks of a number literal written with at most two decimals, else None."""
+    if not isinstance(x, ir.Const) or x.type.kind != "number":
+        return None
+    from decimal import Decimal
+
+    d = Decimal(repr(x.value))
+    k = d * 100
+    return int(k) if k == k.to_integral_value() else None
 
 
 class CheckFailed(Exception):
@@ -69,11 +80,14 @@ class ExprChecker:
         return ir.Convert(MONEY.as_optional(x.type.optional), x.span, "kopecks", x)
 
     def coerce(self, x: ir.IR, target: Type) -> ir.IR:
-        """Widen int → number/money where the target asks for it."""
+        """Widen int → number/money where the target asks for it; a written amount with at most
+        two decimals (1500.00) is money exactly."""
         if x.type.kind == "int" and target.kind == "number":
             return self.to_float(x)
         if x.type.kind == "int" and target.kind == "money":
             return self.to_kopecks(x)
+        if target.kind == "money" and money_literal(x) is not None:
+            return ir.Const(MONEY, x.span, money_literal(x))
         return x
 
     # ---- literals ---------------------------------------------------------

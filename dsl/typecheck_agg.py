@@ -142,7 +142,7 @@ def check_aggregate(ck, n: ast.Call) -> ir.IR:
         args: list[ir.IR] = []
         if not counts_rows and not window:
             value = ck.check(n.args[0])
-        if window and n.func == "distribute":
+        if window and n.func in ("distribute", "running_sum"):
             args = [ck.check(a) for a in n.args]
         where = ck.require(ck.check(n.where), ("bool",), n.where, "условие «where»") if n.where else None
         order = None
@@ -150,7 +150,7 @@ def check_aggregate(ck, n: ast.Call) -> ir.IR:
             order = ck.require(ck.check(n.order), ("int", "number", "money", "date"), n.order, "ключ «order by»")
     finally:
         scope.pop()
-    if n.func in ("first", "last", "rank") and order is None:
+    if n.func in ("first", "last", "rank", "running_sum") and order is None:
         raise ck.fail("E0210", f"{n.func}(…) требует порядка: добавьте «order by …»", n)
 
     if mode in ("keyed", "all") and any(_refs_outer(x, depth) for x in (value, where, order)):
@@ -162,9 +162,9 @@ def check_aggregate(ck, n: ast.Call) -> ir.IR:
     never_empty = mode == "group" and where is None
     try:
         if window:
-            if n.func == "distribute":
+            if n.func in ("distribute", "running_sum"):
                 for a, node in zip(args, n.args, strict=True):
-                    if a.type.optional and node is not n.args[-1]:
+                    if a.type.optional and (n.func == "running_sum" or node is not n.args[-1]):
                         ck.require_present(a, node)
                 result_type = prim.typer([a.type for a in args], [never_empty])
             else:

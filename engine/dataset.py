@@ -216,7 +216,7 @@ def _resolve(src: EntityData, via: Col | None, target: EntityData, rel: str,
         i = int(np.nonzero(empty)[0][0])
         problems.append(DataProblem(src.name, str(src.keys[i]), rel, f"нет ссылки на строку «{target.name}»"))
     absent = (~found) & ~empty
-    if absent.any():
+    if absent.any() and not optional:
         i = int(np.nonzero(absent)[0][0])
         problems.append(DataProblem(src.name, str(src.keys[i]), rel,
                                     f"ссылка на «{refs_s[i]}», которой нет среди строк «{target.name}»"))

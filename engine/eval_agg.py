@@ -119,6 +119,10 @@ def _window(ev: Evaluator, node: ir.AggNode, frames: list[RFrame], groups: Group
             cur: RFrame) -> Col:
     if node.prim.name == "rank":
         res = node.prim.impl(groups, _order_keys(ev, node, frames))
+    elif node.prim.name == "running_sum":
+        value = materialize(ev.eval(node.args[0], frames), frames[-1].n)
+        ev.unresolved(value, node.args[0], frames, "running_sum(…)")
+        res = node.prim.impl(groups, _order_keys(ev, node, frames), value)
     else:
         args = [materialize(ev.eval(a, frames), frames[-1].n) for a in node.args]
         try:

@@ -3,6 +3,7 @@
 File shape (a list of cases, or a mapping with shared `defaults` and `cases`)::
 
     defaults:                      # field values every row of an entity gets unless given
+      # (a file may also set `checks: [...]`: the default scope of defect comparisons)
       case: {usl_ok: 1, date_z_2: 2025-03-10}
     cases:
       - name: КСГ st21.001 до смены ставки
@@ -171,7 +172,8 @@ def _compare(expected, col, i: int, tol: tuple[float, float]) -> tuple[bool, str
     return str(expected) == str(got), shown
 
 
-def run_case(m: Methodology, case: Located, file: str, defaults: dict) -> CaseResult:
+def run_case(m: Methodology, case: Located, file: str, defaults: dict,
+             default_checks: list[str] | None = None) -> CaseResult:
     c = case.value
     name = str(c["name"].value) if "name" in c else f"случай в строке {case.span.line}"
     res = CaseResult(file, name, case.span.line, True)
@@ -203,7 +205,7 @@ def run_case(m: Methodology, case: Located, file: str, defaults: dict) -> CaseRe
                         res.failures.append(f"{ent} [{key}].{fname}: ожидалось {want}, получено {got}\n{tree}")
         if "defects" in spec:
             want = {(str(d["check"]), str(d["row"])) for d in spec.get("defects") or []}
-            only = [str(c) for c in spec.get("checks") or []] or None
+            only = [str(c) for c in spec.get("checks") or default_checks or []] or None
             unknown = [c for c in only or [] if c not in mm.checks]
             if unknown:
                 res.failures.append(f"checks: нет проверок {', '.join(unknown)}")
@@ -221,15 +223,24 @@ def run_case(m: Methodology, case: Located, file: str, defaults: dict) -> CaseRe
 
 
 def run_file(m: Methodology, path: Path, display_path: str) -> list[CaseResult]:
-    root = load_located(path, display_path)
+    """Cases of one file; a malformed file is one failed result naming where, not a traceback."""
+    try:
+        root = load_located(path, display_path)
+    except DiagnosticError as e:
+        d = e.diagnostics[0]
+        where = d.span.line if d.span else 1
+        return [CaseResult(display_path, "файл тестов", where, False, [d.render()])]
     defaults: dict = {}
+    checks: list[str] | None = None
     cases = root.value
     if isinstance(cases, dict):
         defaults = plain(cases["defaults"]) if "defaults" in cases else {}
+        checks = [str(c) for c in plain(cases["checks"])] if "checks" in cases else None
         cases = cases["cases"].value if "cases" in cases else []
     if not isinstance(cases, list):
-        raise DiagnosticError([])
-    return [run_case(m, case, display_path, defaults) for case in cases]
+        return [CaseResult(display_path, "файл тестов", root.span.line, False,
+                           ["ожидался список случаев или словарь с defaults/checks/cases"])]
+    return [run_case(m, case, display_path, defaults, checks) for case in cases]
 
 
 def run_tests(m: Methodology, paths: list[Path] | None = None, name_filter: str | None = None) -> TestReport:

@@ -30,6 +30,11 @@ def _span(file: str, node: yaml.Node) -> Span:
 
 def _convert(file: str, node: yaml.Node) -> Located:
     if isinstance(node, yaml.MappingNode):
+        loader = yaml.SafeLoader("")
+        try:
+            loader.flatten_mapping(node)   # YAML merge keys (<<: *anchor)
+        finally:
+            loader.dispose()
         out: dict[str, Located] = {}
         keys: dict[str, Span] = {}
         for k, v in node.value:

@@ -149,6 +149,28 @@ def _win_rank(groups: Groups, order_keys: list[np.ndarray]) -> Col:
     return Col(INT, groups.position_in_group(order) + 1)
 
 
+def _running_typer(args: list[Type], consts: list[object]) -> Type:
+    require_kind(args[0], ("int", "number", "money"), 0, "значение")
+    return args[0].required
+
+
+@primitive("running_sum", "running_sum(x by … [where …] order by k) -> тип x", kind="window", min_args=1, max_args=1,
+           examples=[("running_sum(x by g order by k)", "[3, 4, 2, 7]"), ("running_sum(x by g order by k desc)", "[4, 1, 7, 5]")],
+           typer=_running_typer,
+           doc="Нарастающий итог в группе по порядку order by, включая текущую строку (равные — по порядку "
+               "строк): расходование лимита, очерёдность оплаты. Деньги — точно, в копейках.")
+def _win_running_sum(groups: Groups, order_keys: list[np.ndarray], values: Col) -> Col:
+    order = groups.ordered(order_keys)         # group-major, then by order keys, then row
+    v = np.asarray(values.data)[order]
+    c = np.cumsum(v)
+    before = c - v                             # running total before each sorted row
+    g = groups.g[order]
+    first = groups.starts[g]                   # sorted position where each row's group begins
+    out = np.empty_like(c)
+    out[order] = c - before[first] if len(c) else c
+    return Col(values.type.required, out)
+
+
 def _distribute_typer(args: list[Type], consts: list[object]) -> Type:
     total, weights = args[0], args[1]
     require_kind(total, ("int", "money"), 0, "распределяемый итог")

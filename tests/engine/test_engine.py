@@ -157,7 +157,7 @@ def test_cli_calc_writes_values_and_defects(tmp_path, capsys):
 
 
 def test_compile_errors_are_collected_not_first_only(tmp_path):
-    pkg = make_package(tmp_path, "for case:\n    a: int = nope\n    b: money = 1.5\n")
+    pkg = make_package(tmp_path, "for case:\n    a: int = nope\n    b: money = 1.555\n")
     with pytest.raises(DiagnosticError) as e:
         compile_package(pkg)
     assert [d.code for d in e.value.diagnostics] == ["E0101", "E0206"]
