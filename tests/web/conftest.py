@@ -1,0 +1,107 @@
+"""Fixtures of the web page tests: the platform's database fixtures (SQLite and PostgreSQL), an app
+with its own METODIKA_HOME, users of several roles, the federal methodology published."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+PLATFORM = HERE.parent / "platform"
+sys.path.insert(0, str(PLATFORM))
+sys.path.insert(0, str(HERE))
+
+_spec = importlib.util.spec_from_file_location("platform_conftest_web", PLATFORM / "conftest.py")
+assert _spec is not None and _spec.loader is not None
+_platform = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_platform)
+
+pg_available = _platform.pg_available
+empty_db = _platform.empty_db
+db = _platform.db
+
+from fastapi.testclient import TestClient  # noqa: E402
+from platform_helpers import TEST_SECRET, Database  # noqa: E402
+from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
+from web_helpers import FEDERAL, MONTH, PASSWORD, start_run, upload, wait_state, web_login  # noqa: E402
+
+from api.auth.roles import Role  # noqa: E402
+from api.auth.users import Scope, create_user  # noqa: E402
+from api.db.session import make_sessionmaker  # noqa: E402
+from api.server.app import create_app  # noqa: E402
+from api.server.settings import Settings  # noqa: E402
+from api.store.methodologies import publish  # noqa: E402
+from api.worker import worker_for  # noqa: E402
+
+MO, OTHER_MO, SMO = "760001", "760002", "76002"
+USERS: dict[str, tuple[Role, Scope]] = {
+    "economist": (Role.ECONOMIST, Scope()),
+    "head": (Role.HEAD, Scope()),
+    "medic": (Role.MEDIC, Scope()),
+    "admin": (Role.ADMIN, Scope()),
+    "mo_op": (Role.MO_OPERATOR, Scope(mo_code=MO)),
+    "smo_op": (Role.SMO_OPERATOR, Scope(smo_code=SMO)),
+}
+
+
+@dataclass
+class WebEnv:
+    db: Database
+    home: Path
+    app: object
+    sessions: sessionmaker[Session]
+    version_id: int = 0
+    registry_id: int = 0
+    run_id: int = 0
+
+    def client(self, user: str | None = None) -> TestClient:
+        c = TestClient(self.app, raise_server_exceptions=True, base_url="http://testserver")
+        if user:
+            r = web_login(c, user)
+            assert r.status_code == 303, r.text
+        return c
+
+    def publish_federal(self) -> int:
+        from engine.compiler import compile_package
+
+        with self.sessions() as session:
+            mv, _ = publish(session, compile_package(FEDERAL), actor="economist", user_id=None)
+            session.commit()
+            self.version_id = mv.id
+        return self.version_id
+
+
+@pytest.fixture
+def env(db: Database, tmp_path: Path) -> Iterator[WebEnv]:
+    home = tmp_path / "home"
+    home.mkdir()
+    sessions = make_sessionmaker(db.engine)
+    with sessions() as session, session.begin():
+        for login_name, (role, scope) in USERS.items():
+            create_user(session, login=login_name, password=PASSWORD, role=role, scope=scope, actor="test")
+    app = create_app(Settings(database_url="unused://", secret_key=TEST_SECRET, home=home), engine=db.engine)
+    worker_for(app)
+    web = WebEnv(db, home, app, sessions)
+    yield web
+    app.state.worker.shutdown(wait_jobs=True)
+
+
+@pytest.fixture
+def month(env: WebEnv) -> WebEnv:
+    """The shipped month uploaded through the page, imported, run with methodologies/federal/2025."""
+    env.publish_federal()
+    c = env.client("economist")
+    r = upload(c, sorted(MONTH.glob("*.XML")))
+    assert r.status_code == 303, r.text
+    env.registry_id = int(r.headers["location"].rsplit("/", 1)[1])
+    assert wait_state(c, f"/web/registries/{env.registry_id}/state")["status"] == "imported"
+    r = start_run(c, env.version_id, env.registry_id)
+    assert r.status_code == 303, r.text
+    env.run_id = int(r.headers["location"].rsplit("/", 1)[1])
+    assert wait_state(c, f"/web/runs/{env.run_id}/state")["status"] == "done"
+    return env
