@@ -13,4 +13,5 @@ ROUTER_MODULES: list[str] = [
     "api.server.routes_users",
     "api.server.routes_audit",
     "api.server.routes_methodologies", "api.server.routes_registries", "api.server.routes_runs",
+    "api.web",
 ]
