@@ -19,6 +19,7 @@ RENDERERS: dict[str, str] = {
     "xlsx": "forms.render.xlsx:write_xlsx",
     "pdf": "forms.render.pdf:write_pdf",
     "xml": "forms.render.xml:write_xml",  # needs mapping=XmlMapping(...)
+    "csv": "forms.render.csv:write_csv",
 }
 
 
@@ -27,7 +28,7 @@ class UnknownFormatError(ValueError):
 
 
 def render(form: RenderedForm, fmt: str, path: str | os.PathLike[str], **options: Any) -> Path:
-    """Write ``form`` to ``path`` as ``fmt`` (html, xlsx, pdf, xml); returns the path.
+    """Write ``form`` to ``path`` as ``fmt`` (html, xlsx, pdf, xml, csv); returns the path.
 
     The file appears complete or not at all. XML needs ``mapping=XmlMapping(...)``.
     """
