@@ -96,6 +96,8 @@ STATUS_LABELS = {
     "done": "выполнен", "failed": "завершился ошибкой",
 }
 ENV.globals["STATUS_LABELS"] = STATUS_LABELS
+ENV.globals["ENTITIES"] = {"case": "случай", "sl": "случай (SL)", "service": "услуга", "patient": "пациент",
+                           "account": "счёт"}
 ENV.globals["KINDS"] = {"definition": "определение", "field": "поле реестра", "parameter": "параметр",
                         "table": "таблица", "aggregate": "агрегат", "expression": "выражение"}
 

@@ -119,7 +119,10 @@ def forms_list(run_id: int, request: Request, session: SessionDep, settings: Set
     rows = []
     for form in _definitions():
         needs_input = form.inputs is not None
-        rows.append({"form": form, "formats": [f for f in FORMATS if f != "xml" or form.xml is not None],
+        title = form.title
+        for name, value in (("mo", mo), ("period", run.period or "")):
+            title = title.replace("{" + name + "}", value)
+        rows.append({"form": form, "title": title, "formats": [f for f in FORMATS if f != "xml" or form.xml is not None],
                      "available": not needs_input, "uses_mo": "mo" in form.params,
                      "note": "нужна входная таблица плана (доступно через CLI)" if needs_input else ""})
     return render(ctx, "forms.html", run=run, mv=mv, rows=rows, mos=mos, mo=mo)

@@ -49,7 +49,7 @@ def test_defect_filter_and_paging(month: WebEnv) -> None:
     assert total > 50 and len(_defect_rows(all_rows.text)) == 50 and "следующие" in all_rows.text
     r = c.get(f"/web/runs/{month.run_id}", params={"code": "1.10.2", "mo": MO})
     rows = _defect_rows(r.text)
-    assert rows and {row[0] for row in rows} == {"1.10.2"} and {row[4] for row in rows} == {MO}
+    assert rows and {row[0] for row in rows} == {"1.10.2"} and {row[3] for row in rows} == {MO}
     nxt = re.search(r'href="([^"]*after=\d+)#defects"', all_rows.text).group(1).replace("&amp;", "&")
     second = _defect_rows(c.get(f"/web/runs/{month.run_id}{nxt}").text)
     assert second and second[0] != _defect_rows(all_rows.text)[0]
@@ -63,7 +63,7 @@ def test_mo_operator_sees_only_its_mo(month: WebEnv) -> None:
     run = c.get(f"/web/runs/{month.run_id}")  # visible: it holds cases of its МО
     assert run.status_code == 200
     rows = _defect_rows(run.text)
-    assert rows and {row[4] for row in rows} == {MO}
+    assert rows and {row[3] for row in rows} == {MO}
     assert "<td>760002</td>" not in run.text and "<td>760003</td>" not in run.text
     # Forms sum the whole run, which holds other МО: refused.
     assert c.get(f"/web/runs/{month.run_id}/forms").status_code == 403
@@ -81,7 +81,7 @@ def test_mo_operator_sees_only_its_mo(month: WebEnv) -> None:
 
 def test_smo_operator_sees_only_its_insured(month: WebEnv) -> None:
     rows = _defect_rows(month.client("smo_op").get(f"/web/runs/{month.run_id}").text)
-    assert rows and {row[5] for row in rows} == {SMO}
+    assert rows and {row[4] for row in rows} == {SMO}
 
 
 def test_explain_page_shows_the_tree_with_parameter_labels(month: WebEnv) -> None:
