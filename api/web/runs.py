@@ -15,7 +15,7 @@ from api.store.personal import mask_defect_values, public_defect_values
 from api.store.queries import Filters, get_registry, page_rows, run_visible
 from api.store.registries import UploadError
 from api.store.runs import RunStartError, create_run
-from api.web.common import PREFIX, SECURITY_HEADERS, Ctx, WebError, int_or_none, page, render, signed_in
+from api.web.common import PREFIX, SECURITY_HEADERS, Ctx, int_or_none, page, render, signed_in
 from api.web.queries import (
     defect_choices,
     registries_in_scope,
@@ -128,12 +128,3 @@ def run_page(run_id: int, request: Request, session: SessionDep, settings: Setti
                    "codes": [c[0] for c in summary.by_code]}
     return render(ctx, "run.html", summary=summary, defects=defects, **info)
 
-
-def defect_or_404(ctx: Ctx, run_id: int, defect_id: int) -> RunDefect:
-    from api.auth.scoping import apply_scope
-
-    d = ctx.session.scalar(apply_scope(select(RunDefect).where(RunDefect.id == defect_id,
-                                                               RunDefect.run_id == run_id), ctx.user, RunDefect))
-    if d is None:
-        raise WebError(404, "Дефект не найден или недоступен.")
-    return d
