@@ -77,6 +77,25 @@ class Explainer:
             raise KeyError(f"у сущности «{entity}» нет определения «{name}»")
         return self._definition(entity, name, row, 0)
 
+    def explain_check(self, entity: str, row_key: str, check: str) -> TraceNode:
+        """Why a check fires (or not) on one row: its condition, explained like a definition."""
+        info = self.m.checks.get(check)
+        if info is None or info.ir is None or info.ir.when is None:
+            raise KeyError(f"нет проверки «{check}»")
+        if info.entity != entity:
+            raise KeyError(f"проверка «{check}» относится к сущности «{info.entity}», а не «{entity}»")
+        row = self.ev.data.entities[entity].row_index(row_key)
+        if row is None:
+            raise KeyError(f"нет строки «{row_key}» сущности «{entity}»")
+        frames = [RFrame(entity, np.array([row]), 1)]
+        when = info.ir.when
+        fired = self.ev.eval(when, frames).value_at(0)
+        text = span_text(self.m, when.span) or ""
+        node = TraceNode("check", f"проверка {check}: when {text}", "срабатывает" if fired else "не срабатывает",
+                         "bool", None, info.ref, None, str(info.provenance.span), info.provenance.package)
+        node.children = self._expand(when, frames, 1)
+        return node
+
     def _definition(self, entity: str, name: str, row: int, depth: int) -> TraceNode:
         info = self.m.defs[(entity, name)]
         frames = [RFrame(entity, np.array([row]), 1)]

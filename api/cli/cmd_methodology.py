@@ -36,7 +36,9 @@ def register(sub) -> None:
     p.add_argument("--insured", help="регистр застрахованных (CSV)")
     p.add_argument("--entity", required=True)
     p.add_argument("--row", required=True, help="ключ строки")
-    p.add_argument("--value", required=True, help="имя определения")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--value", help="имя определения")
+    what.add_argument("--check", help="имя проверки: почему она срабатывает (или нет) на этой строке")
     p.add_argument("--date")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_explain)
@@ -127,7 +129,11 @@ def cmd_explain(args) -> int:
         return 1
     data = load_inputs(m, args)
     try:
-        tree = Explainer(Evaluator(m, data, parse_day(args.date))).explain(args.entity, args.row, args.value)
+        explainer = Explainer(Evaluator(m, data, parse_day(args.date)))
+        if args.check:
+            tree = explainer.explain_check(args.entity, args.row, args.check)
+        else:
+            tree = explainer.explain(args.entity, args.row, args.value)
     except (KeyError, EvalError) as e:
         print(f"ошибка: {e}", file=sys.stderr)
         return 1

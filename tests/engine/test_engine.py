@@ -222,3 +222,16 @@ def test_explain_shows_conditions_tried_and_the_branch_taken(tmp_path):
     share = Explainer(ev).explain("case", "c0", "share")
     assert [c.text for c in share.children] == ["строка 2 таблицы решений"]
     assert share.value == "0.5"
+
+
+def test_explain_check_condition_on_one_row(package):
+    raw = synthetic_raw(30)
+    raw["case"]["patient_ref"][1] = raw["case"]["patient_ref"][0]
+    raw["case"]["date_z_1"][1] = raw["case"]["date_z_1"][0]
+    raw["case"]["profil"][1] = raw["case"]["profil"][0]
+    ev = Evaluator(package, bind(package.entities, raw))
+    tree = Explainer(ev).explain_check("case", "c0", "duplicate")
+    assert tree.value == "срабатывает" and tree.text == "проверка duplicate: when dups > 1"
+    assert tree.children[0].text.startswith("case.dups = count(case by patient_ref") and tree.children[0].value == "2"
+    with pytest.raises(KeyError):
+        Explainer(ev).explain_check("case", "c0", "nope")
