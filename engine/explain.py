@@ -93,7 +93,10 @@ class Explainer:
         text = span_text(self.m, when.span) or ""
         node = TraceNode("check", f"проверка {check}: when {text}", "срабатывает" if fired else "не срабатывает",
                          "bool", None, info.ref, None, str(info.provenance.span), info.provenance.package)
-        node.children = self._expand(when, frames, 1)
+        if isinstance(when, ir.FieldRef):
+            self._keep(node.children, when, frames, 1)
+        else:
+            node.children = self._expand(when, frames, 1)
         return node
 
     def _definition(self, entity: str, name: str, row: int, depth: int) -> TraceNode:
