@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from .generate import Config, generate
+from .package import DEFAULT_PACKAGE
 
 
 def _month(text: str) -> tuple[int, int]:
@@ -28,12 +29,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", type=Path, required=True, help="каталог для файлов")
     ap.add_argument("--defects", type=float, default=0.0, help="доля случаев с внесёнными дефектами, 0..1")
+    ap.add_argument("--package", type=Path, default=DEFAULT_PACKAGE,
+                    help="пакет методологии: коды (КСГ, профили, услуги, МО) и тарифы случаев берутся из него "
+                         "(по умолчанию methodologies/federal/2025)")  # fmt: skip
     ap.add_argument("--zip", action="store_true", help="упаковать H+L каждой МО в ZIP, как их присылают МО")
     args = ap.parse_args(argv)
     if args.mo < 1 or args.mo > 9999 or args.cases < 1 or not 0 <= args.defects <= 1:
         ap.error("--mo 1..9999, --cases ≥ 1, --defects 0..1")
     year, month = args.month
-    s = generate(Config(year, month, args.mo, args.cases, args.seed, args.out, args.defects, args.zip))
+    try:
+        s = generate(
+            Config(
+                year, month, args.mo, args.cases, args.seed, args.out, args.defects, args.zip, args.package
+            )
+        )
+    except ValueError as e:
+        ap.error(str(e))
     rate = s.cases / s.seconds if s.seconds else 0
     print(
         f"случаев: {s.cases}, услуг: {s.services}, дефектов: {s.defects}, застрахованных в ЕРЗ: {s.persons}"

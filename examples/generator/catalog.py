@@ -1,15 +1,16 @@
-"""Reference data the generator draws from: clinical scenarios, KSG, МО, СМО, names.
+"""Reference data the generator draws from: clinical scenarios, СМО, names, outcomes.
 
-KSG codes and KOEF_Z are real (V023, rows valid from 2019-01-01, copied to data/ksg.csv).
-PROFIL codes are real V002 codes. PRVS values and the B01.* visit codes are illustrative
-(V021 and the services nomenclature are not in the reference data).
+Scenarios (data/scenarios.csv) name codes; whether a code is priced is decided by the
+methodology package the month is generated for (examples/generator/package.py): a scenario
+whose KSG, visit tariff or service tariff the package does not know on the month is not used.
+PROFIL codes are real V002 codes; KSG codes are V023 codes. PRVS codes: V021 is not in the
+reference data — see docs/registries.md («PRVS codes») for which codes are used and why.
 """
 
 from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 
 DATA = Path(__file__).parent / "data"
@@ -17,51 +18,39 @@ DATA = Path(__file__).parent / "data"
 REGION = "76"
 SMO_CODES = ("76002", "76005", "76007")
 SMO_SHARE = (0.55, 0.30, 0.15)
-#: КС base rate (БС) and ДС base rate, ₽ (2025 values of a region, see DOMAIN §3.1)
-BASE_RATE = {1: Decimal("32120.12"), 2: Decimal("17622.00")}
-#: МО level coefficients (КУС), by МО index modulo 3
-LEVEL_COEF = (Decimal("0.90"), Decimal("1.05"), Decimal("1.25"))
 
 
 @dataclass(frozen=True, slots=True)
 class Scenario:
     usl_ok: int
+    idsp: str  # "33" KSG, "29/30" visit or обращение (by dates), "28" service, "24" СМП call
     profil: str
     det: str
-    prvs: str
-    visit_code: str
+    prvs: tuple[str, ...]  # candidate PRVS codes; one allowed for the case's VIDPOM is chosen
+    code: str  # service code: B01.* visit codes (priced per SL) or A* service codes (IDSP 28)
     ksg: str | None
-    koef_z: Decimal | None
     diagnoses: tuple[str, ...]
     sex: int  # 0 any, 1 male, 2 female
-    age_min: int
+    age_min: int  # full years at DATE_Z_1
     age_max: int
     days_min: int
     days_max: int
     weight: float
-    tarif: Decimal | None
-
-
-def load_ksg() -> dict[str, Decimal]:
-    with open(DATA / "ksg.csv", encoding="utf-8") as fh:
-        return {r["K_KSG"]: Decimal(r["KOEF_Z"]) for r in csv.DictReader(fh)}
 
 
 def load_scenarios() -> list[Scenario]:
-    ksg = load_ksg()
     out = []
     with open(DATA / "scenarios.csv", encoding="utf-8") as fh:
         for r in csv.DictReader(fh):
-            code = r["ksg"] or None
             out.append(
                 Scenario(
                     usl_ok=int(r["usl_ok"]),
+                    idsp=r["idsp"],
                     profil=r["profil"],
                     det=r["det"],
-                    prvs=r["prvs"],
-                    visit_code=r["visit_code"],
-                    ksg=code,
-                    koef_z=ksg[code] if code else None,
+                    prvs=tuple(r["prvs"].split()),
+                    code=r["code"],
+                    ksg=r["ksg"] or None,
                     diagnoses=tuple(r["ds"].split()),
                     sex=int(r["sex"]),
                     age_min=int(r["age_min"]),
@@ -69,7 +58,6 @@ def load_scenarios() -> list[Scenario]:
                     days_min=int(r["days_min"]),
                     days_max=int(r["days_max"]),
                     weight=float(r["weight"]),
-                    tarif=Decimal(r["tarif"]) if r["tarif"] else None,
                 )
             )
     return out

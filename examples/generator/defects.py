@@ -26,6 +26,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "visit_inside_stay": ("1.10.5", "амбулаторное посещение в период стационара"),
     "unknown_enp": ("1.5", "ЕНП отсутствует в ЕРЗ"),
     "smo_mismatch": ("1.5", "СМО в реестре не совпадает с ЕРЗ"),
+    "tariff_mismatch": ("1.7.2", "тариф выше тарифного соглашения (арифметика реестра сходится)"),
 }
 ACCOUNT_KIND = ("summav_mismatch", "1.4.2", "SUMMAV не равна сумме SUMV счёта")
 
@@ -81,16 +82,23 @@ class DefectInjector:
             case.npr_date -= shift
         for u in case.services:
             u.d_in, u.d_out = u.d_in - shift, u.d_out - shift
-        if self.f.conflicts(case.person, case.usl_ok, case.d1, case.d2, case.scenario.profil):
+        if not self.f.fits(case.scenario, case.person, case.d1) or self.f.conflicts(
+            case.person, case.usl_ok, case.d1, case.d2, case.scenario.profil
+        ):
             return None
         return case, Truth("date_outside_period")
 
     def _case_sum_mismatch(self, mo: int) -> tuple[Case, Truth]:
         case = self.f.make(mo)
-        case.sumv = case.sum_m + Decimal(self.rng.choice(("100.00", "0.01", "-0.50", "1000.00")))
-        if case.sumv < 0:
-            case.sumv = case.sum_m + Decimal("0.50")
+        case.sum_delta = Decimal(
+            self.rng.choice(("100.00", "0.01", "-0.50", "1000.00"))
+        )  # applied once priced
         return case, Truth("case_sum_mismatch")
+
+    def _tariff_mismatch(self, mo: int) -> tuple[Case, Truth]:
+        case = self.f.make(mo)
+        case.overprice = Decimal(self.rng.choice(("1.05", "1.10", "1.20")))  # applied once priced
+        return case, Truth("tariff_mismatch")
 
     def _rslt_usl_ok_mismatch(self, mo: int) -> tuple[Case, Truth]:
         case = self.f.make(mo)
@@ -99,21 +107,19 @@ class DefectInjector:
         return case, Truth("rslt_usl_ok_mismatch")
 
     def _p_diagnosis_over_1(self, mo: int) -> tuple[Case, Truth] | None:
-        case = self.f.make(mo, scenario=self.f.pick_scenario(3, profil="97"))
+        case = self.f.make(mo, scenario=self.f.pick_scenario(mo, 3, profil="97"))
         if self.f.pop.age_at(case.person, case.d1) <= 1:
             return None
         case.ds1 = self.rng.choice(P_DIAGNOSES)
         return case, Truth("p_diagnosis_over_1")
 
-    def _female_profile_male(self, mo: int) -> tuple[Case, Truth]:
-        scen = self.f.pick_scenario(self.rng.choice((1, 3)), profil="136")
-        male = self.f.cand[self.f.pick_scenario(3, profil="97")]
-        pop = self.f.pop
-        for _ in range(100):
-            p = int(male[self.rng.randrange(len(male))])
-            if pop.sex[p] == 1:
-                return self.f.make(mo, scenario=scen, person=p, check=True), Truth("female_profile_male")
-        raise RuntimeError("no male adults in the population")
+    def _female_profile_male(self, mo: int) -> tuple[Case, Truth] | None:
+        scen = self.f.pick_scenario(mo, self.rng.choice((1, 3)), profil="136")
+        male = self.f.pop.candidates(1, scen.age_min, scen.age_max)
+        if not len(male):
+            return None
+        p = int(male[self.rng.randrange(len(male))])
+        return self.f.make(mo, scenario=scen, person=p, as_sex=2), Truth("female_profile_male")
 
     def _overlapping_stays(self, mo: int) -> tuple[Case, Truth] | None:
         if not self.stays:
@@ -124,8 +130,8 @@ class DefectInjector:
             return None
         d1 = self.rng.randint(lo, hi)
         d2 = min(d1 + self.rng.randint(3, 10), self.f.month_end)
-        scen = self._fitting(1, src.person) or src.scenario
-        if self.f.conflicts(src.person, 1, d1, d2, scen.profil, ignore=src):
+        scen = self._fitting(mo, 1, src.person, d1)
+        if scen is None or self.f.conflicts(src.person, 1, d1, d2, scen.profil, ignore=src):
             return None
         self._take(src)
         return self.f.make(mo, scen, src.person, (d1, d2), check=False), Truth(
@@ -140,7 +146,7 @@ class DefectInjector:
         if lo > src.d2 - 1:
             return None
         day = self.rng.randint(lo, src.d2 - 1)
-        scen = self._fitting(3, src.person)
+        scen = self._fitting(mo, 3, src.person, day)
         if scen is None or self.f.conflicts(src.person, 3, day, day, scen.profil, ignore=src):
             return None
         self._take(src)
@@ -161,13 +167,12 @@ class DefectInjector:
         case.smo = self.rng.choice([c for c in SMO_CODES if c != own])
         return case, Truth("smo_mismatch")
 
-    def _fitting(self, usl_ok: int, person: int) -> Scenario | None:
-        """A scenario of this condition the person's sex and age allow (sex-neutral first)."""
+    def _fitting(self, mo: int, usl_ok: int, person: int, day: int) -> Scenario | None:
+        """A scenario of this condition priced in this МО that the person's sex and age on ``day`` allow."""
         pop = self.f.pop
-        age = pop.age_at(person, self.f.month_start)
         fits = [
             s
-            for s in self.f.by_usl[usl_ok]
-            if s.sex in (0, int(pop.sex[person])) and s.age_min <= age <= s.age_max
+            for s in self.f.pool[mo].get(usl_ok, ())
+            if s.sex in (0, int(pop.sex[person])) and self.f.fits(s, person, day)
         ]
         return self.rng.choice(fits) if fits else None

@@ -1,4 +1,8 @@
-"""Generate one month of registries: H+L files per МО, the ЕРЗ CSV and the defect ground truth."""
+"""Generate one month of registries: H+L files per МО, the ЕРЗ CSV and the defect ground truth.
+
+Cases are priced by the methodology package (``Config.package``) in batches of ``BATCH``
+before they are written, so the XML stays streamed.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +16,10 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from .cases import CaseFactory
+from .cases import Case, CaseFactory, apply_price
 from .catalog import REGION, load_scenarios
 from .defects import ACCOUNT_KIND, KINDS, DefectInjector
+from .package import DEFAULT_PACKAGE, Package
 from .population import Population
 from .xmlwrite import RegistryWriter
 
@@ -29,6 +34,10 @@ class Config:
     out: Path
     defects: float = 0.0
     zip: bool = False
+    package: Path = DEFAULT_PACKAGE
+
+
+BATCH = 5000
 
 
 @dataclass
@@ -50,13 +59,21 @@ def generate(cfg: Config) -> Summary:
     pop = Population(
         max(200, cfg.n_cases * 2 // 5), month_start, cfg.seed, reserve=int(cfg.n_cases * cfg.defects) + 10
     )
-    factory = CaseFactory(load_scenarios(), pop, cfg.n_mo, cfg.year, cfg.month, rng)
+    pkg = Package(cfg.package, month_start)
+    mo_codes = _mo_codes(pkg, cfg.n_mo)
+    factory = CaseFactory(load_scenarios(), pop, pkg, mo_codes, cfg.year, cfg.month, rng)
     injector = DefectInjector(factory, rng)
-    mo_codes = [f"{REGION}{i:04d}" for i in range(1, cfg.n_mo + 1)]
     writers = [RegistryWriter(cfg.out, i, code, cfg.year, cfg.month, pop) for i, code in enumerate(mo_codes)]
     mo_weights = [1 / (i + 1) ** 0.5 for i in range(cfg.n_mo)]
     next_id = [(i + 1) * 10_000_000 for i in range(cfg.n_mo)]
     truth: list[list[object]] = []
+    batch: list[Case] = []
+
+    def flush() -> None:
+        for case, price in zip(batch, pkg.price(batch, mo_codes), strict=True):
+            apply_price(case, price)
+            writers[case.mo].add(case, mo_codes)
+        batch.clear()
 
     for _ in range(cfg.n_cases):
         mo = rng.choices(range(cfg.n_mo), weights=mo_weights)[0]
@@ -70,13 +87,16 @@ def generate(cfg: Config) -> Summary:
         next_id[mo] += 1
         case.idcase = next_id[mo]
         factory.register(case)
-        writers[mo].add(case, mo_codes)
+        batch.append(case)
+        if len(batch) >= BATCH:
+            flush()
         if made is not None:
             kind = made[1]
             truth.append(
                 [writers[mo].h_name, case.idcase, kind.kind, kind.related or "", KINDS[kind.kind][0]]
             )
 
+    flush()
     summary = Summary(cases=cfg.n_cases, defects=len(truth), persons=pop.n_insured)
     bad_account = rng.randrange(cfg.n_mo) if cfg.defects else None
     for i, w in enumerate(writers):
@@ -99,6 +119,19 @@ def generate(cfg: Config) -> Summary:
     summary.files += [erz, gt]
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _mo_codes(pkg: Package, n_mo: int) -> list[str]:
+    """МО codes: first those the package's level tables know (they get every condition), then
+    codes of the region the package has no level for (they get only what needs no level)."""
+    known = pkg.mo_codes[:n_mo]
+    extra, i = [], 0
+    while len(known) + len(extra) < n_mo:
+        i += 1
+        code = f"{REGION}{i:04d}"
+        if code not in pkg.mo_levels:
+            extra.append(code)
+    return known + extra
 
 
 def _maybe_zip(cfg: Config, name: str, h: Path, l_file: Path) -> list[Path]:

@@ -14,7 +14,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from .cases import Case
-from .catalog import BASE_RATE, REGION
+from .catalog import REGION
 from .population import Population
 
 ENCODING = "windows-1251"
@@ -105,15 +105,22 @@ class RegistryWriter:
             out.append(el("DS2", case.ds2))
         if case.c_zab:
             out.append(el("C_ZAB", case.c_zab))
-        if s.ksg is not None:
+        pr = case.price
+        assert pr is not None, "case written before it was priced"
+        if case.idsp == "33":
             out += ["<KSG_KPG>\n", el("N_KSG", s.ksg), el("VER_KSG", self.year), el("KSG_PG", 0),
-                    el("KOEF_Z", s.koef_z), el("KOEF_UP", "1.00"), el("BZTSZ", BASE_RATE[case.usl_ok]), el("KOEF_D", "1.00"),
-                    el("KOEF_U", case.koef_u), el("SL_K", 0), "</KSG_KPG>\n"]  # fmt: skip
-        out += [el("PRVS", s.prvs), el("VERS_SPEC", "V021"), el("IDDOKT", case.doctor)]
+                    el("KOEF_Z", pr.koef_z), el("KOEF_UP", pr.koef_up), el("BZTSZ", pr.bztsz), el("KOEF_D", pr.koef_d),
+                    el("KOEF_U", pr.koef_u), el("SL_K", 1 if case.kslp else 0)]  # fmt: skip
+            if case.kslp:
+                out.append(el("IT_SL", pr.it_sl))
+                for idsl, z in zip(case.kslp, pr.z_sl, strict=True):
+                    out += ["<SL_KOEF>\n", el("IDSL", idsl), el("Z_SL", z), "</SL_KOEF>\n"]
+            out.append("</KSG_KPG>\n")
+        out += [el("PRVS", case.prvs), el("VERS_SPEC", "V021"), el("IDDOKT", case.doctor)]
         if case.ed_col is not None:
             out.append(el("ED_COL", f"{case.ed_col}.00"))
-        if s.ksg is not None:
-            out.append(el("TARIF", case.sum_m))
+        if pr.tarif is not None:
+            out.append(el("TARIF", pr.tarif))
         out.append(el("SUM_M", case.sum_m))
         for u in case.services:
             self.n_services += 1
@@ -122,7 +129,7 @@ class RegistryWriter:
                 el("PODR", dept), el("PROFIL", s.profil), el("DET", s.det), el("DATE_IN", d(u.d_in)),
                 el("DATE_OUT", d(u.d_out)), el("DS", case.ds1), el("CODE_USL", u.code), el("KOL_USL", f"{u.kol}.00"),
                 el("TARIF", u.tarif), el("SUMV_USL", u.sumv),
-                "<MR_USL_N>\n", el("MR_N", 1), el("PRVS", s.prvs), el("CODE_MD", case.doctor), "</MR_USL_N>\n",
+                "<MR_USL_N>\n", el("MR_N", 1), el("PRVS", case.prvs), el("CODE_MD", case.doctor), "</MR_USL_N>\n",
                 "</USL>\n",
             ]  # fmt: skip
         out += ["</SL>\n", el("IDSP", case.idsp), el("SUMV", case.written_sumv), "</Z_SL>\n</ZAP>\n"]

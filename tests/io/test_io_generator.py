@@ -140,7 +140,7 @@ def test_ground_truth_is_exact(month):
             expected[t["defect"]].add(t["idcase"])
     assert len(expected) + len(expected_pairs) >= 10, sorted(expected) + sorted(expected_pairs)
     for kind in expected:
-        if kind != "case_sum_mismatch":  # checked in test_money_consistent_except_injected
+        if kind not in ("case_sum_mismatch", "tariff_mismatch"):  # money: checked in the tests below
             assert found[kind] == expected[kind], kind
     for kind in ("duplicate_case", "overlapping_stays", "visit_inside_stay"):
         assert pairs[kind] == expected_pairs[kind], kind
@@ -163,7 +163,7 @@ def test_deterministic_with_seed(tmp_path):
 def test_zip_output_round_trip(tmp_path):
     s = generate(Config(2025, 4, 2, 150, 3, tmp_path, zip=True))
     zips = sorted(tmp_path.glob("*.zip"))
-    assert [z.name for z in zips] == ["HM760001T76_25041.zip", "HM760002T76_25041.zip"]
+    assert [z.name for z in zips] == ["HM000001T76_25041.zip", "HM000002T76_25041.zip"]  # МО of mo_level.csv
     r = read_registry(zips, require_pers=True)
     assert r.ok and r.data.count("case") == s.cases and r.data.count("service") == s.services
 
@@ -193,8 +193,8 @@ def test_cli_validate_and_import(tmp_path, month, capsys):
 
 def test_pairing_and_pers_errors(tmp_path, month):
     out, _ = month
-    h = out / "HM760001T76_25031.XML"
-    lf = out / "LM760001T76_25031.XML"
+    h = out / "HM000001T76_25031.XML"
+    lf = out / "LM000001T76_25031.XML"
     alone = read_registry([lf])
     assert [(e.code, e.file, e.line) for e in alone.protocol] == [("FLK-PAIR-NO-H", lf.name, 3)]
     assert alone.data is None
@@ -211,3 +211,120 @@ def test_pairing_and_pers_errors(tmp_path, month):
         assert (e.code, e.file, e.path) == ("FLK-PERS-MISSING", h.name, "ZL_LIST/ZAP/PACIENT/ID_PAC")
         assert e.n_zap and e.line
         assert "ID_PAC" in e.message
+
+
+# --- priced by the package; specialties; ages (examples/generator/package.py) -----------------
+
+FEDERAL = ROOT / "methodologies" / "federal" / "2025"
+
+
+@pytest.fixture(scope="module")
+def priced(month):
+    """The 900-case month (30 % defects) through the whole federal package: pricing + МЭК."""
+    from engine.compiler import compile_package
+    from engine.pipeline import process
+
+    out, _ = month
+    res = process(compile_package(FEDERAL), [out], {"insured": out / "ERZ_2025-03.csv"})
+    assert res.status == "done"
+    by_case: dict[str, set[str]] = defaultdict(set)
+    data = res.run.data
+    case_keys = data.entities["case"].keys
+    for d in res.run.defects.defects:
+        ent = data.entities[d.entity]
+        if d.entity in ("sl", "service"):
+            by_case[str(case_keys[ent.rel["case"][ent.row_index(d.row_key)]])].add(d.check)
+        else:
+            by_case[d.row_key].add(d.check)
+    return out, res, by_case
+
+
+def test_tariffs_come_from_the_package(priced):
+    """Clean cases carry exactly the package's tariff: no 1.7.1/1.7.2, no registry-arithmetic
+    defects; the tariff checks fire on the injected «tariff_mismatch» cases and on no other."""
+    out, res, by_case = priced
+    truth = _truth(out)
+    labelled = {f"{t['file']}/{t['idcase']}": t["defect"] for t in truth if t["idcase"]}
+    money_checks = {"tariff_missing", "tariff_mismatch", "case_sum_arith", "service_sum_arith",
+                    "ksg_tariff_arith", "ksg_coef_missing"}  # fmt: skip
+    case_keys = [str(k) for k in res.run.data.entities["case"].keys]
+    assert len(case_keys) == 900
+    for key in case_keys:
+        hit = by_case.get(key, set()) & money_checks
+        kind = labelled.get(key)
+        if kind is None:
+            assert not by_case.get(key), (key, by_case.get(key))  # a clean case: no defect at all
+        elif kind == "tariff_mismatch":
+            assert hit == {"tariff_mismatch"}, (key, hit)  # above the agreement, own arithmetic right
+        elif kind == "case_sum_mismatch":
+            assert "case_sum_arith" in hit, (key, hit)
+    assert any(k == "tariff_mismatch" for k in labelled.values())
+
+
+def test_prvs_by_vidpom_and_age(month):
+    """PRVS: from the FFOMS sets of rules 003K.00.0490/0500/0510 for the case's VIDPOM; the
+    specialties rules 0830–0940 name (prvs_group.csv) only for patients of their age/sex."""
+    out, _ = month
+    d = read_registry(sorted(out.glob("*.XML")), require_pers=True).data
+    sets: dict[str, set[str]] = defaultdict(set)
+    with open(FEDERAL / "mek" / "tables" / "vidpom_prvs.csv", encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            sets[r["rule"]].add(r["prvs"])
+    with open(FEDERAL / "mek" / "tables" / "prvs_group.csv", encoding="utf-8") as fh:
+        group = {r["prvs"]: r["grp"] for r in csv.DictReader(fh)}
+    sl = {ref: i for i, ref in enumerate(d["sl"]["case_ref"])}
+    pat = {k: i for i, k in enumerate(d["patient"]["key"])}
+    labelled = {r["idcase"] for r in _truth(out) if r["defect"] == "female_profile_male"}
+    c, p = d["case"], d["patient"]
+    seen = set()
+    for i in range(d.count("case")):
+        vidpom, prvs = c["vidpom"][i], d["sl"]["prvs"][sl[c["key"][i]]]
+        seen.add((vidpom, prvs))
+        if vidpom in {"11", "12", "13", "31", "32", "33"}:
+            assert prvs not in sets["0490"], (vidpom, prvs)
+        if vidpom in {"12", "13", "31"}:
+            assert prvs not in sets["0500"], (vidpom, prvs)
+        if vidpom in {"21", "22", "23"}:
+            assert prvs in {"66", "283", "4", "49"}, (vidpom, prvs)
+        j = pat[c["patient_ref"][i]]
+        age, w = _age(p["dr"][j], c["date_z_1"][i]), p["w"][j]
+        grp = group.get(prvs)
+        assert not (grp == "child" and age >= 18) and not (grp == "neonat" and age >= 1), (prvs, age)
+        assert not (grp == "adult" and age < 18) and not (grp == "therapy" and age < 15), (prvs, age)
+        assert not (grp == "geriatr" and age < 65), (prvs, age)
+        assert grp != "obgyn" or w == "2" or c["idcase"][i] in labelled, (prvs, w)
+    assert {v for v, _ in seen} >= {"21", "31", "12", "13"}
+
+
+def test_patient_born_insured_and_of_age_on_case_start(month):
+    """Fixes found on a 20 000-case month: a paediatric profile for a patient who is 18 on
+    DATE_Z_1, a newborn's stay that starts before birth or before the policy begins."""
+    out, _ = month
+    d = read_registry(sorted(out.glob("*.XML")), require_pers=True).data
+    with open(out / "ERZ_2025-03.csv", encoding="utf-8") as fh:
+        erz = {r["enp"]: r for r in csv.DictReader(fh)}
+    shifted = {r["idcase"] for r in _truth(out) if r["defect"] == "date_outside_period"}
+    sl = {ref: i for i, ref in enumerate(d["sl"]["case_ref"])}
+    pat = {k: i for i, k in enumerate(d["patient"]["key"])}
+    c, p = d["case"], d["patient"]
+    for i in range(d.count("case")):
+        j, s = pat[c["patient_ref"][i]], sl[c["key"][i]]
+        d1, dr = c["date_z_1"][i], p["dr"][j]
+        assert dr <= d1, (c["idcase"][i], dr, d1)
+        age = _age(dr, d1)
+        profil, det = d["sl"]["profil"][s], d["sl"]["det"][s]
+        assert not (profil == "68" and age >= 18) and not (det == "1" and age >= 18), (profil, age)
+        assert not (profil == "55" and age >= 1), (profil, age)
+        if p["enp"][j] in erz and c["idcase"][i] not in shifted:
+            assert erz[p["enp"][j]]["date_beg"] <= d1, (c["idcase"][i], d1)
+
+
+def test_unknown_package_codes_are_not_generated(tmp_path):
+    """МО beyond the package's level table get no КС/ДС (they would have no KSG tariff)."""
+    s = generate(Config(2025, 3, 5, 400, 11, tmp_path))
+    d = read_registry(sorted(tmp_path.glob("*.XML"))).data
+    lpus = set(d["case"]["lpu"])
+    assert lpus <= {"000001", "000002", "000003", "760001", "760002"} and len(lpus) == 5
+    for lpu, usl_ok in zip(d["case"]["lpu"], d["case"]["usl_ok"], strict=True):
+        assert lpu.startswith("0000") or usl_ok in ("3", "4"), (lpu, usl_ok)
+    assert s.cases == 400
