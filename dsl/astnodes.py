@@ -153,8 +153,20 @@ class Annotation(Node):
     value: str
 
 
+class Annotated:
+    """Declarations that carry @label/@ref/@unit/@doc annotations."""
+
+    annotations: list[Annotation]
+
+    def annotation(self, key: str) -> str | None:
+        for a in self.annotations:
+            if a.key == key:
+                return a.value
+        return None
+
+
 @dataclass
-class Definition(Node):
+class Definition(Node, Annotated):
     entity: str
     name: str
     name_span: Span
@@ -163,12 +175,6 @@ class Definition(Node):
     override: bool
     annotations: list[Annotation] = field(default_factory=list)
     entity_span: Span | None = None   # the entity name of the enclosing `for` block
-
-    def annotation(self, key: str) -> str | None:
-        for a in self.annotations:
-            if a.key == key:
-                return a.value
-        return None
 
 
 @dataclass
@@ -180,7 +186,7 @@ class Clause(Node):
 
 
 @dataclass
-class Check(Node):
+class Check(Node, Annotated):
     name: str
     name_span: Span
     entity: str
@@ -193,12 +199,6 @@ class Check(Node):
         for c in self.clauses:
             if c.kind == kind:
                 return c
-        return None
-
-    def annotation(self, key: str) -> str | None:
-        for a in self.annotations:
-            if a.key == key:
-                return a.value
         return None
 
 

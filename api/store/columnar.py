@@ -7,12 +7,13 @@ written to a temporary name in the same directory, fsynced and renamed into plac
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from engine.runner import file_hash
 
 NULL_PREFIX = "null:"
 SEP = "."
@@ -70,8 +71,4 @@ def load_tables(path: Path) -> dict[str, dict[str, np.ndarray]]:
 
 
 def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    return file_hash(path)
