@@ -18,7 +18,7 @@ MONTH = ROOT / "examples" / "registries" / "2025-03"
 INSURED = MONTH / "ERZ_2025-03.csv"
 PLAN = Path(__file__).parent / "data" / "plan_2025-03.csv"
 GENERATED = dt.datetime(2025, 4, 1, 9, 0)
-PARAMS = {"mek_act": {"period": "за март 2025 г."}, "invoice": {"mo": "760001", "period": "за март 2025 г."},
+PARAMS = {"mek_act": {"period": "за март 2025 г."}, "invoice": {"mo": "000002", "period": "за март 2025 г."},
           "smo_register": {"period": "за март 2025 г."}, "med14": {"period": "за март 2025 г."},
           "ksg_report": {"period": "2025-03"}, "ksg_tariff": {"as_of": "2025-03-01"},
           "plan_fact": {"period": "за март 2025 г."}}

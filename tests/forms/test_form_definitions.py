@@ -22,7 +22,7 @@ from forms.render import render
 from forms.xml_mapping import xml_mapping
 
 DEF_GOLDEN = GOLDEN / "definitions"
-KNOWN_DATA_FAILURES = {  # the sample month's account 760001 has SUMMAV ≠ Σ SUMV by 250,50 ₽
+KNOWN_DATA_FAILURES = {  # the sample month's account 000002 has SUMMAV ≠ Σ SUMV by 250,50 ₽ (an injected defect)
     "invoice": {"КС1"}, "smo_register": {"КС2"},
 }
 

@@ -34,14 +34,14 @@ columns:
   - {{code: share, label: "Доля не принятого, %", kind: number, decimals: 2, after: withheld,
      cell: 'if sum(case.billed) > 0 then to_number(sum(case.withheld)) * 100 / to_number(sum(case.billed)) else 0'}}
 rows:
-  - {{code: "05", label: в том числе случаи МО 760001, level: 1, where: case.lpu == "760001"}}
+  - {{code: "05", label: в том числе случаи МО 000001, level: 1, where: case.lpu == "000001"}}
 cells:
   r04.fine: sum(case.fine where case.accepted > 0)
 """)
     form = load_form(p)
     assert form.extends == ["mek_act"] and [c.code for c in form.columns][:4] == ["cases", "billed", "withheld", "share"]
     rows = {r.code: r for r in build("mek_act", form=form).form.rows}
-    assert rows["05"].cells[0].value == 205
+    assert rows["05"].cells[0].value == 197
     assert rows["01"].cells[3].value > 0 and rows["04"].cells[5].value == 0
     assert len(load_form(ACT).columns) == 5  # the base is untouched
 
@@ -58,8 +58,8 @@ cells:
     assert set(failed) == {"КС1", "КС3"}
     msg = failed["КС1"].message
     assert "r01.billed == r01.withheld + r01.accepted" in msg
-    assert "стр. 01 «Предъявлено к оплате — всего», гр. «Не принято» = 23 201,06" in msg
-    assert "левая часть = 2 559 867,40, правая часть = 2 559 868,40" in msg
+    assert "стр. 01 «Предъявлено к оплате — всего», гр. «Не принято» = 69 030,86" in msg
+    assert "левая часть = 2 193 680,07, правая часть = 2 193 681,07" in msg
     assert (failed["КС1"].span.line, failed["КС1"].span.column) == (45, 22)  # the check text in mek_act.yaml
     assert any("нарушено" in n or "Предъявлено должно" in n for n in result.form.footer.notes)
 
