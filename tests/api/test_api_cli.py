@@ -26,7 +26,7 @@ def test_cli_run_is_stored(db, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert _count(db, Run) == 0 and _count(db, Registry) == 0
     assert main([*args, "--out", str(tmp_path / "b")]) == 0
     assert (_count(db, MethodologyVersion), _count(db, Registry), _count(db, Run)) == (1, 1, 1)
-    assert _count(db, RunResult) == 450 and _count(db, RunDefect) == 17
+    assert _count(db, RunResult) == 450 and _count(db, RunDefect) == 31
     assert (tmp_path / "registries" / "1.npz").is_file() and (tmp_path / "b" / "defects.csv").is_file()
     assert main([*args, "--out", str(tmp_path / "c")]) == 0
     assert _count(db, MethodologyVersion) == 1 and _count(db, Run) == 2

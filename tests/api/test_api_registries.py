@@ -12,12 +12,12 @@ from api.store.columnar import file_sha256, load_tables
 
 
 def _broken(tmp: Path) -> list[Path]:
-    """The 760001 pair with one case's DATE_Z_1 made invalid: an XSD format error."""
-    h = MONTH / "HM760001T76_25031.XML"
+    """The 000001 pair with one case's DATE_Z_1 made invalid: an XSD format error."""
+    h = MONTH / "HM000001T76_25031.XML"
     text = h.read_bytes().replace(b"<DATE_Z_1>2025-", b"<DATE_Z_1>2025/", 1)
     bad = tmp / h.name
     bad.write_bytes(text)
-    return [bad, MONTH / "LM760001T76_25031.XML"]
+    return [bad, MONTH / "LM000001T76_25031.XML"]
 
 
 def test_upload_imports_in_background(env: ApiEnv) -> None:
@@ -43,7 +43,7 @@ def test_malformed_registry_is_rejected_and_nothing_is_stored(env: ApiEnv, tmp_p
     body = r.json()
     assert body["type"].endswith(":flk") and "ФЛК" in body["detail"]
     err = body["errors"][0]
-    assert err["code"] == "FLK-XSD-FORMAT" and err["loc"][0] == "HM760001T76_25031.XML" and err["loc"][1] > 1
+    assert err["code"] == "FLK-XSD-FORMAT" and err["loc"][0] == "HM000001T76_25031.XML" and err["loc"][1] > 1
     assert "DATE_Z_1" in err["loc"][2]
     with env.sessions() as s:
         assert s.scalar(select(func.count()).select_from(Registry)) == 0
@@ -67,20 +67,20 @@ def test_background_rejection_keeps_protocol_but_no_data(env: ApiEnv, tmp_path: 
 
 
 def test_good_upload_with_wait_is_created(env: ApiEnv) -> None:
-    r = env.upload([MONTH / "HM760002T76_25031.XML", MONTH / "LM760002T76_25031.XML"], wait=True)
+    r = env.upload([MONTH / "HM000002T76_25031.XML", MONTH / "LM000002T76_25031.XML"], wait=True)
     assert r.status_code == 201, r.text
-    assert r.json()["status"] == "imported" and r.json()["mo_code"] == "760002"
+    assert r.json()["status"] == "imported" and r.json()["mo_code"] == "000002"
 
 
 def test_mo_operator_uploads_only_its_own_mo(env: ApiEnv) -> None:
-    own = env.upload([MONTH / "HM760001T76_25031.XML", MONTH / "LM760001T76_25031.XML"], "mo_op", wait=True)
-    assert own.status_code == 201 and own.json()["mo_code"] == "760001"
-    foreign = env.upload([MONTH / "HM760002T76_25031.XML", MONTH / "LM760002T76_25031.XML"], "mo_op")
+    own = env.upload([MONTH / "HM000001T76_25031.XML", MONTH / "LM000001T76_25031.XML"], "mo_op", wait=True)
+    assert own.status_code == 201 and own.json()["mo_code"] == "000001"
+    foreign = env.upload([MONTH / "HM000002T76_25031.XML", MONTH / "LM000002T76_25031.XML"], "mo_op")
     body = env.wait_registry(foreign.json()["id"], "mo_op")
     assert body["status"] == "rejected"
     protocol = env.client.get(f"/registries/{body['id']}/protocol", headers=env.h("mo_op")).json()
     assert protocol["errors"][0]["code"] == "API-MO-SCOPE"
-    explicit = env.upload(month_files()[:1], "mo_op", data={"mo_code": "760002"})
+    explicit = env.upload(month_files()[:1], "mo_op", data={"mo_code": "000002"})
     assert explicit.status_code == 403
     mine = {r["id"] for r in env.client.get("/registries", headers=env.h("mo_op")).json()}
     assert mine == {own.json()["id"], body["id"]}

@@ -66,5 +66,5 @@ def test_permissions_of_run_endpoints(month: ApiEnv) -> None:
     assert month.client.get(f"/runs/{month.run_id}/results", headers=month.h("nsi")).status_code == 403
     assert month.client.get(f"/runs/{month.run_id}/defects", headers=month.h("nsi")).status_code == 403
     other = month.client.get(f"/runs/{month.run_id}", headers=month.h("mo_op2"))
-    assert other.status_code == 200  # 760002 has cases in this run
+    assert other.status_code == 200  # 000002 has cases in this run
     assert {r["mo_code"] for r in month.all_pages(f"/runs/{month.run_id}/results", "mo_op2")} == {OTHER_MO}

@@ -85,13 +85,13 @@ def test_sank_files_valid_and_consistent(run, tmp_path):
 
 def test_sank_codes_are_f014_kod(run, tmp_path):
     write_sank_registries(run, [MONTH], tmp_path, ACT)
-    tree = etree.parse(str(tmp_path / "HM760002T76_25031.XML"))
-    dup = _zsl(tree, "20000003")          # ground truth: duplicate → 1.10.2 = Kod 222
+    tree = etree.parse(str(tmp_path / "HM000001T76_25031.XML"))  # the account without the SUMMAV defect
+    dup = _zsl(tree, "10000003")          # ground truth: duplicate → 1.10.2 = Kod 222
     assert [s.findtext("S_OSN") for s in dup.findall("SANK")] == ["222"]
     assert dup.findtext("OPLATA") == "2" and dup.findtext("SUMP") == "0.00"
-    smo = _zsl(tree, "20000046")          # smo mismatch → 1.5 = Kod 210
+    smo = _zsl(tree, "10000174")          # ENP not in the ЕРЗ → 1.5 = Kod 210
     assert [s.findtext("S_OSN") for s in smo.findall("SANK")] == ["210"]
-    clean_id = next(c.idcase for c in case_results(run) if not c.grounds and c.account_file == "HM760002T76_25031")
+    clean_id = next(c.idcase for c in case_results(run) if not c.grounds and c.account_file == "HM000001T76_25031")
     clean = _zsl(tree, clean_id)
     assert clean.findall("SANK") == [] and clean.findtext("SANK_IT") is None
     assert clean.findtext("OPLATA") == "1" and clean.findtext("SUMP") == clean.findtext("SUMV")
@@ -99,38 +99,38 @@ def test_sank_codes_are_f014_kod(run, tmp_path):
 
 def test_sl_ground_carries_sl_id(run, tmp_path):
     write_sank_registries(run, [MONTH], tmp_path, ACT)
-    tree = etree.parse(str(tmp_path / "HM760003T76_25031.XML"))
-    z = _zsl(tree, "30000030")             # P-class diagnosis, found on SL
+    tree = etree.parse(str(tmp_path / "HM000003T76_25031.XML"))
+    z = _zsl(tree, "30000081")             # P-class diagnosis, found on SL
     sank = [s for s in z.findall("SANK") if s.findtext("S_OSN") == "207"]
     assert sank and sank[0].findtext("SL_ID") == z.findtext("SL/SL_ID")
 
 
 def test_one_ground_carries_the_sum(run, tmp_path):
     write_sank_registries(run, [MONTH], tmp_path, ACT)
-    tree = etree.parse(str(tmp_path / "HM760001T76_25031.XML"))
-    z = _zsl(tree, "10000079")             # female profile for a man: several 1.4.4 checks, one ground
+    tree = etree.parse(str(tmp_path / "HM000001T76_25031.XML"))
+    z = _zsl(tree, "10000020")             # female profile for a man: several 1.4.4 checks, one ground
     sanks = z.findall("SANK")
     assert len(sanks) >= 1
     assert sum(Decimal(s.findtext("S_SUM")) > 0 for s in sanks) == 1
 
 
 def test_zip_input(run, tmp_path):
-    archive = tmp_path / "HM760001T76_25031.zip"
+    archive = tmp_path / "HM000001T76_25031.zip"
     with zipfile.ZipFile(archive, "w") as z:
-        z.write(MONTH / "HM760001T76_25031.XML", "HM760001T76_25031.XML")
-        z.write(MONTH / "LM760001T76_25031.XML", "LM760001T76_25031.XML")
+        z.write(MONTH / "HM000001T76_25031.XML", "HM000001T76_25031.XML")
+        z.write(MONTH / "LM000001T76_25031.XML", "LM000001T76_25031.XML")
     r = write_sank_registries(run, [archive], tmp_path / "out", ACT)
-    assert [p.name for p in r["written"]] == ["HM760001T76_25031.XML"]
+    assert [p.name for p in r["written"]] == ["HM000001T76_25031.XML"]
 
 
 def test_invalid_result_is_not_written(run, tmp_path):
     bad = tmp_path / "in"
     bad.mkdir()
-    text = (MONTH / "HM760003T76_25031.XML").read_bytes().replace(b"<YEAR>2025</YEAR>", b"<YEAR>20x5</YEAR>")
-    (bad / "HM760003T76_25031.XML").write_bytes(text)
+    text = (MONTH / "HM000003T76_25031.XML").read_bytes().replace(b"<YEAR>2025</YEAR>", b"<YEAR>20x5</YEAR>")
+    (bad / "HM000003T76_25031.XML").write_bytes(text)
     r = write_sank_registries(run, [bad], tmp_path / "out", ACT)
-    assert r["written"] == [] and "HM760003T76_25031" in r["invalid"]
-    assert not (tmp_path / "out" / "HM760003T76_25031.XML").exists()
+    assert r["written"] == [] and "HM000003T76_25031" in r["invalid"]
+    assert not (tmp_path / "out" / "HM000003T76_25031.XML").exists()
 
 
 def test_protocol_form_rows_and_totals(run):
@@ -169,7 +169,7 @@ def test_pipeline_write_outputs_includes_mek(run, tmp_path):
     finally:
         res.inputs = saved
     assert info["mek"]["protocol"] and len(info["mek"]["sank"]) == 3
-    assert (tmp_path / "sank" / "HM760001T76_25031.XML").exists()
+    assert (tmp_path / "sank" / "HM000001T76_25031.XML").exists()
     assert (tmp_path / "mek_protocol.xlsx").exists() and (tmp_path / "case_settlement.csv").exists()
 
 
