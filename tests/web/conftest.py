@@ -38,7 +38,7 @@ from api.server.settings import Settings  # noqa: E402
 from api.store.methodologies import publish  # noqa: E402
 from api.worker import worker_for  # noqa: E402
 
-MO, OTHER_MO, SMO = "760001", "760002", "76002"
+MO, OTHER_MO, SMO = "000001", "000002", "76002"
 USERS: dict[str, tuple[Role, Scope]] = {
     "economist": (Role.ECONOMIST, Scope()),
     "head": (Role.HEAD, Scope()),

@@ -27,7 +27,7 @@ def _defect_rows(html: str) -> list[list[str]]:
 def test_run_page_totals_equal_the_engine_settlement(month: WebEnv) -> None:
     c = month.client("economist")
     reg = c.get(f"/web/registries/{month.registry_id}")
-    assert "принят" in reg.text and "HM760001T76_25031.XML" in reg.text
+    assert "принят" in reg.text and "HM000001T76_25031.XML" in reg.text
     page = c.get(f"/web/runs/{month.run_id}")
     assert page.status_code == 200 and "federal@2025.1.0" in page.text
     res = process(compile_package(FEDERAL), [MONTH], {"insured": ERZ})
@@ -37,7 +37,7 @@ def test_run_page_totals_equal_the_engine_settlement(month: WebEnv) -> None:
                           ("fine", s.fine)):
         cell = re.search(rf'id="total-{field}">([^<]*) руб\.', page.text)
         assert cell and cell.group(1) == money(int(values.sum())), field
-    for mo in ("760001", "760002", "760003"):
+    for mo in ("000001", "000002", "000003"):
         assert f"<td>{mo}</td>" in page.text  # per-МО summary rows
     assert "По страховым медицинским организациям" in page.text
 
@@ -64,16 +64,16 @@ def test_mo_operator_sees_only_its_mo(month: WebEnv) -> None:
     assert run.status_code == 200
     rows = _defect_rows(run.text)
     assert rows and {row[3] for row in rows} == {MO}
-    assert "<td>760002</td>" not in run.text and "<td>760003</td>" not in run.text
+    assert "<td>000002</td>" not in run.text and "<td>000003</td>" not in run.text
     # Forms sum the whole run, which holds other МО: refused.
     assert c.get(f"/web/runs/{month.run_id}/forms").status_code == 403
     # Its own registry through the page: listed, and the upload of another МО's files is rejected.
-    own = upload(c, sorted(MONTH.glob("*760001*.XML")))
+    own = upload(c, sorted(MONTH.glob("*000001*.XML")))
     assert own.status_code == 303
     own_id = int(own.headers["location"].rsplit("/", 1)[1])
     assert wait_state(c, f"/web/registries/{own_id}/state")["status"] == "imported"
     assert f'href="/web/registries/{own_id}"' in c.get("/web/registries").text
-    foreign = upload(c, sorted(MONTH.glob("*760002*.XML")))
+    foreign = upload(c, sorted(MONTH.glob("*000002*.XML")))
     foreign_id = int(foreign.headers["location"].rsplit("/", 1)[1])
     assert wait_state(c, f"/web/registries/{foreign_id}/state")["status"] == "rejected"
     assert "API-MO-SCOPE" in c.get(f"/web/registries/{foreign_id}").text
@@ -86,7 +86,7 @@ def test_smo_operator_sees_only_its_insured(month: WebEnv) -> None:
 
 def test_explain_page_shows_the_tree_with_parameter_labels(month: WebEnv) -> None:
     c = month.client("economist")
-    key = "HM760001T76_25031/10000001"
+    key = "HM000001T76_25031/10000001"
     page = c.get(f"/web/runs/{month.run_id}/explain", params={"entity": "case", "key": key})
     assert page.status_code == 200 and "Значения строки" in page.text and "Предъявлено к оплате" in page.text
     tree = c.get(f"/web/runs/{month.run_id}/explain", params={"entity": "case", "key": key, "name": "d_period"})
@@ -94,13 +94,13 @@ def test_explain_page_shows_the_tree_with_parameter_labels(month: WebEnv) -> Non
     assert "Сколько месяцев до отчётного можно предъявлять случаи" in tree.text  # the parameter's label
     assert re.search(r'class="src">[^<]*\.rules:\d+:\d+', tree.text)  # source positions
     # A case of another МО is not explained for an МО operator.
-    other = "HM760002T76_25031/20000001"
+    other = "HM000002T76_25031/20000001"
     assert month.client("mo_op").get(f"/web/runs/{month.run_id}/explain",
                                      params={"entity": "case", "key": other}).status_code == 404
 
 
 def test_personal_data_masked_without_the_right(month: WebEnv) -> None:
-    key = "HM760001T76_25031/10000001"
+    key = "HM000001T76_25031/10000001"
     eco = month.client("economist").get(f"/web/runs/{month.run_id}/explain",
                                         params={"entity": "case", "key": key, "name": "mek_person"})
     med = month.client("medic").get(f"/web/runs/{month.run_id}/explain",
@@ -130,9 +130,9 @@ def test_form_downloads_are_valid_xlsx_pdf_xml(month: WebEnv) -> None:
 def test_malformed_registry_shows_the_flk_protocol(env: WebEnv, tmp_path: Path) -> None:
     bad = tmp_path / "bad"
     bad.mkdir()
-    for p in MONTH.glob("*760001*.XML"):
+    for p in MONTH.glob("*000001*.XML"):
         shutil.copy(p, bad / p.name)
-    h = bad / "HM760001T76_25031.XML"
+    h = bad / "HM000001T76_25031.XML"
     h.write_bytes(h.read_bytes().replace(b"<DATE_Z_1>2025-", b"<DATE_Z_1>20X5-", 1))
     c = env.client("economist")
     r = upload(c, sorted(bad.iterdir()))
@@ -140,7 +140,7 @@ def test_malformed_registry_shows_the_flk_protocol(env: WebEnv, tmp_path: Path) 
     assert wait_state(c, f"/web/registries/{reg_id}/state")["status"] == "rejected"
     page = c.get(f"/web/registries/{reg_id}")
     assert "Протокол ФЛК" in page.text and "FLK-XSD-FORMAT" in page.text and "DATE_Z_1" in page.text
-    row = re.search(r'<td class="col-file">HM760001T76_25031.XML</td>\s*<td class="col-line">(\d+)</td>\s*'
+    row = re.search(r'<td class="col-file">HM000001T76_25031.XML</td>\s*<td class="col-line">(\d+)</td>\s*'
                     r'<td class="col-n_zap">1</td>\s*<td class="col-idcase">10000001</td>', page.text)
     assert row, page.text[:4000]
     csv = c.get(f"/web/registries/{reg_id}/protocol.csv")
