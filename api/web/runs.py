@@ -104,7 +104,7 @@ def run_state(run_id: int, request: Request, session: SessionDep, settings: Sett
 @router.get("/{run_id}")
 @page
 def run_page(run_id: int, request: Request, session: SessionDep, settings: SettingsDep,
-             mo: str = "", smo: str = "", code: str = "", after: str = "") -> Response:
+             mo: str = "", smo: str = "", code: str = "", after: str = "", per: str = "") -> Response:
     ctx = _reader(request, session, settings)
     run = run_or_404(ctx, run_id)
     mv = session.get(MethodologyVersion, run.methodology_version_id)
@@ -118,13 +118,15 @@ def run_page(run_id: int, request: Request, session: SessionDep, settings: Setti
     if ctx.can(Action.DEFECT_READ):
         filters = Filters(mo=mo or None, smo=smo or None, code=code or None)
         cursor = int_or_none(after)
-        pg = page_rows(session, ctx.user, RunDefect, run.id, filters, after=cursor, limit=PAGE_SIZE)
+        size = min(max(int_or_none(per) or PAGE_SIZE, 10), 200)
+        pg = page_rows(session, ctx.user, RunDefect, run.id, filters, after=cursor, limit=size)
         masked = not ctx.can(Action.PERSONAL_DATA_READ)
         view = mask_defect_values if masked else public_defect_values
         rows = [{"d": d, "details": view(d.values)} for d in pg.items]
         mos, smos = defect_choices(ctx, run.id)
         defects = {"rows": rows, "total": pg.total, "next_after": pg.next_after, "after": cursor,
                    "mo": mo, "smo": smo, "code": code, "mos": mos, "smos": smos, "masked": masked,
+                   "per": size if size != PAGE_SIZE else "",
                    "codes": [c[0] for c in summary.by_code]}
     return render(ctx, "run.html", summary=summary, defects=defects, **info)
 
