@@ -9,7 +9,7 @@ import pytest
 
 from engine.io.nsi import NsiError, normalize_date, read_nsi, select, table_yaml, write_table_csv
 
-REF = Path("/work/shared/reference/nsi")
+REF = Path(__file__).parent / "data" / "nsi"
 ROOT = Path(__file__).resolve().parents[2]
 
 PACKET = """<?xml version="1.0" encoding="{enc}"?>
