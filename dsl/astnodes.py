@@ -210,12 +210,30 @@ class Disable(Node):
 
 
 @dataclass
+class Param(Node):
+    name: str
+    type: TypeRef
+
+
+@dataclass
+class FunctionDef(Node, Annotated):
+    name: str
+    name_span: Span
+    params: list[Param]
+    returns: TypeRef
+    body: Node
+    override: bool
+    annotations: list[Annotation] = field(default_factory=list)
+
+
+@dataclass
 class Module:
     file: str
     definitions: list[Definition]
     checks: list[Check]
     disables: list[Disable]
     text: str = ""
+    functions: list[FunctionDef] = field(default_factory=list)
 
 
 def source_text(node: Node, text: str) -> str:

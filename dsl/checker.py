@@ -162,3 +162,28 @@ def check_check(symbols: Symbols, diags: Diagnostics, c: ast.Check) -> CheckIR |
 
 
 __all__ = ["check_definition", "check_check", "CheckIR", "declared_type", "NUMBER"]
+
+
+def check_function(symbols: Symbols, diags: Diagnostics, fn, ensure_function=None) -> ir.IR | None:
+    """Type-check a function body once; arguments become ArgRef, dates come from the caller."""
+    from dsl.typecheck import money_literal
+
+    check_annotations(fn.node.annotations, diags)
+    args = {name: (i, typ) for i, (name, typ) in enumerate(fn.params)}
+    ck = ExprChecker(symbols, diags, None, fn_args=args, ensure_function=ensure_function)
+    try:
+        value = ck.check(fn.node.body)
+    except CheckFailed:
+        return None
+    if fn.returns.kind == "money" and money_literal(value) is not None:
+        return ck.coerce(value, fn.returns)
+    if not assignable(value.type, fn.returns):
+        code, hints = "E0201", []
+        msg = f"функция «{fn.name}» объявлена как возвращающая {fn.returns}, а тело имеет тип {value.type}"
+        if fn.returns.kind == "money" and value.type.kind == "number":
+            code, hints = "E0206", ["оберните выражение в round_money(…) — округление до копеек, половина от нуля"]
+        elif value.type.optional and not fn.returns.optional:
+            code, hints = "E0205", ["задайте значение по умолчанию: default(…, значение)"]
+        diags.error(code, msg, fn.node.body.span, hints=hints)
+        return None
+    return ck.coerce(value, fn.returns)

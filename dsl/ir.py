@@ -115,6 +115,25 @@ class AggNode(IR):
     frame: int = 0
 
 
+CALLER_FRAME = -2   # ParamRef/Lookup inside a function body: dated at the calling row
+
+
+@dataclass(eq=False)
+class ArgRef(IR):
+    index: int
+    name: str
+
+
+@dataclass(eq=False)
+class FuncCall(IR):
+    """A call of a user-defined function: arguments evaluated once, then the body over them."""
+
+    name: str
+    args: list[IR]
+    body: IR
+    frame: int        # the caller's frame (dates of parameters and tables inside the body)
+
+
 @dataclass(eq=False)
 class DecideNode(IR):
     policy: str                         # unique | first | any | collect
@@ -137,6 +156,8 @@ def children(node: IR) -> list[IR]:
     if isinstance(node, InSetNode):
         return [node.operand]
     if isinstance(node, CallNode):
+        return list(node.args)
+    if isinstance(node, FuncCall):
         return list(node.args)
     if isinstance(node, AggNode):
         out = [x for x in (node.value,) if x is not None] + list(node.args) + list(node.keys_src) \

@@ -100,7 +100,7 @@ class _Builder(Transformer):
 
     # ---- module ----
     def start(self, meta, items):
-        defs, checks, disables = [], [], []
+        defs, checks, disables, functions = [], [], [], []
         for it in items:
             if isinstance(it, list):
                 defs.extend(it)
@@ -108,7 +108,25 @@ class _Builder(Transformer):
                 checks.append(it)
             elif isinstance(it, ast.Disable):
                 disables.append(it)
-        return ast.Module(self.file, defs, checks, disables)
+            elif isinstance(it, ast.FunctionDef):
+                functions.append(it)
+        return ast.Module(self.file, defs, checks, disables, functions=functions)
+
+    def function(self, meta, children):
+        idx = 0
+        annotations = []
+        while isinstance(children[idx], ast.Annotation):
+            annotations.append(children[idx])
+            idx += 1
+        override, name, *rest = children[idx:]
+        *params, returns, body = rest
+        params = [p for p in params if p is not None]
+        return ast.FunctionDef(self._span(meta), str(name), self._ts(name), params, returns, body,
+                               override is not None, annotations)
+
+    def fparam(self, meta, children):
+        name, typ = children
+        return ast.Param(self._span(meta), str(name), typ)
 
     def block(self, meta, children):
         entity_tok, *members = children

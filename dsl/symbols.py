@@ -57,7 +57,19 @@ class TableInfo:
 
 
 @dataclass
+class FunctionInfo:
+    name: str
+    params: list[tuple[str, Type]]
+    returns: Type
+    node: object                 # dsl.astnodes.FunctionDef
+    body: object | None = None   # typed IR of the body (ArgRef for arguments), filled by the checker
+    label: str | None = None
+    span: Span | None = None
+
+
+@dataclass
 class Symbols:
     entities: dict[str, EntityInfo] = field(default_factory=dict)
     params: dict[str, ParamInfo] = field(default_factory=dict)
     tables: dict[str, TableInfo] = field(default_factory=dict)
+    functions: dict[str, FunctionInfo] = field(default_factory=dict)

@@ -37,10 +37,24 @@ class CheckFailed(Exception):
 
 
 class ExprChecker:
-    def __init__(self, symbols: Symbols, diags: Diagnostics, entity: str | None) -> None:
+    def __init__(self, symbols: Symbols, diags: Diagnostics, entity: str | None,
+                 fn_args: dict[str, tuple[int, Type]] | None = None, ensure_function=None) -> None:
         self.symbols = symbols
         self.diags = diags
         self.scope = Scope(entity)
+        self.fn_args = fn_args                 # inside a function body: its arguments
+        self.ensure_function = ensure_function  # checks a called function's body first (compiler)
+
+    @property
+    def in_function(self) -> bool:
+        return self.fn_args is not None
+
+    def date_frame(self) -> int:
+        """Whose as-of date selects dated parameters and table rows here."""
+        if self.in_function:
+            return ir.CALLER_FRAME
+        frame = self.scope.bare_frame()
+        return frame if self.scope.frames[frame].entity is not None else -1
 
     # ---- helpers ----------------------------------------------------------
     def fail(self, code: str, message: str, node: ast.Node, *, hints=(), related=()) -> CheckFailed:
@@ -113,6 +127,7 @@ class ExprChecker:
             e = self.symbols.entities[entity]
             out += list(e.attrs) + list(e.relations)
         out += [f.alias for f in self.scope.frames if f.alias]
+        out += list(self.fn_args or {})
         out += list(self.symbols.entities)
         return out
 
@@ -146,6 +161,9 @@ class ExprChecker:
         return False
 
     def _Name(self, n: ast.Name) -> ir.IR:
+        if self.fn_args is not None and n.name in self.fn_args:
+            index, typ = self.fn_args[n.name]
+            return ir.ArgRef(typ, n.span, index, n.name)
         frame = self.scope.bare_frame()
         entity = self.scope.frames[frame].entity
         if entity is not None:
@@ -161,7 +179,7 @@ class ExprChecker:
                 raise self.fail("E0102", f"«{n.name}» — связь, а не значение; укажите поле: {n.name}.<поле>", n)
         if n.name in self.symbols.params:
             p = self.symbols.params[n.name]
-            return ir.ParamRef(p.type, n.span, n.name, frame if entity is not None else -1)
+            return ir.ParamRef(p.type, n.span, n.name, self.date_frame())
         if n.name in self.symbols.tables:
             raise self.fail("E0104", f"«{n.name}» — таблица; обращение к строке: {n.name}[ключ].<столбец>", n)
         if n.name in self.symbols.entities or self.scope.frame_for_prefix(n.name) is not None:
@@ -194,6 +212,9 @@ class ExprChecker:
                 path = (head,)
                 entity = info.relations[head]
                 steps = chain
+            elif head in self.symbols.entities and self.in_function:
+                raise self.fail("E0213", f"в функции нет строк сущностей: передайте значение «{head}.…» аргументом",
+                                base)
             elif head in self.symbols.entities:
                 raise self.fail("E0103", f"сущность «{head}» здесь недоступна: к её строкам можно обратиться "
                                 f"только внутри агрегата, например count({head} …)", base)
@@ -245,7 +266,7 @@ class ExprChecker:
             raise self.fail("E0105", f"в таблице «{name}» нет столбца «{column}»", node,
                             hints=did_you_mean(column, list(table.columns)))
         typ = table.columns[column].as_optional(True)
-        return ir.Lookup(typ, node.span, name, keys, column, self.scope.bare_frame())
+        return ir.Lookup(typ, node.span, name, keys, column, self.date_frame())
 
     def _Index(self, n: ast.Index) -> ir.IR:
         raise self.fail("E0105", "укажите столбец таблицы: таблица[ключ].<столбец> или exists(таблица[ключ])", n)
@@ -373,8 +394,14 @@ class ExprChecker:
             if len(n.args) != 1 or not isinstance(n.args[0], ast.Index) or n.has_clauses:
                 raise self.fail("E0203", "exists принимает одну строку таблицы: exists(таблица[ключ])", n)
             name, keys = self._table_keys(n.args[0])
-            return ir.Lookup(BOOL, n.span, name, keys, None, self.scope.bare_frame())
+            return ir.Lookup(BOOL, n.span, name, keys, None, self.date_frame())
+        fn = self.symbols.functions.get(n.func)
+        if fn is not None:
+            return self._user_call(fn, n)
         is_agg = n.func in AGGREGATES and (n.has_clauses or len(n.args) == 1)
+        if (n.func in WINDOWS or is_agg) and self.in_function:
+            raise self.fail("E0213", f"агрегат {n.func}(…) внутри функции недопустим: функция считает по своим "
+                            "аргументам; передайте агрегат аргументом", n)
         if n.func in WINDOWS or is_agg:
             return check_aggregate(self, n)
         if n.has_clauses:
@@ -390,6 +417,31 @@ class ExprChecker:
             raise self.fail("E0203", err, n)
         args = [self.check(a) for a in n.args]
         return self.apply_primitive(prim, args, n.args, n)
+
+    def _user_call(self, fn, n: ast.Call) -> ir.IR:
+        from dsl.diagnostics import plural
+        from dsl.types import assignable
+
+        if n.has_clauses:
+            raise self.fail("E0203", f"функция «{fn.name}» не агрегирует: by/where/as/order здесь недопустимы", n)
+        k = len(fn.params)
+        if len(n.args) != k:
+            sig = ", ".join(f"{p}: {t}" for p, t in fn.params)
+            raise self.fail("E0203", f"функция «{fn.name}» принимает {k} {plural(k, 'аргумент', 'аргумента', 'аргументов')}, "
+                            f"передано {len(n.args)}; сигнатура: {fn.name}({sig}) -> {fn.returns}", n)
+        args = []
+        for (pname, ptype), node in zip(fn.params, n.args, strict=True):
+            a = self.coerce(self.check(node), ptype)
+            if not assignable(a.type, ptype):
+                raise self.fail("E0204", f"{fn.name}: аргумент «{pname}» имеет тип {ptype}, а передано значение типа "
+                                f"{a.type}", node)
+            args.append(a)
+        if fn.body is None and self.ensure_function is not None:
+            self.ensure_function(fn.name, n)
+        if fn.body is None:
+            raise CheckFailed()   # the function itself has errors, already reported
+        frame = ir.CALLER_FRAME if self.in_function else self.date_frame()
+        return ir.FuncCall(fn.returns, n.span, fn.name, args, fn.body, frame)
 
     def apply_primitive(self, prim, args: list[ir.IR], nodes: list[ast.Node], n: ast.Node,
                         consts: list[object] | None = None) -> ir.IR:

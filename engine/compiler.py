@@ -11,7 +11,7 @@ from dsl.diagnostics import DiagnosticError, Diagnostics, Related, did_you_mean
 from dsl.parser import parse_module
 from dsl.symbols import AttrInfo, EntityInfo, ParamInfo, Symbols, TableInfo
 from engine.hashing import content_hash
-from engine.model import CheckInfo, DefInfo, Disabled, Methodology, Provenance
+from engine.model import CheckInfo, DefInfo, Disabled, FunctionDefInfo, Methodology, Provenance
 from engine.package import RawPackage, display_path, load_chain, package_files
 from engine.params import ParamDef, load_parameters
 from engine.schema import EntityDef, load_schema
@@ -31,6 +31,7 @@ def compile_package(pkg_dir: Path | str) -> Methodology:
     disabled: dict[str, Disabled] = {}
     outputs: dict[str, list[str]] = {}
     sources: dict[str, str] = {}
+    functions: dict[str, FunctionDefInfo] = {}
     for raw in chain:
         _load_data_parts(raw, diags, entities, params, tables)
         out_node = raw.manifest.value.get("outputs")
@@ -39,10 +40,11 @@ def compile_package(pkg_dir: Path | str) -> Methodology:
                 outputs[ent] = [str(x.value) for x in names.value] if isinstance(names.value, list) else []
     diags.raise_if_errors()
     for raw in chain:
-        _load_rules(raw, diags, entities, defs, checks, disabled, sources)
+        _load_rules(raw, diags, entities, defs, checks, disabled, sources, functions)
     diags.raise_if_errors()
     symbols = build_symbols(entities, params, tables, defs, diags)
     diags.raise_if_errors()
+    check_functions(symbols, functions, diags)
     for info in defs.values():
         info.ir = check_definition(symbols, diags, info.ast)
     for info in checks.values():
@@ -59,7 +61,7 @@ def compile_package(pkg_dir: Path | str) -> Methodology:
     leaf = chain[-1]
     chash = content_hash([(r.info.ref, r.info.path, package_files(r)) for r in chain])
     return Methodology(leaf.info, [r.info for r in chain], chash, entities, params, tables, defs, checks,
-                       disabled, symbols, deps, outputs, leaf.tests, sources)
+                       disabled, symbols, deps, outputs, leaf.tests, sources, functions)
 
 
 def _load_data_parts(raw: RawPackage, diags: Diagnostics, entities, params, tables) -> None:
@@ -125,9 +127,69 @@ def _merge(name: str, item, into: dict, diags: Diagnostics, what: str) -> None:
     into[name] = item
 
 
-def _load_rules(raw: RawPackage, diags, entities, defs, checks, disabled, sources) -> None:
+def _load_functions(module, ref: str, shown: str, functions: dict, own: set, diags: Diagnostics) -> None:
+    from dsl.primitives import names as primitive_names
+
+    builtin = set(primitive_names()) | {"exists"}
+    for f in module.functions:
+        prev = functions.get(f.name)
+        if f.name in builtin:
+            diags.error("E0110", f"функция «{f.name}» совпадает по имени со встроенной функцией", f.name_span)
+            continue
+        if prev is not None and (f.name in own or not f.override):
+            extra = "" if f.name in own else "; чтобы заменить формулу, напишите override def"
+            diags.error("E0301", f"функция «{f.name}» уже определена в пакете {prev.provenance.package}{extra}",
+                        f.name_span, related=[Related(prev.provenance.span, "первое определение")])
+            continue
+        if prev is None and f.override:
+            diags.error("E0302", f"override: функция «{f.name}» не определена ни в одном базовом пакете",
+                        f.name_span, hints=did_you_mean(f.name, list(functions)))
+            continue
+        if prev is not None and ([(p.name, p.type.name, p.type.optional) for p in f.params] !=
+                                 [(p.name, p.type.name, p.type.optional) for p in prev.ast.params]
+                                 or (f.returns.name, f.returns.optional) != (prev.ast.returns.name, prev.ast.returns.optional)):
+            diags.error("E0308", f"override def «{f.name}»: аргументы и тип результата должны совпадать с базовой "
+                        "функцией", f.name_span, related=[Related(prev.provenance.span, "базовая функция")])
+            continue
+        functions[f.name] = FunctionDefInfo(f.name, f, Provenance(ref, shown, f.name_span), prev)
+        own.add(f.name)
+
+
+def check_functions(symbols, functions: dict, diags: Diagnostics) -> None:
+    """Declare every function, then check bodies in call order; recursion is an error."""
+    from dsl.checker import check_function, declared_type
+    from dsl.symbols import FunctionInfo
+
+    for name, info in functions.items():
+        f = info.ast
+        params = [(p.name, declared_type(p.type, diags)) for p in f.params]
+        ret = declared_type(f.returns, diags)
+        if ret is None or any(t is None for _, t in params):
+            continue
+        symbols.functions[name] = FunctionInfo(name, params, ret, f, None, f.annotation("label"), f.name_span)
+    state: dict[str, str] = {}
+
+    def ensure(name: str, call_node=None) -> None:
+        if state.get(name) == "done":
+            return
+        if state.get(name) == "checking":
+            diags.error("E0401", f"функция «{name}» вызывает сама себя (прямо или через другие функции)",
+                        call_node.span if call_node is not None else functions[name].provenance.span,
+                        related=[Related(functions[name].provenance.span, "функция объявлена здесь")])
+            return
+        state[name] = "checking"
+        fn = symbols.functions[name]
+        fn.body = check_function(symbols, diags, fn, ensure)
+        state[name] = "done"
+
+    for name in list(symbols.functions):
+        ensure(name)
+
+
+def _load_rules(raw: RawPackage, diags, entities, defs, checks, disabled, sources, functions) -> None:
     ref = raw.info.ref
     own_defs: set[tuple[str, str]] = set()
+    own_functions: set[str] = set()
     own_checks: set[str] = set()
     bad_blocks: set = set()
     for path, shown in raw.modules:
@@ -138,6 +200,7 @@ def _load_rules(raw: RawPackage, diags, entities, defs, checks, disabled, source
         except DiagnosticError as e:
             diags.items.extend(e.diagnostics)
             continue
+        _load_functions(module, ref, shown, functions, own_functions, diags)
         for d in module.definitions:
             key = (d.entity, d.name)
             prov = Provenance(ref, shown, d.name_span)

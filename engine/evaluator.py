@@ -55,6 +55,8 @@ class Evaluator:
         self._row_local: dict[tuple[str, str], bool] = {}
         self.recompute_subsets = False   # explain: evaluate dependencies on the chosen rows only
         self.unresolved_params: list[tuple[str, Span | None]] = []
+        self.arg_env: list[list[Col]] = []    # arguments of the user functions being evaluated
+        self.call_frames: list[int] = []      # their callers' date frames
 
     # ---- frames ---------------------------------------------------------------
     def root_frame(self, entity: str | None, rows: np.ndarray | None = None) -> RFrame:
@@ -74,6 +76,8 @@ class Evaluator:
         return col.take(m)
 
     def frame_days(self, k: int, frames: list[RFrame]) -> np.ndarray | None:
+        if k == ir.CALLER_FRAME:
+            k = self.call_frames[-1] if self.call_frames else -1
         if k < 0 or frames[k].entity is None:
             return None
         f = frames[k]
@@ -290,6 +294,21 @@ class Evaluator:
                 out = Col(out.type, out.data, missing if out.missing is None else (out.missing | missing), out.cats)
         out.type = node.type if not out.type.optional or node.type.optional else node.type
         return out if len(out.data.shape) and out.data.shape[0] == n else materialize(out, n)
+
+    def _ArgRef(self, node: ir.ArgRef, frames: list[RFrame]) -> Col:
+        return self.arg_env[-1][node.index]
+
+    def _FuncCall(self, node: ir.FuncCall, frames: list[RFrame]) -> Col:
+        n = frames[-1].n
+        args = [materialize(self.eval(a, frames), n) for a in node.args]
+        caller = self.call_frames[-1] if node.frame == ir.CALLER_FRAME and self.call_frames else node.frame
+        self.arg_env.append(args)
+        self.call_frames.append(caller)
+        try:
+            return self.eval(node.body, frames)
+        finally:
+            self.arg_env.pop()
+            self.call_frames.pop()
 
     def _AggNode(self, node: ir.AggNode, frames: list[RFrame]) -> Col:
         from engine.eval_agg import evaluate_aggregate

@@ -115,6 +115,10 @@ class Explainer:
         return node
 
     def _expand(self, node: ir.IR, frames, depth: int) -> list[TraceNode]:
+        if isinstance(node, ir.FuncCall):
+            col = self.ev.eval(node, frames)
+            return [self._function_node(node, frames, span_text(self.m, node.span) or node.name,
+                                        self._masked(node, col), depth)]
         if isinstance(node, ir.IfNode):
             return self._taken_branch(node, frames, depth)
         if isinstance(node, ir.DecideNode):
@@ -190,6 +194,8 @@ class Explainer:
             return self._param_node(node, frames, text, value)
         if isinstance(node, ir.Lookup):
             return self._lookup_node(node, frames, text, value, depth)
+        if isinstance(node, ir.FuncCall):
+            return self._function_node(node, frames, text, value, depth)
         if isinstance(node, ir.AggNode):
             t = TraceNode("aggregate", text, value, str(node.type),
                           note=f"{node.prim.name} по строкам «{node.source}» ({_MODES[node.mode]})")
@@ -198,6 +204,32 @@ class Explainer:
         t = TraceNode("expression", text, value, str(node.type), source=str(node.span))
         if depth < self.max_depth:
             t.children = self._expand(node, frames, depth + 1)
+        return t
+
+    def _function_node(self, node: ir.FuncCall, frames, text: str, value: str, depth: int) -> TraceNode:
+        """A formula call: its arguments, then the formula's own steps over them."""
+        info = self.m.functions.get(node.name)
+        body_text = span_text(self.m, info.ast.body.span) if info is not None else ""
+        t = TraceNode("function", f"{text} = {body_text}" if body_text else text, value, str(node.type),
+                      info.label if info else None, info.ref if info else None, None,
+                      str(info.provenance.span) if info else None, info.provenance.package if info else None,
+                      f"заменяет формулу из {info.overrides.provenance.package}" if info and info.overrides else None)
+        if depth >= self.max_depth:
+            return t
+        for a in node.args:
+            self._keep(t.children, a, frames, depth + 1)
+        n = frames[-1].n
+        from engine.evaluator import materialize
+
+        args = [materialize(self.ev.eval(a, frames), n) for a in node.args]
+        caller = self.ev.call_frames[-1] if node.frame == ir.CALLER_FRAME and self.ev.call_frames else node.frame
+        self.ev.arg_env.append(args)
+        self.ev.call_frames.append(caller)
+        try:
+            t.children += self._expand(node.body, frames, depth + 1)
+        finally:
+            self.ev.arg_env.pop()
+            self.ev.call_frames.pop()
         return t
 
     def _truth(self, node: ir.IR, frames) -> bool:

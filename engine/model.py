@@ -69,6 +69,22 @@ class CheckInfo:
 
 
 @dataclass
+class FunctionDefInfo:
+    name: str
+    ast: object                 # dsl.astnodes.FunctionDef
+    provenance: Provenance
+    overrides: FunctionDefInfo | None = None
+
+    @property
+    def label(self) -> str | None:
+        return self.ast.annotation("label")
+
+    @property
+    def ref(self) -> str | None:
+        return self.ast.annotation("ref")
+
+
+@dataclass
 class Disabled:
     name: str
     reason: str
@@ -108,6 +124,7 @@ class Methodology:
     outputs: dict[str, list[str]] = field(default_factory=dict)
     tests: list[Path] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)   # file → text, for excerpts and explain
+    functions: dict[str, FunctionDefInfo] = field(default_factory=dict)
 
     @property
     def ref(self) -> str:

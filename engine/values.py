@@ -96,5 +96,6 @@ def display(value, typ: Type) -> str:
     if k == "bool":
         return "true" if value else "false"
     if k == "number":
-        return repr(float(value))
+        text = repr(float(value))
+        return text if len(text) <= 15 else f"{float(value):.12g}"   # 14481.765269999998 → 14481.76527
     return str(value)
