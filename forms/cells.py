@@ -24,7 +24,7 @@ from dsl.diagnostics import DiagnosticError, Diagnostics, Span, did_you_mean
 from dsl.parser import parse_expression
 from dsl.symbols import ParamInfo, Symbols
 from dsl.typecheck import check_expression
-from forms.definition import Expr
+from forms.definition_model import Expr
 
 PLACEHOLDER = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]+)")
 MARK = "¤"
@@ -112,7 +112,7 @@ class CellCompiler:
             return None
         sym = self.symbols
         if refs:
-            sym = Symbols(sym.entities, dict(sym.params), sym.tables)
+            sym = Symbols(sym.entities, dict(sym.params), sym.tables, sym.functions)
             for name, _span in refs:
                 sym.params[name] = ParamInfo(name, (cell_types or {})[name], name)
         x = check_expression(sym, self.diags, node, entity)

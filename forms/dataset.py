@@ -327,7 +327,8 @@ def _case_mapper(rd: RunData, ents: dict[str, EntityData]):
 
 
 def _symbols(entities: dict[str, EntityDef], base: Methodology) -> Symbols:
-    sym = Symbols(params=dict(base.symbols.params), tables=dict(base.symbols.tables))
+    sym = Symbols(params=dict(base.symbols.params), tables=dict(base.symbols.tables),
+                  functions=base.symbols.functions)
     for e in entities.values():
         info = EntityInfo(e.name, e.label, {}, {r.name: r.entity for r in e.relations.values()}, e.as_of, e.key)
         for f in e.fields.values():
