@@ -171,14 +171,34 @@ def diff_definitions(a: Methodology, b: Methodology) -> list[Change]:
     return out
 
 
+def diff_functions(a: Methodology, b: Methodology) -> list[Change]:
+    from engine.explain import span_text
+
+    out = []
+    for name in sorted(set(a.functions) | set(b.functions)):
+        fa, fb = a.functions.get(name), b.functions.get(name)
+        body = (lambda m, f: _norm(span_text(m, f.ast.body.span) or ""))
+        if fa is None:
+            out.append(Change("function", "added", name, [f"+ {name}(…) = {body(b, fb)}  ({fb.provenance})"]))
+        elif fb is None:
+            out.append(Change("function", "removed", name, [f"− {name}(…)"]))
+        elif body(a, fa) != body(b, fb):
+            label = f" «{fb.label}»" if fb.label else ""
+            out.append(Change("function", "changed", name, [
+                f"~ формула {name}{label}", f"    было ({fa.provenance.package}):  {body(a, fa)}",
+                f"    стало ({fb.provenance.package}): {body(b, fb)}"]))
+    return out
+
+
 def diff(a: Methodology, b: Methodology) -> list[Change]:
-    return diff_params(a.params, b.params) + diff_tables(a.tables, b.tables) + diff_definitions(a, b)
+    return diff_params(a.params, b.params) + diff_tables(a.tables, b.tables) + diff_functions(a, b) \
+        + diff_definitions(a, b)
 
 
 def render(a: Methodology, b: Methodology, changes: list[Change]) -> str:
     out = [f"Изменения {a.ref} → {b.ref}"]
-    sections = [("parameter", "Параметры"), ("table", "Таблицы"), ("definition", "Определения"),
-                ("check", "Проверки")]
+    sections = [("parameter", "Параметры"), ("table", "Таблицы"), ("function", "Формулы (функции)"),
+                ("definition", "Определения"), ("check", "Проверки")]
     for kind, title in sections:
         items = [c for c in changes if c.kind == kind]
         if not items:

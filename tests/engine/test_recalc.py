@@ -67,3 +67,12 @@ def test_cli_recalc_from_stored_dataset(tmp_path, capsys):
     assert summary["from"] == "t@1.0.0" and summary["to"] == "t@2.0.0" and summary["changed"] > 0
     assert (out / "by_group.csv").read_text(encoding="utf-8").startswith("group,rows,changed")
     assert "правило case.kus" in (out / "reasons.txt").read_text(encoding="utf-8")
+
+
+def test_diff_lists_a_changed_formula():
+    from engine.diff import diff, render
+
+    a, b = compile_package("methodologies/federal/2025"), compile_package("methodologies/kaluga/2025")
+    text = render(a, b, diff(a, b))
+    assert "~ формула ksg_base «БС × КЗ, округлённое до копеек (Калужская обл.)»" in text
+    assert "стало (kaluga@2025.1.0): round(to_number(bs) * kz, 2)" in text
