@@ -171,13 +171,17 @@ def diff_definitions(a: Methodology, b: Methodology) -> list[Change]:
     return out
 
 
-def diff_functions(a: Methodology, b: Methodology) -> list[Change]:
+def _fn_body(m: Methodology, f) -> str:
     from engine.explain import span_text
 
+    return _norm(span_text(m, f.ast.body.span) or "")
+
+
+def diff_functions(a: Methodology, b: Methodology) -> list[Change]:
     out = []
+    body = _fn_body
     for name in sorted(set(a.functions) | set(b.functions)):
         fa, fb = a.functions.get(name), b.functions.get(name)
-        body = (lambda m, f: _norm(span_text(m, f.ast.body.span) or ""))
         if fa is None:
             out.append(Change("function", "added", name, [f"+ {name}(…) = {body(b, fb)}  ({fb.provenance})"]))
         elif fb is None:
