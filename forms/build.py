@@ -11,7 +11,7 @@ from engine.pipeline import read_extra
 from engine.schema import load_schema
 from engine.yamlpos import Located
 from forms.dataset import RunData, methodology_world, run_world
-from forms.definition import FormDef
+from forms.definition_model import FormDef
 from forms.evaluate import FormError, FormResult, day_of, evaluate_form
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from forms.definition import XmlDef
+from forms.definition_model import XmlDef
 from forms.render.xml import ROW_CODE, ROW_LABEL, XmlField, XmlMapping
 
 SOURCES = {"@code": ROW_CODE, "@label": ROW_LABEL, "row_code": ROW_CODE, "row_label": ROW_LABEL}
