@@ -10,22 +10,17 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
-from platform_helpers import TEST_SECRET, Database, login
+from platform_helpers import PASSWORD, Database, app_with_users, login
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.auth.roles import Role
-from api.auth.users import Scope, create_user
-from api.db.session import make_sessionmaker
-from api.server.app import create_app
-from api.server.settings import Settings
-from api.worker import worker_for
+from api.auth.users import Scope
 
 ROOT = Path(__file__).resolve().parents[2]
 PKG = Path(__file__).resolve().parent / "data" / "pkg"
 MONTH = ROOT / "examples" / "registries" / "2025-03"
 ERZ = MONTH / "ERZ_2025-03.csv"
 MO, OTHER_MO, SMO, OTHER_SMO = "000001", "000002", "76002", "76005"
-PASSWORD = "correct-horse-1"
 
 USERS: dict[str, tuple[Role, Scope]] = {
     "economist": (Role.ECONOMIST, Scope()),
@@ -146,12 +141,5 @@ class ApiEnv:
 
 def make_env(db: Database, home: Path, threads: int | None = None) -> ApiEnv:
     home.mkdir(parents=True, exist_ok=True)
-    sessions = make_sessionmaker(db.engine)
-    with sessions() as session, session.begin():
-        for login_name, (role, scope) in USERS.items():
-            create_user(session, login=login_name, password=PASSWORD, role=role, scope=scope, actor="test")
-    app = create_app(Settings(database_url="unused://", secret_key=TEST_SECRET, home=home), engine=db.engine)
-    if threads:
-        app.state.worker_threads = threads
-    worker_for(app)
+    app, sessions = app_with_users(db.engine, home, USERS, threads)
     return ApiEnv(db, home, TestClient(app, raise_server_exceptions=False), sessions)

@@ -1,30 +1,12 @@
-"""Fixtures of the API tests: the platform's database fixtures (SQLite AND PostgreSQL), an app
+"""Fixtures of the API tests (the database fixtures, SQLite AND PostgreSQL, are in tests/conftest.py): an app
 with its own METODIKA_HOME, users of the roles the tests need, the shipped month run once."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
-
-HERE = Path(__file__).resolve().parent
-PLATFORM = HERE.parent / "platform"
-sys.path.insert(0, str(PLATFORM))
-sys.path.insert(0, str(HERE))
-
-_spec = importlib.util.spec_from_file_location("platform_conftest", PLATFORM / "conftest.py")
-assert _spec is not None and _spec.loader is not None
-_platform = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_platform)
-
-pg_available = _platform.pg_available
-empty_db = _platform.empty_db
-db = _platform.db
-sessions = _platform.sessions
-
-from api_helpers import ApiEnv, make_env  # noqa: E402
+from api_helpers import ApiEnv, make_env
 
 
 @pytest.fixture

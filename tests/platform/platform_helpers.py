@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
-from fastapi import APIRouter
+from fastapi import APIRouter, FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.auth.roles import Role, ScopeKind
 from api.auth.users import Scope, create_user, set_branch
+from api.db.session import make_sessionmaker
 from api.server.app import create_app
 from api.server.settings import Settings
+from api.worker import worker_for
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,20 @@ def client_for(db_engine: Engine, extra_routers: Iterable[APIRouter] = ()) -> Te
     settings = Settings(database_url="unused://", secret_key=TEST_SECRET)
     app = create_app(settings, engine=db_engine, extra_routers=extra_routers)
     return TestClient(app, raise_server_exceptions=False)
+
+
+def app_with_users(db_engine: Engine, home: Path, users: Mapping[str, tuple[Role, Scope]],
+                   threads: int | None = None) -> tuple[FastAPI, sessionmaker[Session]]:
+    """An app with its own METODIKA_HOME and its background worker; ``users`` by login, password PASSWORD."""
+    sessions = make_sessionmaker(db_engine)
+    with sessions() as session, session.begin():
+        for login_name, (role, scope) in users.items():
+            create_user(session, login=login_name, password=PASSWORD, role=role, scope=scope, actor="test")
+    app = create_app(Settings(database_url="unused://", secret_key=TEST_SECRET, home=home), engine=db_engine)
+    if threads:
+        app.state.worker_threads = threads
+    worker_for(app)
+    return app, sessions
 
 
 def login(client: TestClient, user: str, password: str = PASSWORD) -> dict[str, str]:

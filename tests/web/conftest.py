@@ -1,42 +1,21 @@
-"""Fixtures of the web page tests: the platform's database fixtures (SQLite and PostgreSQL), an app
+"""Fixtures of the web page tests (the database fixtures, SQLite and PostgreSQL, are in tests/conftest.py): an app
 with its own METODIKA_HOME, users of several roles, the federal methodology published."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
+from platform_helpers import Database, app_with_users
+from sqlalchemy.orm import Session, sessionmaker
+from web_helpers import FEDERAL, MONTH, start_run, upload, wait_state, web_login
 
-HERE = Path(__file__).resolve().parent
-PLATFORM = HERE.parent / "platform"
-sys.path.insert(0, str(PLATFORM))
-sys.path.insert(0, str(HERE))
-
-_spec = importlib.util.spec_from_file_location("platform_conftest_web", PLATFORM / "conftest.py")
-assert _spec is not None and _spec.loader is not None
-_platform = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_platform)
-
-pg_available = _platform.pg_available
-empty_db = _platform.empty_db
-db = _platform.db
-
-from fastapi.testclient import TestClient  # noqa: E402
-from platform_helpers import TEST_SECRET, Database  # noqa: E402
-from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
-from web_helpers import FEDERAL, MONTH, PASSWORD, start_run, upload, wait_state, web_login  # noqa: E402
-
-from api.auth.roles import Role  # noqa: E402
-from api.auth.users import Scope, create_user  # noqa: E402
-from api.db.session import make_sessionmaker  # noqa: E402
-from api.server.app import create_app  # noqa: E402
-from api.server.settings import Settings  # noqa: E402
-from api.store.methodologies import publish  # noqa: E402
-from api.worker import worker_for  # noqa: E402
+from api.auth.roles import Role
+from api.auth.users import Scope
+from api.store.methodologies import publish
 
 MO, OTHER_MO, SMO = "000001", "000002", "76002"
 USERS: dict[str, tuple[Role, Scope]] = {
@@ -80,12 +59,7 @@ class WebEnv:
 def env(db: Database, tmp_path: Path) -> Iterator[WebEnv]:
     home = tmp_path / "home"
     home.mkdir()
-    sessions = make_sessionmaker(db.engine)
-    with sessions() as session, session.begin():
-        for login_name, (role, scope) in USERS.items():
-            create_user(session, login=login_name, password=PASSWORD, role=role, scope=scope, actor="test")
-    app = create_app(Settings(database_url="unused://", secret_key=TEST_SECRET, home=home), engine=db.engine)
-    worker_for(app)
+    app, sessions = app_with_users(db.engine, home, USERS)
     web = WebEnv(db, home, app, sessions)
     yield web
     app.state.worker.shutdown(wait_jobs=True)

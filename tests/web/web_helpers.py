@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
+from platform_helpers import PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
 FEDERAL = ROOT / "methodologies" / "federal" / "2025"
 MONTH = ROOT / "examples" / "registries" / "2025-03"
 ERZ = MONTH / "ERZ_2025-03.csv"
-PASSWORD = "correct-horse-1"
 
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 

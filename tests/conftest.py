@@ -4,23 +4,29 @@ PostgreSQL: ``METODIKA_TEST_PG_URL`` (default ``postgresql+psycopg://postgres@12
 Each test gets its own random schema (``search_path`` pinned on every connection), dropped
 afterwards, so parallel runs never collide. If the server is unreachable the PostgreSQL half
 is skipped — or fails when ``CI`` is set, because CI must run it.
+
+Defined once here for the platform, API and web tests (``db``, ``empty_db``, ``sessions``,
+``pg_available``). SQLAlchemy and the API are imported inside the fixtures, so tests that use
+no database (dsl, engine, forms) import nothing more than before. ``tests/platform`` is put on
+``sys.path`` so that every test directory imports ``platform_helpers`` as the same module.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from platform_helpers import Database
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session, sessionmaker
 
-from api.db.migrate import upgrade
-from api.db.session import make_engine, make_sessionmaker
+sys.path.insert(0, str(Path(__file__).resolve().parent / "platform"))
+
+if TYPE_CHECKING:
+    from platform_helpers import Database
+    from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PG_HOWTO = (
@@ -37,6 +43,8 @@ def pg_url() -> str:
 @pytest.fixture(scope="session")
 def pg_available() -> str | None:
     """None when PostgreSQL answers, else the reason it does not."""
+    from sqlalchemy import create_engine, text
+
     try:
         probe = create_engine(pg_url(), connect_args={"connect_timeout": 3})
         with probe.connect() as conn:
@@ -58,6 +66,12 @@ def _require_pg(reason: str | None) -> None:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def empty_db(request: pytest.FixtureRequest, tmp_path: Path, pg_available: str | None) -> Iterator[Database]:
+    from platform_helpers import Database
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from api.db.session import make_engine
+
     if request.param == "sqlite":
         url = f"sqlite:///{(tmp_path / 'metodika.sqlite').as_posix()}"
         engine = make_engine(url)
@@ -84,10 +98,14 @@ def empty_db(request: pytest.FixtureRequest, tmp_path: Path, pg_available: str |
 @pytest.fixture
 def db(empty_db: Database) -> Database:
     """A database migrated to the latest revision."""
+    from api.db.migrate import upgrade
+
     upgrade(empty_db.engine)
     return empty_db
 
 
 @pytest.fixture
 def sessions(db: Database) -> sessionmaker[Session]:
+    from api.db.session import make_sessionmaker
+
     return make_sessionmaker(db.engine)
