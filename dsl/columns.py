@@ -95,11 +95,16 @@ def unify_codes(a: Col, b: Col) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if a.cats is b.cats or (len(a.cats) == len(b.cats) and np.array_equal(a.cats, b.cats)):
         return np.asarray(a.data), np.asarray(b.data), a.cats
     cats = np.unique(np.concatenate([a.cats.astype(str), b.cats.astype(str)])).astype(object)
-    ma = np.searchsorted(cats.astype(str), a.cats.astype(str)).astype(np.int32)
-    mb = np.searchsorted(cats.astype(str), b.cats.astype(str)).astype(np.int32)
-    ad = np.where(np.asarray(a.data) >= 0, ma[np.clip(a.data, 0, None)], -1)
-    bd = np.where(np.asarray(b.data) >= 0, mb[np.clip(b.data, 0, None)], -1)
-    return ad, bd, cats
+    return _remap(a, cats), _remap(b, cats), cats
+
+
+def _remap(col: Col, cats: np.ndarray) -> np.ndarray:
+    """Codes of `col` in the dictionary `cats` (a superset of its own); −1 stays −1."""
+    data = np.asarray(col.data)
+    if len(col.cats) == 0:   # an all-missing column has an empty dictionary
+        return np.full(data.shape, -1, dtype=np.int32)
+    m = np.searchsorted(cats.astype(str), col.cats.astype(str)).astype(np.int32)
+    return np.where(data >= 0, m[np.clip(data, 0, None)], -1).astype(np.int32)
 
 
 def code_strings(col: Col) -> np.ndarray:

@@ -67,8 +67,15 @@ def cmd_run(args) -> int:
             except DatabaseNotReady as exc:
                 print(f"{exc} (или запустите с --no-store)", file=sys.stderr)
                 return 1
-            res, run_id = process_and_store(sessions, metodika_home(), m, [Path(p) for p in args.registry],
-                                            extra, ProgressBar())
+            from api.store.methodologies import PublishError
+
+            try:
+                res, run_id = process_and_store(sessions, metodika_home(), m, [Path(p) for p in args.registry],
+                                                extra, ProgressBar())
+            except PublishError as exc:
+                print(f"\n{exc} ({m.package.path / 'methodology.yaml'}); или запустите без сохранения "
+                      "в базе: --no-store", file=sys.stderr)
+                return 1
     except EvalError as e:
         print(f"\nошибка расчёта: {e}", file=sys.stderr)
         return 1

@@ -50,14 +50,15 @@ def load_inputs(m, args):
     from engine.pipeline import read_extra
     from engine.storage import compatible, load_dataset
 
-    if args.data and args.data.endswith(".npz"):
-        data = load_dataset(Path(args.data))
+    data_arg = getattr(args, "data", None)
+    if data_arg and data_arg.endswith(".npz"):
+        data = load_dataset(Path(data_arg))
         problems = compatible(data, m.entities)
         if problems:
             raise SystemExit("набор данных не подходит к схеме:\n  " + "\n  ".join(problems))
         return data
-    if args.data:
-        raw = read_csv_dir(Path(args.data))
+    if data_arg:
+        raw = read_csv_dir(Path(data_arg))
     else:
         reg = read_registry([Path(p) for p in args.registry])
         if not reg.ok:

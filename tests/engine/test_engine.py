@@ -235,3 +235,10 @@ def test_explain_check_condition_on_one_row(package):
     assert tree.children[0].text.startswith("case.dups = count(case by patient_ref") and tree.children[0].value == "2"
     with pytest.raises(KeyError):
         Explainer(ev).explain_check("case", "c0", "nope")
+
+
+def test_optional_code_column_absent_from_the_input(tmp_path):
+    m = compile_package(make_package(tmp_path, 'for case:\n    z: bool = default(ds2, "Z") == "Z"\n'))
+    raw = synthetic_raw(4)
+    del raw["case"]["ds2"]   # absent column: an optional field with an empty dictionary
+    assert Evaluator(m, bind(m.entities, raw)).column("case", "z").to_python() == [True] * 4
