@@ -67,9 +67,11 @@ def _entry(home: Path, run: Run, mv: MethodologyVersion, storage_path: str) -> _
 
 
 def explain(home: Path, run: Run, mv: MethodologyVersion, storage_path: str, entity: str, row_key: str,
-            name: str, *, personal_data: bool) -> tuple[dict[str, Any], str]:
-    """(TraceNode JSON, text) of ``entity[row_key].name``; KeyError with a Russian message if absent."""
+            name: str, *, personal_data: bool, check: str | None = None) -> tuple[dict[str, Any], str]:
+    """(TraceNode JSON, text) of ``entity[row_key].name`` — or, with ``check``, why that check fires
+    on the row; KeyError with a Russian message if absent."""
     entry = _entry(home, run, mv, storage_path)
     with entry.lock:
-        node = Explainer(entry.ev, personal_data=personal_data).explain(entity, row_key, name)
+        explainer = Explainer(entry.ev, personal_data=personal_data)
+        node = explainer.explain_check(entity, row_key, check) if check else explainer.explain(entity, row_key, name)
     return strip_paths(node.to_json(), entry.prefixes), strip_paths(render_text(node), entry.prefixes)

@@ -58,7 +58,7 @@ def _value_rows(m: Methodology, entity: str, values: dict[str, Any], hidden: set
 @router.get("/{run_id}/explain")
 @page
 def explain_page(run_id: int, request: Request, session: SessionDep, settings: SettingsDep,
-                 key: str = "", entity: str = "case", name: str = "") -> Response:
+                 key: str = "", entity: str = "case", name: str = "", check: str = "") -> Response:
     ctx = signed_in(request, session, settings)
     ctx.need(Action.RUN_EXPLAIN)
     run = run_or_404(ctx, run_id)
@@ -85,15 +85,16 @@ def explain_page(run_id: int, request: Request, session: SessionDep, settings: S
             details = view(d.values)
             defects.append({"d": d, "details": details, "uses": check_definitions(m, details.get("check", ""))})
     tree, text, error = None, None, None
-    if name:
+    if name or check:
         from api.store.explain import explain
 
         try:
-            tree, text = explain(ctx.home, run, mv, reg.storage_path, entity, key, name, personal_data=personal)
+            tree, text = explain(ctx.home, run, mv, reg.storage_path, entity, key, name, personal_data=personal,
+                                 check=check or None)
         except KeyError as exc:
             error = str(exc.args[0]) if exc.args else "значение не найдено"
     d = m.defs.get((entity, name)) if name else None
-    return render(ctx, "explain.html", run=run, mv=mv, entity=entity, key=key, name=name, values=values,
+    return render(ctx, "explain.html", run=run, mv=mv, entity=entity, key=key, name=name or check, values=values,
                   defects=defects, tree=tree, text=text, error=error, masked=not personal,
-                  title_label=d.label if d is not None else None,
+                  title_label=d.label if d is not None else (f"почему срабатывает проверка {check}" if check else None),
                   stored=stored)

@@ -96,6 +96,12 @@ def test_explain_page_shows_the_tree_with_parameter_labels(month: WebEnv) -> Non
     assert '<ul class="tree">' in tree.text and "node-parameter" in tree.text
     assert "Сколько месяцев до отчётного можно предъявлять случаи" in tree.text  # the parameter's label
     assert re.search(r'class="src">[^<]*\.rules:\d+:\d+', tree.text)  # source positions
+    # Why a check fires on a case: the link from the defect and the explained condition.
+    dup = "HM000001T76_25031/10000003"   # a duplicate in the ground truth of the shipped month
+    page = c.get(f"/web/runs/{month.run_id}/explain", params={"entity": "case", "key": dup})
+    assert "check=duplicate_case" in page.text
+    why = c.get(f"/web/runs/{month.run_id}/explain", params={"entity": "case", "key": dup, "check": "duplicate_case"})
+    assert why.status_code == 200 and "проверка duplicate_case" in why.text and "срабатывает" in why.text
     # A case of another МО is not explained for an МО operator.
     other = "HM000002T76_25031/20000001"
     assert month.client("mo_op").get(f"/web/runs/{month.run_id}/explain",
