@@ -127,6 +127,22 @@ def _merge(name: str, item, into: dict, diags: Diagnostics, what: str) -> None:
     into[name] = item
 
 
+def _overlay_ok(what: str, name: str, span, override: bool, prev, own: set, known: dict, code_dup: str,
+                keyword: str, diags: Diagnostics) -> bool:
+    """The overlay rule for named declarations: a redefinition needs `override` (and is allowed once
+    per package), `override` needs something to replace."""
+    if prev is not None and (name in own or not override):
+        extra = "" if name in own else f"; чтобы заменить, напишите {keyword}"
+        diags.error(code_dup, f"{what} «{name}» уже определена в пакете {prev.provenance.package}{extra}",
+                    span, related=[Related(prev.provenance.span, "первое определение")])
+        return False
+    if prev is None and override:
+        diags.error("E0302", f"override: {what} «{name}» не определена ни в одном базовом пакете", span,
+                    hints=did_you_mean(name, list(known)))
+        return False
+    return True
+
+
 def _load_functions(module, ref: str, shown: str, functions: dict, own: set, diags: Diagnostics) -> None:
     from dsl.primitives import names as primitive_names
 
@@ -136,14 +152,8 @@ def _load_functions(module, ref: str, shown: str, functions: dict, own: set, dia
         if f.name in builtin:
             diags.error("E0110", f"функция «{f.name}» совпадает по имени со встроенной функцией", f.name_span)
             continue
-        if prev is not None and (f.name in own or not f.override):
-            extra = "" if f.name in own else "; чтобы заменить формулу, напишите override def"
-            diags.error("E0301", f"функция «{f.name}» уже определена в пакете {prev.provenance.package}{extra}",
-                        f.name_span, related=[Related(prev.provenance.span, "первое определение")])
-            continue
-        if prev is None and f.override:
-            diags.error("E0302", f"override: функция «{f.name}» не определена ни в одном базовом пакете",
-                        f.name_span, hints=did_you_mean(f.name, list(functions)))
+        if not _overlay_ok("функция", f.name, f.name_span, f.override, prev, own, functions, "E0301",
+                           "override def", diags):
             continue
         if prev is not None and ([(p.name, p.type.name, p.type.optional) for p in f.params] !=
                                  [(p.name, p.type.name, p.type.optional) for p in prev.ast.params]
@@ -240,14 +250,8 @@ def _load_rules(raw: RawPackage, diags, entities, defs, checks, disabled, source
         for c in module.checks:
             prov = Provenance(ref, shown, c.name_span)
             prev = checks.get(c.name)
-            if prev is not None and (c.name in own_checks or not c.override):
-                extra = "" if c.name in own_checks else "; чтобы заменить проверку, напишите override check"
-                diags.error("E0304", f"проверка «{c.name}» уже определена в пакете {prev.provenance.package}{extra}",
-                            c.name_span, related=[Related(prev.provenance.span, "первое определение")])
-                continue
-            if prev is None and c.override:
-                diags.error("E0302", f"override: проверка «{c.name}» не определена ни в одном базовом пакете",
-                            c.name_span, hints=did_you_mean(c.name, list(checks)))
+            if not _overlay_ok("проверка", c.name, c.name_span, c.override, prev, own_checks, checks, "E0304",
+                               "override check", diags):
                 continue
             checks[c.name] = CheckInfo(c.name, c.entity, c, None, prov, prev)
             own_checks.add(c.name)
