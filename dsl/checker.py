@@ -45,7 +45,7 @@ def check_definition(symbols: Symbols, diags: Diagnostics, d: ast.Definition) ->
     ck = ExprChecker(symbols, diags, d.entity)
     try:
         if isinstance(d.body, ast.Decide):
-            value = check_decide(ck, d.body, typ)
+            value = check_decide(ck, d.body)
         else:
             value = ck.check(d.body)
     except CheckFailed:

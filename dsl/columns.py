@@ -36,9 +36,6 @@ class Col:
         missing = self.missing[idx] if self.missing is not None else None
         return Col(self.type, self.data[idx], missing, self.cats)
 
-    def has_missing(self) -> bool:
-        return self.missing is not None and bool(self.missing.any())
-
     # -- conversions used by explain, tests and output --
     def value_at(self, i: int):
         """Python value of row i (Decimal-free: money as kopecks int)."""
@@ -126,11 +123,3 @@ def merge_missing(*cols: Col) -> np.ndarray | None:
     for m in masks[1:]:
         out |= m
     return out
-
-
-def date_to_days(d: dt.date) -> int:
-    return (d - EPOCH).days
-
-
-def days_to_date(n: int) -> dt.date:
-    return EPOCH + dt.timedelta(days=int(n))

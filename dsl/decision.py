@@ -5,7 +5,7 @@ from __future__ import annotations
 from dsl import astnodes as ast
 from dsl import ir
 from dsl.diagnostics import Related
-from dsl.types import BOOL, INT, Type
+from dsl.types import BOOL, INT
 
 POLICIES = ("unique", "first", "any", "collect")
 COLLECTORS = ("sum", "min", "max", "count")
@@ -119,7 +119,7 @@ def _rows_overlap(r1: ast.DecideRow, r2: ast.DecideRow) -> bool | None:
     return True
 
 
-def check_decide(ck, d: ast.Decide, declared: Type) -> ir.IR:
+def check_decide(ck, d: ast.Decide) -> ir.IR:
     from dsl.typecheck import CheckFailed
 
     if d.policy not in POLICIES:

@@ -142,12 +142,6 @@ class Diagnostics:
         self.items.append(d)
         return d
 
-    def warning(self, code: str, message: str, span: Span | None, *,
-                related: Iterable[Related] = (), hints: Iterable[str] = ()) -> Diagnostic:
-        d = Diagnostic(code, message, span, list(related), list(hints), severity="warning")
-        self.items.append(d)
-        return d
-
     @property
     def errors(self) -> list[Diagnostic]:
         return [d for d in self.items if d.severity == "error"]

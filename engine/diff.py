@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from engine.model import Methodology
-from engine.params import FAR_FUTURE, ParamDef, key_text
+from engine.params import ParamDef, key_text
 from engine.tables import TableDef
 from engine.values import display
 
@@ -214,5 +214,3 @@ def render(a: Methodology, b: Methodology, changes: list[Change]) -> str:
         out.append("различий нет")
     return "\n".join(out)
 
-
-_ = FAR_FUTURE

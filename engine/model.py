@@ -26,16 +26,10 @@ class Provenance:
         return f"{self.package} ({self.span})"
 
 
-@dataclass
-class DefInfo:
-    entity: str
-    name: str
-    type: Type
-    ast: ast.Definition
-    ir: ir.IR | None
-    text: str               # source text of the body
-    provenance: Provenance
-    overrides: DefInfo | None = None
+class _FromAnnotations:
+    """label / ref / unit of a declaration, read from its @-annotations."""
+
+    ast: ast.Annotated
 
     @property
     def label(self) -> str | None:
@@ -49,13 +43,25 @@ class DefInfo:
     def unit(self) -> str | None:
         return self.ast.annotation("unit")
 
+
+@dataclass
+class DefInfo(_FromAnnotations):
+    entity: str
+    name: str
+    type: Type
+    ast: ast.Definition
+    ir: ir.IR | None
+    text: str               # source text of the body
+    provenance: Provenance
+    overrides: DefInfo | None = None
+
     @property
     def qualified(self) -> str:
         return f"{self.entity}.{self.name}"
 
 
 @dataclass
-class CheckInfo:
+class CheckInfo(_FromAnnotations):
     name: str
     entity: str
     ast: ast.Check
@@ -63,25 +69,13 @@ class CheckInfo:
     provenance: Provenance
     overrides: CheckInfo | None = None
 
-    @property
-    def ref(self) -> str | None:
-        return self.ast.annotation("ref")
-
 
 @dataclass
-class FunctionDefInfo:
+class FunctionDefInfo(_FromAnnotations):
     name: str
-    ast: object                 # dsl.astnodes.FunctionDef
+    ast: ast.FunctionDef
     provenance: Provenance
     overrides: FunctionDefInfo | None = None
-
-    @property
-    def label(self) -> str | None:
-        return self.ast.annotation("label")
-
-    @property
-    def ref(self) -> str | None:
-        return self.ast.annotation("ref")
 
 
 @dataclass

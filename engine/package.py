@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dsl.diagnostics import Diagnostic, DiagnosticError, Diagnostics, Span
+from dsl.diagnostics import Diagnostic, DiagnosticError, Diagnostics
 from engine.model import PackageInfo
 from engine.yamlpos import Located, load_located
 
@@ -105,7 +105,3 @@ def package_files(raw: RawPackage) -> list[Path]:
         if p.is_file() and "__pycache__" not in p.parts and not p.name.startswith("."):
             out.append(p)
     return out
-
-
-def span_of(loc: Located | None, fallback: Span) -> Span:
-    return loc.span if loc is not None else fallback

@@ -55,7 +55,8 @@ def settle(m: Methodology, data: Dataset, defects: DefectTable, billed_field: st
     fine = np.zeros(cases.n, dtype=np.int64)
     codes: list[list[str]] = [[] for _ in range(cases.n)]
     applied: list[str | None] = [None] * cases.n
-    index = {e: {str(k): i for i, k in enumerate(d.keys)} for e, d in data.entities.items()}
+    with_defects = {d.entity for d in defects.defects}
+    index = {e: {str(k): i for i, k in enumerate(data.entities[e].keys)} for e in with_defects}
     for d in defects.defects:
         row = index[d.entity].get(d.row_key)
         if row is None:

@@ -194,14 +194,12 @@ def declare_table(name: str, node: Located, pkg_dir: Path, display_dir: str, pac
 
 def _field_columns(raw_line: str) -> list[int]:
     """1-based column where each CSV field starts in a raw line (quotes respected)."""
-    cols, in_q, start = [1], False, True
+    cols, in_q = [1], False
     for i, ch in enumerate(raw_line):
         if ch == '"':
             in_q = not in_q
         elif ch == "," and not in_q:
             cols.append(i + 2)
-        start = False
-    del start
     return cols
 
 

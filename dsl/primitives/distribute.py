@@ -16,10 +16,7 @@ def distribute_groups(groups: Groups, total: Col, weights: Col, caps: Col | None
     g = groups.g
     n = len(g)
     t = np.asarray(total.data, dtype=np.int64)
-    if total.type.kind == "money" or (caps is not None and caps.type.kind == "money"):
-        unit_total = t
-    else:
-        unit_total = t
+    unit_total = t   # units: pieces for int totals, kopecks for money
     # the total must be one value per group
     gt = np.full(groups.n, -1, dtype=np.int64)
     gt[g] = unit_total
