@@ -91,6 +91,7 @@ class CheckIR:
     kinds: tuple[str, ...] | None = None      # registry file kinds the check applies to
     valid_from: dt.date | None = None         # validity of the check by the account's period
     valid_to: dt.date | None = None
+    account_path: tuple[tuple[str, str], ...] = ()   # (relation, target entity) steps to the account
 
 
 def check_check(symbols: Symbols, diags: Diagnostics, c: ast.Check) -> CheckIR | None:
@@ -115,6 +116,8 @@ def check_check(symbols: Symbols, diags: Diagnostics, c: ast.Check) -> CheckIR |
     ck = ExprChecker(symbols, diags, c.entity)
     out = CheckIR(c.name, c.entity, None, None, None, None, None, None, None)
     ok = check_catalogue_clauses(c, diags, out)
+    if ok and (out.kinds is not None or out.valid_from is not None):
+        ok = check_account_reach(symbols, diags, c, out)
 
     def typed(clause: ast.Clause | None, kinds: tuple[str, ...], what: str, node: ast.Node | None = None):
         nonlocal ok
@@ -169,6 +172,49 @@ def check_check(symbols: Symbols, diags: Diagnostics, c: ast.Check) -> CheckIR |
 FILE_KINDS = ("H", "C", "T", "D", "L")
 CATALOGUE_ID = re.compile(r"\d{3}F\.\d{2}\.\d{4}")
 _BINDING = ("catalogue", "kinds", "valid")
+
+
+ACCOUNT = "account"
+
+
+def account_path(symbols: Symbols, entity: str) -> tuple[tuple[str, str], ...] | None:
+    """(relation, target) steps leading from `entity` to the account (shortest, required relations only)."""
+    frontier: list[tuple[str, tuple[tuple[str, str], ...]]] = [(entity, ())]
+    seen = {entity}
+    while frontier:
+        nxt = []
+        for name, path in frontier:
+            if name == ACCOUNT:
+                return path
+            info = symbols.entities.get(name)
+            for rel, target in (info.relations.items() if info else ()):
+                if rel in info.optional_relations or target in seen:
+                    continue
+                seen.add(target)
+                nxt.append((target, path + ((rel, target),)))
+        frontier = nxt
+    return None
+
+
+def check_account_reach(symbols: Symbols, diags: Diagnostics, c: ast.Check, out: CheckIR) -> bool:
+    """A check limited by file kind or period must reach account fields that carry them."""
+    path = account_path(symbols, c.entity)
+    if path is None:
+        diags.error("E0708", f"проверка «{c.name}» ограничена видом файла или периодом, но от сущности"
+                    f" «{c.entity}» нет связи до счёта ({ACCOUNT})", c.entity_span)
+        return False
+    attrs = symbols.entities[ACCOUNT].attrs
+    need = []
+    if out.kinds is not None and "file_type" not in attrs and "filename" not in attrs:
+        need.append("file_type")
+    if out.valid_from is not None:
+        need += [f for f in ("year", "month") if f not in attrs]
+    if need:
+        diags.error("E0708", f"проверка «{c.name}» ограничена видом файла или периодом, но у счёта нет"
+                    " полей " + ", ".join(need), (c.clause("kinds") or c.clause("valid")).span)
+        return False
+    out.account_path = path
+    return True
 
 
 def catalogue_check_name(ident: str) -> str:
