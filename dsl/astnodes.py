@@ -179,10 +179,12 @@ class Definition(Node, Annotated):
 
 @dataclass
 class Clause(Node):
-    kind: str  # code | title | when | withhold | fine | message
+    kind: str  # catalogue | kinds | valid | code | title | when | withhold | fine | message
     expr: Node | None = None
     base: Node | None = None
     text: str | None = None
+    # catalogue: [(id, span)]; kinds: [(letter, span)…]; valid: [(from, span)] or [(from, span), (to, span)]
+    items: list[tuple[str, Span]] | None = None
 
 
 @dataclass

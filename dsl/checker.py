@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 
@@ -86,6 +87,11 @@ class CheckIR:
     fine: ir.IR | None
     message: str | None
     placeholders: dict[str, ir.IR] = field(default_factory=dict)
+    catalogue: str | None = None              # Q015 ID, e.g. 003F.00.0010
+    kinds: tuple[str, ...] | None = None      # registry file kinds the check applies to
+    valid_from: dt.date | None = None         # validity of the check by the account's period
+    valid_to: dt.date | None = None
+    account_path: tuple[tuple[str, str], ...] = ()   # (relation, target entity) steps to the account
 
 
 def check_check(symbols: Symbols, diags: Diagnostics, c: ast.Check) -> CheckIR | None:
@@ -109,7 +115,9 @@ def check_check(symbols: Symbols, diags: Diagnostics, c: ast.Check) -> CheckIR |
             diags.error("E0701", f"в проверке «{c.name}» нет обязательного предложения «{required}»", c.name_span)
     ck = ExprChecker(symbols, diags, c.entity)
     out = CheckIR(c.name, c.entity, None, None, None, None, None, None, None)
-    ok = True
+    ok = check_catalogue_clauses(c, diags, out)
+    if ok and (out.kinds is not None or out.valid_from is not None):
+        ok = check_account_reach(symbols, diags, c, out)
 
     def typed(clause: ast.Clause | None, kinds: tuple[str, ...], what: str, node: ast.Node | None = None):
         nonlocal ok
@@ -159,6 +167,126 @@ def check_check(symbols: Symbols, diags: Diagnostics, c: ast.Check) -> CheckIR |
                 diags.error("E0212", f"подстановка «{{{text}}}» в сообщении не является выражением", span)
                 ok = False
     return out if ok and not diags.errors else (out if ok else None)
+
+
+FILE_KINDS = ("H", "C", "T", "D", "L")
+CATALOGUE_ID = re.compile(r"\d{3}F\.\d{2}\.\d{4}")
+_BINDING = ("catalogue", "kinds", "valid")
+
+
+ACCOUNT = "account"
+
+
+def account_path(symbols: Symbols, entity: str) -> tuple[tuple[str, str], ...] | None:
+    """(relation, target) steps leading from `entity` to the account (shortest, required relations only)."""
+    frontier: list[tuple[str, tuple[tuple[str, str], ...]]] = [(entity, ())]
+    seen = {entity}
+    while frontier:
+        nxt = []
+        for name, path in frontier:
+            if name == ACCOUNT:
+                return path
+            info = symbols.entities.get(name)
+            for rel, target in (info.relations.items() if info else ()):
+                if rel in info.optional_relations or target in seen:
+                    continue
+                seen.add(target)
+                nxt.append((target, path + ((rel, target),)))
+        frontier = nxt
+    return None
+
+
+def check_account_reach(symbols: Symbols, diags: Diagnostics, c: ast.Check, out: CheckIR) -> bool:
+    """A check limited by file kind or period must reach account fields that carry them."""
+    path = account_path(symbols, c.entity)
+    if path is None:
+        diags.error("E0708", f"проверка «{c.name}» ограничена видом файла или периодом, но от сущности"
+                    f" «{c.entity}» нет связи до счёта ({ACCOUNT})", c.entity_span)
+        return False
+    attrs = symbols.entities[ACCOUNT].attrs
+    need = []
+    if out.kinds is not None and "file_type" not in attrs and "filename" not in attrs:
+        need.append("file_type")
+    if out.valid_from is not None:
+        need += [f for f in ("year", "month") if f not in attrs]
+    if need:
+        diags.error("E0708", f"проверка «{c.name}» ограничена видом файла или периодом, но у счёта нет"
+                    " полей " + ", ".join(need), (c.clause("kinds") or c.clause("valid")).span)
+        return False
+    out.account_path = path
+    return True
+
+
+def catalogue_check_name(ident: str) -> str:
+    """The name a check bound to a catalogue ID carries: q015_003f_00_0010."""
+    return "q015_" + ident.lower().replace(".", "_")
+
+
+def check_catalogue_clauses(c: ast.Check, diags: Diagnostics, out: CheckIR) -> bool:
+    """`catalogue`, `kinds`, `valid from … [to …]`: shape of the ID, known kinds, a real period."""
+    ok = True
+    order = [cl.kind for cl in c.clauses]
+    last = -1
+    for i, cl in enumerate(c.clauses):
+        if cl.kind not in _BINDING:
+            continue
+        pos = _BINDING.index(cl.kind)
+        others = [k for k in order[:i] if k not in _BINDING]
+        if others or pos < last:
+            diags.error("E0703", f"предложение «{cl.kind}» должно стоять в начале проверки «{c.name}»"
+                        " в порядке catalogue, kinds, valid", cl.span,
+                        hints=["сначала catalogue \"NNNF.NN.NNNN\", затем kinds …, затем valid from …"])
+            ok = False
+        last = max(last, pos)
+    cat = c.clause("catalogue")
+    if cat is not None:
+        ident, span = cat.items[0]
+        if not CATALOGUE_ID.fullmatch(ident):
+            diags.error("E0704", f"«{ident}» не похож на идентификатор проверки каталога Q015", span,
+                        hints=["формат: три цифры, F, точка, две цифры, точка, четыре цифры — например 003F.00.0010"])
+            ok = False
+        else:
+            out.catalogue = ident
+            expected = catalogue_check_name(ident)
+            if c.name != expected and not c.name.startswith(expected + "_"):
+                diags.error("E0707", f"проверка каталога {ident} должна называться «{expected}»"
+                            f" (или «{expected}_…»), а не «{c.name}»", c.name_span)
+                ok = False
+    kinds = c.clause("kinds")
+    if kinds is not None:
+        letters: list[str] = []
+        for letter, span in kinds.items:
+            if letter not in FILE_KINDS:
+                from dsl.diagnostics import did_you_mean
+
+                diags.error("E0705", f"неизвестный вид файла реестра «{letter}»; допустимы: "
+                            + ", ".join(FILE_KINDS), span, hints=did_you_mean(letter, FILE_KINDS))
+                ok = False
+            elif letter in letters:
+                diags.error("E0705", f"вид файла «{letter}» указан дважды", span)
+                ok = False
+            else:
+                letters.append(letter)
+        out.kinds = tuple(letters)
+    valid = c.clause("valid")
+    if valid is not None:
+        dates: list[dt.date | None] = []
+        for text, span in valid.items:
+            try:
+                dates.append(dt.date.fromisoformat(text))
+            except ValueError:
+                diags.error("E0005", f"неверная дата «{text}»: такого дня нет в календаре", span,
+                            hints=["формат даты: ГГГГ-ММ-ДД, например 2025-01-31"])
+                dates.append(None)
+                ok = False
+        out.valid_from = dates[0]
+        out.valid_to = dates[1] if len(dates) > 1 else None
+        if out.valid_from and out.valid_to and out.valid_to < out.valid_from:
+            diags.error("E0706", f"срок действия проверки «{c.name}» кончается ({out.valid_to}) раньше,"
+                        f" чем начинается ({out.valid_from})", valid.items[1][1],
+                        hints=["valid from НАЧАЛО to КОНЕЦ, КОНЕЦ не раньше НАЧАЛА"])
+            ok = False
+    return ok
 
 
 __all__ = ["check_definition", "check_check", "CheckIR", "declared_type", "NUMBER"]

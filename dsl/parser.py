@@ -201,6 +201,16 @@ class _Builder(Transformer):
         return ast.Check(self._span(meta), str(name), self._ts(name), str(entity), self._ts(entity),
                          clauses, override is not None, annotations)
 
+    def catalogue_clause(self, meta, c):
+        return ast.Clause(self._span(meta), "catalogue", text=_unescape(c[0]),
+                          items=[(_unescape(c[0]), self._ts(c[0]))])
+
+    def kinds_clause(self, meta, c):
+        return ast.Clause(self._span(meta), "kinds", items=[(str(t), self._ts(t)) for t in c])
+
+    def valid_clause(self, meta, c):
+        return ast.Clause(self._span(meta), "valid", items=[(str(t), self._ts(t)) for t in c if t is not None])
+
     def code_clause(self, meta, c):
         return ast.Clause(self._span(meta), "code", expr=c[0])
 

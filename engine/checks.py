@@ -11,6 +11,7 @@ from dsl.columns import Col
 from dsl.primitives.rounding import half_up_scaled
 from engine.evaluator import Evaluator, RFrame
 from engine.model import CheckInfo
+from engine.scope import row_scope
 from engine.values import display
 
 
@@ -30,6 +31,7 @@ class Defect:
     package: str
     reference: str | None
     rule: str              # file:line:col of the check
+    catalogue: str | None = None   # Q015 ID when the check is bound to the FFOMS catalogue
 
     def as_row(self) -> dict:
         return {
@@ -37,6 +39,7 @@ class Defect:
             "title": self.title, "share": self.share, "withheld": display(self.withheld, _MONEY),
             "fine": display(self.fine, _MONEY), "message": self.message, "values": self.values,
             "methodology": self.package, "reference": self.reference or "", "rule": self.rule,
+            "catalogue": self.catalogue or "",
         }
 
 
@@ -86,7 +89,11 @@ def run_check(ev: Evaluator, info: CheckInfo) -> list[Defect]:
         return []
     when = ev.eval(c.when, [ev.root_frame(info.entity)])
     ev.unresolved(when, c.when, [ev.root_frame(info.entity)], f"проверка «{info.name}»")
-    hit = np.nonzero(np.asarray(np.broadcast_to(when.data, (ent.n,)), dtype=bool))[0]
+    fired = np.asarray(np.broadcast_to(when.data, (ent.n,)), dtype=bool)
+    scope = row_scope(c, ev.data, info.entity)
+    if scope is not None:
+        fired = fired & scope
+    hit = np.nonzero(fired)[0]
     if len(hit) == 0:
         return []
     frames = [RFrame(info.entity, hit, len(hit))]
@@ -123,7 +130,7 @@ def run_check(ev: Evaluator, info: CheckInfo) -> list[Defect]:
         out.append(Defect(info.entity, str(ent.keys[row]), info.name,
                           str(codes.value_at(i)) if codes else "", str(titles.value_at(i)) if titles else "",
                           float(share_v[i]), int(withheld[i]), int(fine_v[i]), int(base_v[i]), msg, values,
-                          info.provenance.package, info.ref, rule))
+                          info.provenance.package, info.ref, rule, c.catalogue))
     return out
 
 

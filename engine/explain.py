@@ -91,8 +91,14 @@ class Explainer:
         when = info.ir.when
         fired = self.ev.eval(when, frames).value_at(0)
         text = span_text(self.m, when.span) or ""
-        node = TraceNode("check", f"проверка {check}: when {text}", "срабатывает" if fired else "не срабатывает",
-                         "bool", None, info.ref, None, str(info.provenance.span), info.provenance.package)
+        from engine.scope import describe, out_of_scope
+
+        binding = describe(info.ir)
+        outside = out_of_scope(info.ir, self.ev.data, entity, row)
+        verdict = "не выполняется" if outside else ("срабатывает" if fired else "не срабатывает")
+        title = f"проверка {check}" + (f" ({binding})" if binding else "") + f": when {text}"
+        node = TraceNode("check", title, verdict, "bool", None, info.ref, None, str(info.provenance.span),
+                         info.provenance.package, outside)
         if isinstance(when, ir.FieldRef):
             self._keep(node.children, when, frames, 1)
         else:

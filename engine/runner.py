@@ -68,8 +68,8 @@ def write_run(result: RunResult, out_dir: Path, input_hashes: dict[str, str] | N
     rows = [d.as_row() for d in result.defects.defects]
     with (out_dir / "defects.csv").open("w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)
-        head = ["entity", "row", "check", "code", "title", "share", "withheld", "fine", "message", "values",
-                "methodology", "reference", "rule"]
+        head = ["entity", "row", "check", "catalogue", "code", "title", "share", "withheld", "fine", "message",
+                "values", "methodology", "reference", "rule"]
         w.writerow(head)
         for r in rows:
             w.writerow([json.dumps(r[h], ensure_ascii=False) if h == "values" else r[h] for h in head])

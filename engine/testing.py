@@ -95,7 +95,7 @@ def build_input(m: Methodology, inp: dict, defaults: dict, date: str | None) -> 
                     continue
                 target = rows_by[rel.entity]
                 if not target:
-                    target.append({m.entities[rel.entity].key: f"{rel.entity}1"})
+                    target.append({m.entities[rel.entity].key: f"{rel.entity}1", **(defaults.get(rel.entity) or {})})
                     changed = True
                 if len(target) == 1:
                     tkey = target[0][m.entities[rel.entity].key]

@@ -127,6 +127,7 @@ def defect_rows(m: Methodology, res: PipelineResult, scope: dict[str, tuple[list
         doc: dict[str, Any] = {
             "check": d.check, "share": d.share, "base_kopecks": d.base, "message": d.message,
             "values": d.values, "package": d.package, "reference": d.reference, "rule": rule,
+            "catalogue": d.catalogue,
             "personal_keys": sorted(k for k in d.values if is_personal(k, names)),
         }
         masked = masked_message(template, d.message, placeholders, names)

@@ -1,0 +1,64 @@
+"""Catalogue-bound checks at run time: file kind and reporting period of the account decide the scope."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dsl.checker import CheckIR
+from dsl.columns import encode_strings
+from dsl.types import parse_type_name
+from engine.checks import run_checks
+from engine.dataset import bind
+from engine.evaluator import Evaluator
+from engine.explain import Explainer
+from engine.scope import describe, file_kinds
+from engine.testing import build_input
+from tests.dsl.harness import HERE, compile_entry, in_dir
+
+GOOD = HERE / "good" / "catalogue.rules"
+
+
+def _run(accounts: list[dict]):
+    m = compile_entry(GOOD)
+    inp = {"account": accounts, "patient": [{"key": "p1", "dr": "1980-01-01"}],
+           "case": [{"key": f"c{i}", "patient_ref": "p1", "account_ref": a["key"], "kd": 0}
+                    for i, a in enumerate(accounts)],
+           "service": [{"key": f"s{i}", "case_ref": f"c{i}", "code_usl": "X"} for i in range(len(accounts))]}
+    defaults = {"account": {"dschet": "2025-03-31", "code_mo": "760002", "summav": 0},
+                "case": {"usl_ok": 1, "profil": 97, "lpu": "760002", "ds1": "H25.1", "rslt": 101, "sumv": 100,
+                         "date_z_1": "2025-03-01", "date_z_2": "2025-03-10"},
+                "service": {"kol_usl": 1, "sumv_usl": 0, "date_in": "2025-03-05"}}
+    with in_dir(HERE):
+        data = bind(m.entities, build_input(m, inp, defaults, None))
+    ev = Evaluator(m, data)
+    return m, ev, run_checks(ev)
+
+
+def test_defects_carry_the_catalogue_id_and_respect_kind_and_period():
+    _, _, table = _run([{"key": "a1", "file_type": "H", "year": 2025, "month": 3},
+                        {"key": "a2", "file_type": "T", "year": 2025, "month": 3},
+                        {"key": "a3", "file_type": "C", "year": 2025, "month": 4}])
+    got = sorted((d.check, d.row_key, d.catalogue) for d in table.defects)
+    assert got == [("q015_001f_00_0060", "s0", "001F.00.0060"), ("q015_003f_00_0010", "c0", "003F.00.0010")]
+    assert table.defects[0].as_row()["catalogue"] in ("001F.00.0060", "003F.00.0010")
+
+
+def test_explain_check_names_the_id_and_says_why_out_of_scope():
+    _, ev, _ = _run([{"key": "a1", "file_type": "H", "year": 2025, "month": 3},
+                     {"key": "a2", "file_type": "T", "year": 2025, "month": 3}])
+    inside = Explainer(ev).explain_check("case", "c0", "q015_003f_00_0010")
+    assert inside.value == "срабатывает" and "Q015 003F.00.0010; файлы H, C; с 2025-02 по 2025-03" in inside.text
+    outside = Explainer(ev).explain_check("case", "c1", "q015_003f_00_0010")
+    assert outside.value == "не выполняется"
+    assert "вид файла T" in outside.note and "2025-03" in outside.note
+
+
+def test_file_kind_falls_back_to_the_file_name():
+    code = parse_type_name("code", True)
+    given = encode_strings(np.array([None, "C", None, None], dtype=object), code)
+    names = encode_strings(np.array(["HM760002T76_250301", "TM1", "DPM760002T76_2503", None], dtype=object), code)
+    assert list(file_kinds(given, names, 4)) == ["H", "C", "D", None]
+
+
+def test_describe_without_binding_is_none():
+    assert describe(CheckIR("x", "case", None, None, None, None, None, None, None)) is None
