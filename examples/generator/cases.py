@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import calendar
 import random
+from copy import deepcopy
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
@@ -68,6 +69,8 @@ class Case:
     smo: str | None = None  # written SMO when it deliberately differs from the ЕРЗ
     idcase: int = 0
     extra: dict = field(default_factory=dict)
+    kind: str = "H"  # file kind: H, C, T or D
+    block: object | None = None  # the C/T/D payload (examples/generator/special.py)
 
     @property
     def written_sumv(self) -> Decimal:
@@ -336,4 +339,4 @@ class CaseFactory:
         case.ed_col = len(days)
 
     def copy(self, case: Case) -> Case:
-        return replace(case, services=[replace(u) for u in case.services])
+        return replace(case, services=[replace(u) for u in case.services], block=deepcopy(case.block))
