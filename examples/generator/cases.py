@@ -201,10 +201,11 @@ class CaseFactory:
             return False
         return s.age_min <= pop.age_at(person, d1) <= s.age_max
 
-    def doctor(self, mo: int, profil: str) -> str:
+    def doctor(self, mo: int, profil: str, rng: random.Random | None = None) -> str:
+        """СНИЛС of one of four doctors of this profile in the МО."""
         from .population import snils
 
-        k = self.rng.randrange(4)
+        k = (rng or self.rng).randrange(4)
         return snils((mo + 1) * 123_456_791 + int(profil) * 1_009 + k * 7)
 
     # --- timeline ---------------------------------------------------------------------

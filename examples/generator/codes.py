@@ -281,25 +281,23 @@ class DispKind:
     disp: str  # V016 IDDT (SCHET/DISP)
     letter: str  # the letter after D in the file name
     age_min: int
-    services: tuple[str, ...]  # V001 codes of the examination; the first carries the tariff
+    #: V001 services of the examination, each with the V021 specialties of its performers
+    #: (USL/MR_USL_N); the first carries the tariff
+    services: tuple[tuple[str, tuple[str, ...]], ...]
     cost: Decimal  # assumption: the complex tariff of the examination (not in the reference)
     weight: float
 
 
+#: performers: 76 терапия + 219 сестринское дело (the therapist's visit: two MR_USL_N, as the real
+#: sample has), 215 лабораторная диагностика, 226 функциональная диагностика, 60 рентгенология
+_THERAPIST = ("B04.047.002", ("76", "219"))
+_LAB = (("A09.05.023", ("215",)), ("A09.05.026", ("215",)))
+_ECG, _FLG = ("A05.10.006", ("226",)), ("A06.09.006", ("60",))
 #: assumption: file letters (the reference does not list them; DO is the real sample's), the
 #: services of each examination and their tariffs
 DISP: tuple[DispKind, ...] = (
-    DispKind(
-        "ДВ1",
-        "P",
-        18,
-        ("B04.047.002", "A09.05.023", "A09.05.026", "A05.10.006", "A06.09.006"),
-        Decimal("2318.40"),
-        3,
-    ),  # fmt: skip
-    DispKind(
-        "ОПВ", "O", 18, ("B04.047.002", "A09.05.023", "A09.05.026", "A06.09.006"), Decimal("1806.57"), 2
-    ),  # fmt: skip
+    DispKind("ДВ1", "P", 18, (_THERAPIST, *_LAB, _ECG, _FLG), Decimal("2318.40"), 3),
+    DispKind("ОПВ", "O", 18, (_THERAPIST, *_LAB, _FLG), Decimal("1806.57"), 2),
 )
 #: V017 RSLT_D for adults (I, II, IIIа, IIIб health groups) — assumption: 35/35/20/10 %
 RSLT_D = (("1", 0.35), ("2", 0.35), ("31", 0.20), ("32", 0.10))

@@ -97,7 +97,7 @@ class Disp:
     ds1_pr: bool
     pr_d_n: int  # 1 under observation, 2 taken under observation, 3 not subject to it
     naz: list[tuple[int, int, int | None]] = field(default_factory=list)  # (NAZ_N, NAZ_R, NAZ_V)
-    performers: list[tuple[str, str]] = field(default_factory=list)  # (PRVS, CODE_MD) per service
+    performers: list[list[tuple[str, str]]] = field(default_factory=list)  # per service: (PRVS, CODE_MD)…
 
     def shift(self, delta: int) -> None:
         pass
@@ -187,12 +187,12 @@ class SpecialFactory:
         s = self.scen[spec]
         rng = self.rng
         usl_ok = s.usl_ok
-        vidpom = {"C": {1: "31", 2: "31", 3: "13"}, "T": {1: "32"}, "D": {3: "13"}}[self.kind][usl_ok]
+        vidpom = {"C": {1: "31", 2: "31", 3: "13"}, "T": {1: "32"}, "D": {3: "12"}}[self.kind][usl_ok]
         prvs = rng.choice(s.prvs)
         case = Case(person=person, mo=mo, scenario=s, usl_ok=usl_ok, vidpom=vidpom,
                     for_pom="3" if usl_ok in (1, 2) or self.kind == "D" else rng.choice(FOR_POM[3][:1]),
                     d1=d1, d2=d2, rslt="", ishod="", idsp=s.idsp, ds1=rng.choice(s.diagnoses), ds2=None,
-                    c_zab=None, p_cel=None, doctor=self.base.doctor(mo, s.profil if s.profil != "disp" else "97"),
+                    c_zab=None, p_cel=None, doctor=self.base.doctor(mo, s.profil if s.profil != "disp" else "97", rng),
                     prvs=prvs, kd=None, ed_col=None, services=[])  # fmt: skip
         case.kind = self.kind
         if self.kind == "C":
@@ -293,10 +293,11 @@ class SpecialFactory:
         days = [
             case.d1 + (j * (case.d2 - case.d1)) // max(len(k.services) - 1, 1) for j in range(len(k.services))
         ]
-        case.services = [Service(code, days[j], days[j], 1) for j, code in enumerate(k.services)]
-        disp.performers = [(case.prvs, case.doctor)] + [("206", self.base.doctor(case.mo, "206"))] * (
-            len(k.services) - 1
-        )
+        case.services = [Service(code, days[j], days[j], 1) for j, (code, _) in enumerate(k.services)]
+        disp.performers = [
+            [(p, case.doctor if p == case.prvs else self.base.doctor(case.mo, p, rng)) for p in prvs]
+            for _, prvs in k.services
+        ]
         case.ed_col = 1
         case.block = disp
         case.sum_m = k.cost

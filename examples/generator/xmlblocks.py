@@ -118,10 +118,11 @@ def disp_sl(case: Case, dsp: Disp, mo_code: str, dept: str, first_serv: int) -> 
         out.append("</NAZ>\n")
     out += [el("ED_COL", f"{case.ed_col}.00"), el("TARIF", pr.tarif), el("SUM_M", case.sum_m)]
     for j, u in enumerate(case.services):
-        prvs, md = dsp.performers[j]
         out += ["<USL>\n", el("IDSERV", first_serv + j), el("LPU", mo_code), el("LPU_1", dept),
                 el("DATE_IN", d(u.d_in)), el("DATE_OUT", d(u.d_out)), el("P_OTK", 0), el("CODE_USL", u.code),
-                el("TARIF", u.tarif), el("SUMV_USL", u.sumv),
-                "<MR_USL_N>\n", el("MR_N", 1), el("PRVS", prvs), el("CODE_MD", md), "</MR_USL_N>\n", "</USL>\n"]  # fmt: skip
+                el("TARIF", u.tarif), el("SUMV_USL", u.sumv)]  # fmt: skip
+        for n, (prvs, md) in enumerate(dsp.performers[j], 1):
+            out += ["<MR_USL_N>\n", el("MR_N", n), el("PRVS", prvs), el("CODE_MD", md), "</MR_USL_N>\n"]
+        out.append("</USL>\n")
     out.append("</SL>\n")
     return out
