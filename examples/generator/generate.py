@@ -72,7 +72,8 @@ def generate(cfg: Config) -> Summary:
     mo_codes = _mo_codes(pkg, cfg.n_mo)
     factory = CaseFactory(load_scenarios(), pop, pkg, mo_codes, cfg.year, cfg.month, rng)
     injector = DefectInjector(factory, rng)
-    h_version = cfg.version or version_for("H", cfg.year, cfg.month)
+    formats = pkg.rows_in_force("format_version")
+    h_version = cfg.version or version_for("H", cfg.year, cfg.month, formats)
     writers = [RegistryWriter(cfg.out, i, code, cfg.year, cfg.month, pop, version=h_version)
                for i, code in enumerate(mo_codes)]  # fmt: skip
     counts = _kind_counts(cfg)
@@ -114,7 +115,7 @@ def generate(cfg: Config) -> Summary:
     for kind_i, kind in enumerate("CTD"):
         if kind in counts:
             rng_k = random.Random(cfg.seed * 1000 + kind_i + 1)  # own stream: the H cases stay as they are
-            version = cfg.version or version_for(kind, cfg.year, cfg.month)
+            version = cfg.version or version_for(kind, cfg.year, cfg.month, formats)
             specials += write_special(cfg, kind, version, rng_k, factory, pkg, mo_codes, counts[kind], mo_weights,
                                       next_id, truth)  # fmt: skip
     n_special = sum(w.n_zap for w in specials)
