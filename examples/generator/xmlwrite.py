@@ -210,7 +210,7 @@ class RegistryWriter:
             + el("SD_Z", self.n_zap) + "</ZGLV>\n<SCHET>\n" + el("CODE", self.code)
             + el("CODE_MO", self.mo_code) + el("YEAR", yy) + el("MONTH", mm)
             + el("NSCHET", self.nschet) + el("DSCHET", self.file_date)
-            + el("PLAT", REGION) + el("SUMMAV", self.summav + summav_delta)
+            + el("SUMMAV", self.summav + summav_delta)
             + (el("DISP", self.disp) if self.disp else "") + "</SCHET>\n"
         )  # fmt: skip
         self.h.finish(h_head, "</ZL_LIST>\n")
