@@ -68,6 +68,9 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"случаев: {s.cases}, услуг: {s.services}, дефектов: {s.defects}, застрахованных в ЕРЗ: {s.persons}"
     )
+    print(
+        "по видам файлов (случаев/дефектов): " + ", ".join(f"{k} {c}/{d}" for k, (c, d) in s.by_kind.items())
+    )
     print(f"время: {s.seconds:.1f} с ({rate:,.0f} случаев/с)".replace(",", " "))
     for f in s.files:
         print(f"  {f}")

@@ -305,6 +305,8 @@ RSLT_D = (("1", 0.35), ("2", 0.35), ("31", 0.20), ("32", 0.10))
 RSLT_D_NAZ = {"3", "4", "5", "31", "32", "37"}
 #: D-file diagnoses: healthy (Z00.0) or a finding for groups II–III (ICD-10)
 DISP_DS = {"1": ("Z00.0",), "2": ("Z00.0", "E66.0", "R73.0"), "31": ("I10", "E11.9"), "32": ("I10", "J44.9")}
+#: concomitant diagnoses of D cases (SL/DS2_N; PR_DS2_N 2 — taken under observation)
+DISP_DS2 = ("E66.0", "E78.0", "I10")
 #: NAZ_R 1 — referral to a doctor of the attached МО; NAZ_R 3 — examination (NAZ_V V029 method)
 NAZ_PLAIN = ((1, None), (3, 2))
 

@@ -57,7 +57,8 @@ class Summary:
     defects: int = 0
     persons: int = 0
     seconds: float = 0.0
-    per_file: dict[str, tuple[int, int]] = field(default_factory=dict)  # H FILENAME -> (cases, services)
+    per_file: dict[str, tuple[int, int]] = field(default_factory=dict)  # FILENAME -> (cases, services)
+    by_kind: dict[str, tuple[int, int]] = field(default_factory=dict)  # file kind -> (cases, defects)
 
 
 def generate(cfg: Config) -> Summary:
@@ -147,6 +148,14 @@ def generate(cfg: Config) -> Summary:
         wr.writerow(["file", "idcase", "defect", "related_idcase", "f014_osn"])
         wr.writerows(truth)
     summary.files += [erz, gt]
+    for name, (n, _) in summary.per_file.items():
+        k = name[:2] if name[0] == "D" else name[0]
+        c, dd = summary.by_kind.get(k, (0, 0))
+        summary.by_kind[k] = (c + n, dd)
+    for row in truth:
+        k = str(row[0])[:2] if str(row[0])[0] == "D" else str(row[0])[0]
+        c, dd = summary.by_kind[k]
+        summary.by_kind[k] = (c, dd + 1)
     summary.seconds = time.perf_counter() - started
     return summary
 

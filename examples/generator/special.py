@@ -97,6 +97,7 @@ class Disp:
     ds1_pr: bool
     pr_d_n: int  # 1 under observation, 2 taken under observation, 3 not subject to it
     naz: list[tuple[int, int, int | None]] = field(default_factory=list)  # (NAZ_N, NAZ_R, NAZ_V)
+    ds2_n: list[tuple[str, bool, int]] = field(default_factory=list)  # (DS2, DS2_PR, PR_DS2_N)
     performers: list[list[tuple[str, str]]] = field(default_factory=list)  # per service: (PRVS, CODE_MD)…
 
     def shift(self, delta: int) -> None:
@@ -290,6 +291,9 @@ class SpecialFactory:
             disp.naz = [
                 (i + 1, r, v) for i, (r, v) in enumerate(rng.sample(codes.NAZ_PLAIN, rng.randint(1, 2)))
             ]
+        if rslt_d in ("31", "32") and rng.random() < 0.5:  # assumption: half have a concomitant finding
+            ds2 = rng.choice([x for x in codes.DISP_DS2 if x != case.ds1])
+            disp.ds2_n = [(ds2, rng.random() < 0.5, 2)]
         days = [
             case.d1 + (j * (case.d2 - case.d1)) // max(len(k.services) - 1, 1) for j in range(len(k.services))
         ]

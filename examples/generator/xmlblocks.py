@@ -111,6 +111,12 @@ def disp_sl(case: Case, dsp: Disp, mo_code: str, dept: str, first_serv: int) -> 
     if dsp.ds1_pr:
         out.append(el("DS1_PR", 1))
     out += [el("DS_ONK", 0), el("PR_D_N", dsp.pr_d_n)]
+    for ds2, first, obs in dsp.ds2_n:
+        out += (
+            ["<DS2_N>\n", el("DS2", ds2)]
+            + ([el("DS2_PR", 1)] if first else [])
+            + [el("PR_DS2_N", obs), "</DS2_N>\n"]
+        )
     for n, r, v in dsp.naz:
         out += ["<NAZ>\n", el("NAZ_N", n), el("NAZ_R", r), el("NAZ_IDDOKT", case.doctor)]
         if v is not None:
