@@ -93,8 +93,10 @@ class RegistryWriter:
         else:
             out = [el("ID_PAC", p + 1), el("VPOLIS", 3), el("ENP", enp), el("SMO", smo)]
         out.append(el("NOVOR", 0))
-        if self.v5:
-            out.append(el("SOC", "000"))  # assumption: no social category (002F.00.0145 codes)
+        if self.v5 and self.kind != "H":
+            # assumption: no social category (002F.00.0145 codes). SOC is 0..1; H files go without
+            # it, so the fund's registry with sanctions (SANK МП 3.2, engine/mek_outputs.py) stays valid
+            out.append(el("SOC", "000"))
         return ["<PACIENT>\n", *out, "</PACIENT>\n"]
 
     def _case(self, case: Case, mo_codes: list[str]) -> list[str]:

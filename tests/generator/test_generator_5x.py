@@ -247,3 +247,18 @@ def test_deterministic(tmp_path):
     generate(Config(2025, 9, 2, 300, 4, b, defects=0.1, kinds="HCTD"))
     for f in a.iterdir():
         assert f.read_bytes() == (b / f.name).read_bytes(), f.name
+
+
+@pytest.mark.parametrize("month_dir", ["2025-03", "2025-09"])
+def test_shipped_months_pass_flk_in_the_version_in_force(month_dir):
+    from engine.io import read_registry
+
+    d = SHIPPED / month_dir
+    year, month = (int(x) for x in month_dir.split("-"))
+    for f in d.glob("*.XML"):
+        v = etree.parse(str(f)).getroot().findtext("ZGLV/VERSION")
+        assert v == version_for(f.name[0], year, month), f.name
+    r = read_registry(sorted(d.glob("*.XML")), require_pers=True)
+    assert r.ok, r.protocol[:5]
+    kinds = {f.name[:2] if f.name[0] == "D" else f.name[0] for f in d.glob("*.XML")}
+    assert kinds == ({"H", "L"} if month_dir == "2025-03" else {"H", "C", "T", "DP", "DO", "L"})
