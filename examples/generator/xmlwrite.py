@@ -161,15 +161,17 @@ class RegistryWriter:
         if pr.tarif is not None:
             out.append(el("TARIF", pr.tarif))
         out.append(el("SUM_M", case.sum_m))
-        vme = onko.vid_vme if onko is not None else None
-        if isinstance(block, Vmp):
-            vme = block.method.metod_hmp  # 001F.00.0640: USL/VID_VME of a T file is the V019 method
+        # USL/VID_VME (V001 code of the service) on every service of an SL treated by surgery or
+        # irradiation (003F.00.1512/1522 read it per USL); in T files it is the V019 method (001F.00.0640)
+        treated = onko is not None and any(ou.usl_tip in (1, 3, 4) for ou in onko.usl)
         for u in case.services:
             self.n_services += 1
             out += ["<USL>\n", el("IDSERV", self.n_services), el("LPU", self.mo_code), el("LPU_1", dept),
                     el("PODR", dept), el("PROFIL", s.profil)]  # fmt: skip
-            if vme is not None and (u.code == vme or isinstance(block, Vmp) and u is case.services[-1]):
-                out.append(el("VID_VME", vme))
+            if isinstance(block, Vmp):
+                out.append(el("VID_VME", block.method.metod_hmp))
+            elif treated:
+                out.append(el("VID_VME", u.code))
             out += [el("DET", s.det), el("DATE_IN", d(u.d_in)), el("DATE_OUT", d(u.d_out)), el("DS", case.ds1),
                     el("CODE_USL", u.code), el("KOL_USL", f"{u.kol}.00"), el("TARIF", u.tarif),
                     el("SUMV_USL", u.sumv)]  # fmt: skip

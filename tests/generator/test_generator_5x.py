@@ -138,7 +138,10 @@ def _q015_violations(stem: str, root, z) -> list[str]:
                 need((u.find("LUCH_TIP") is not None) == (tip in ("3", "4")), "003F.00.1470/1480 LUCH_TIP")
                 need((u.find("LEK_PR") is not None) == (tip in ("2", "4")), "003F.00.1490/1500 LEK_PR")
                 if tip in ("1", "3", "4"):
-                    need(any(x.find("VID_VME") is not None for x in sl.iter("USL")), "003F.00.1512 VID_VME")
+                    need(
+                        all(x.find("VID_VME") is not None for x in sl.iter("USL")),
+                        "003F.00.1512 VID_VME per USL",
+                    )
             for b in onk.iter("B_DIAG"):
                 need(
                     (b.find("DIAG_RSLT") is not None) == (b.findtext("REC_RSLT") == "1"), "003F.00.1250/1260"
@@ -154,8 +157,8 @@ def _q015_violations(stem: str, root, z) -> list[str]:
                 need(n.find("NAZ_PMP") is None and n.find("NAZ_PK") is None, "003F.00.1370–1400")
         if kind == "T":
             need(all(has(x) for x in ("VID_HMP", "METOD_HMP", "TAL_D", "TAL_NUM", "TAL_P")), "T voucher")
-            vme = [x.findtext("VID_VME") for x in sl.iter("USL") if x.find("VID_VME") is not None]
-            need(vme == [sl.findtext("METOD_HMP")], "001F.00.0640 VID_VME = V019 method")
+            vme = {x.findtext("VID_VME") for x in sl.iter("USL")}
+            need(vme == {sl.findtext("METOD_HMP")}, "001F.00.0640 VID_VME = V019 method on every USL")
     return bad
 
 
