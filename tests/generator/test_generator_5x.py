@@ -265,3 +265,14 @@ def test_shipped_months_pass_flk_in_the_version_in_force(month_dir):
     assert r.ok, r.protocol[:5]
     kinds = {f.name[:2] if f.name[0] == "D" else f.name[0] for f in d.glob("*.XML")}
     assert kinds == ({"H", "L"} if month_dir == "2025-03" else {"H", "C", "T", "DP", "DO", "L"})
+
+
+def test_first_half_of_2025_is_written_in_5_0_and_passes_flk(tmp_path):
+    from engine.io import read_registry
+
+    generate(Config(2025, 4, 2, 300, 8, tmp_path, defects=0.1, kinds="HCTD"))
+    files = sorted(tmp_path.glob("*.XML"))
+    versions = {f.name[0]: etree.parse(str(f)).getroot().findtext("ZGLV/VERSION") for f in files}
+    assert versions == {"H": "5.0", "C": "5.0", "T": "5.0", "D": "5.0", "L": "3.2"}
+    r = read_registry(files, require_pers=True)
+    assert r.ok, r.protocol[:5]
