@@ -22,7 +22,8 @@ SPECIAL_DEFECTS = {
           "tariff_mismatch", "rslt_usl_ok_mismatch"),
     "T": ("duplicate_case", "date_outside_period", "case_sum_mismatch", "unknown_enp", "smo_mismatch",
           "rslt_usl_ok_mismatch"),
-    "D": ("duplicate_case", "date_outside_period", "case_sum_mismatch", "unknown_enp", "smo_mismatch"),
+    "D": ("duplicate_case", "date_outside_period", "case_sum_mismatch", "unknown_enp", "smo_mismatch",
+          "tariff_mismatch"),
 }  # fmt: skip
 
 

@@ -118,6 +118,10 @@ class SpecialFactory:
         self.stages, self.histology = codes.load_stages(), codes.load_histology()
         self.scen: dict[object, Scenario] = {}
         self.disp_done: set[int] = set()  # one check-up per person and month
+        #: the package's complex tariffs of dispanserization (disp_tariff), else those of codes.py
+        self.disp_cost = {
+            str(r["disp"]): _money(Decimal(r["tariff"]) / 100) for r in self.pkg.rows_in_force("disp_tariff")
+        }
         if kind == "C":
             for o in codes.ONCO:
                 self.scen[o] = Scenario(o.usl_ok, o.idsp, o.profil, "0", o.prvs, o.code_usl.rsplit(".", 1)[0],
@@ -304,7 +308,7 @@ class SpecialFactory:
         ]
         case.ed_col = 1
         case.block = disp
-        case.sum_m = k.cost
+        case.sum_m = self.disp_cost.get(k.disp, k.cost)
 
 
 def fixed_price(case: Case) -> SlPrice:
