@@ -22,7 +22,7 @@ def _month(text: str) -> tuple[int, int]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m examples.generator",
-                                 description="Синтетические реестры счетов (H+L, формат 3.2) за месяц")  # fmt: skip
+                                 description="Синтетические реестры счетов за месяц (H, C, T, D + L; версия формата по периоду)")  # fmt: skip
     ap.add_argument("--month", type=_month, required=True, help="отчётный месяц ГГГГ-ММ")
     ap.add_argument("--mo", type=int, default=3, help="число МО (по одному H+L на МО)")
     ap.add_argument("--cases", type=int, default=1000, help="число случаев (Z_SL) за месяц по всем МО")
@@ -32,15 +32,34 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--package", type=Path, default=DEFAULT_PACKAGE,
                     help="пакет методологии: коды (КСГ, профили, услуги, МО) и тарифы случаев берутся из него "
                          "(по умолчанию methodologies/federal/2025)")  # fmt: skip
-    ap.add_argument("--zip", action="store_true", help="упаковать H+L каждой МО в ZIP, как их присылают МО")
+    ap.add_argument(
+        "--zip", action="store_true", help="упаковать каждый файл с его L-файлом в ZIP, как их присылают МО"
+    )
+    ap.add_argument("--kinds", default="H", help="виды файлов: H (общий), C (онкология), T (ВМП), D (диспансеризация); "
+                                                 "например HCTD; H обязателен (по умолчанию H)")  # fmt: skip
+    ap.add_argument(
+        "--version", default=None, help="ZGLV/VERSION реестров вместо действующей в периоде (например 3.2)"
+    )
     args = ap.parse_args(argv)
     if args.mo < 1 or args.mo > 9999 or args.cases < 1 or not 0 <= args.defects <= 1:
         ap.error("--mo 1..9999, --cases ≥ 1, --defects 0..1")
+    if not args.kinds or set(args.kinds) - set("HCTD") or "H" not in args.kinds:
+        ap.error("--kinds: буквы из H, C, T, D, среди них H (например HCTD)")
     year, month = args.month
     try:
         s = generate(
             Config(
-                year, month, args.mo, args.cases, args.seed, args.out, args.defects, args.zip, args.package
+                year,
+                month,
+                args.mo,
+                args.cases,
+                args.seed,
+                args.out,
+                args.defects,
+                args.zip,
+                args.package,
+                args.kinds.upper(),
+                args.version,
             )
         )
     except ValueError as e:
@@ -48,6 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     rate = s.cases / s.seconds if s.seconds else 0
     print(
         f"случаев: {s.cases}, услуг: {s.services}, дефектов: {s.defects}, застрахованных в ЕРЗ: {s.persons}"
+    )
+    print(
+        "по видам файлов (случаев/дефектов): " + ", ".join(f"{k} {c}/{d}" for k, (c, d) in s.by_kind.items())
     )
     print(f"время: {s.seconds:.1f} с ({rate:,.0f} случаев/с)".replace(",", " "))
     for f in s.files:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import calendar
 import random
+from copy import deepcopy
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
@@ -68,6 +69,8 @@ class Case:
     smo: str | None = None  # written SMO when it deliberately differs from the ЕРЗ
     idcase: int = 0
     extra: dict = field(default_factory=dict)
+    kind: str = "H"  # file kind: H, C, T or D
+    block: object | None = None  # the C/T/D payload (examples/generator/special.py)
 
     @property
     def written_sumv(self) -> Decimal:
@@ -198,10 +201,11 @@ class CaseFactory:
             return False
         return s.age_min <= pop.age_at(person, d1) <= s.age_max
 
-    def doctor(self, mo: int, profil: str) -> str:
+    def doctor(self, mo: int, profil: str, rng: random.Random | None = None) -> str:
+        """СНИЛС of one of four doctors of this profile in the МО."""
         from .population import snils
 
-        k = self.rng.randrange(4)
+        k = (rng or self.rng).randrange(4)
         return snils((mo + 1) * 123_456_791 + int(profil) * 1_009 + k * 7)
 
     # --- timeline ---------------------------------------------------------------------
@@ -336,4 +340,4 @@ class CaseFactory:
         case.ed_col = len(days)
 
     def copy(self, case: Case) -> Case:
-        return replace(case, services=[replace(u) for u in case.services])
+        return replace(case, services=[replace(u) for u in case.services], block=deepcopy(case.block))

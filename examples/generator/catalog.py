@@ -16,7 +16,9 @@ from pathlib import Path
 DATA = Path(__file__).parent / "data"
 
 REGION = "76"
-SMO_CODES = ("76002", "76005", "76007")
+#: Yaroslavl region СМО of the F002 register (nsi-books/F002_smo.csv, packet 03.12.2023):
+#: 76001 РЕСО-МЕД, 76003 СОГАЗ-МЕД, 76006 ИНГОССТРАХ-М (the shares are an assumption)
+SMO_CODES = ("76001", "76003", "76006")
 SMO_SHARE = (0.55, 0.30, 0.15)
 
 

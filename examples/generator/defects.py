@@ -38,8 +38,11 @@ class Truth:
 
 
 class DefectInjector:
-    def __init__(self, factory: CaseFactory, rng: random.Random) -> None:
+    def __init__(
+        self, factory: CaseFactory, rng: random.Random, kinds: tuple[str, ...] | None = None
+    ) -> None:
         self.f, self.rng = factory, rng
+        self.kinds = list(kinds or KINDS)
         self.recent: dict[int, deque[Case]] = {}
         self.stays: deque[Case] = deque(maxlen=2000)  # recent КС cases of any МО
 
@@ -56,7 +59,7 @@ class DefectInjector:
 
     def make(self, mo: int) -> tuple[Case, Truth] | None:
         for _ in range(5):  # some kinds need a suitable source case; try another kind then
-            kind = self.rng.choice(list(KINDS))
+            kind = self.rng.choice(self.kinds)
             try:
                 made = getattr(self, "_" + kind)(mo)
             except PlacementError:
@@ -82,6 +85,8 @@ class DefectInjector:
             case.npr_date -= shift
         for u in case.services:
             u.d_in, u.d_out = u.d_in - shift, u.d_out - shift
+        if case.block is not None:
+            case.block.shift(shift)  # type: ignore[attr-defined]
         if not self.f.fits(case.scenario, case.person, case.d1) or self.f.conflicts(
             case.person, case.usl_ok, case.d1, case.d2, case.scenario.profil
         ):

@@ -19,8 +19,10 @@ from pathlib import Path
 from .cases import Case, CaseFactory, apply_price
 from .catalog import REGION, load_scenarios
 from .defects import ACCOUNT_KIND, KINDS, DefectInjector
+from .kinds import write_special
 from .package import DEFAULT_PACKAGE, Package
 from .population import Population
+from .versions import version_for
 from .xmlwrite import RegistryWriter
 
 
@@ -35,9 +37,16 @@ class Config:
     defects: float = 0.0
     zip: bool = False
     package: Path = DEFAULT_PACKAGE
+    #: file kinds to write: "H" alone keeps a month as the 3.x generator made it; "HCTD" adds
+    #: oncology, ВМП and dispanserization files with the shares of ``KIND_SHARE``
+    kinds: str = "H"
+    version: str | None = None  # ZGLV/VERSION of the registry files; None = the one in force
 
 
 BATCH = 5000
+#: assumption: share of a month's cases by file kind — general care, oncology, ВМП,
+#: dispanserization/check-ups (a region's month is mostly general care; ВМП is rare)
+KIND_SHARE = {"H": 0.80, "C": 0.06, "T": 0.02, "D": 0.12}
 
 
 @dataclass
@@ -48,7 +57,8 @@ class Summary:
     defects: int = 0
     persons: int = 0
     seconds: float = 0.0
-    per_file: dict[str, tuple[int, int]] = field(default_factory=dict)  # H FILENAME -> (cases, services)
+    per_file: dict[str, tuple[int, int]] = field(default_factory=dict)  # FILENAME -> (cases, services)
+    by_kind: dict[str, tuple[int, int]] = field(default_factory=dict)  # file kind -> (cases, defects)
 
 
 def generate(cfg: Config) -> Summary:
@@ -63,7 +73,11 @@ def generate(cfg: Config) -> Summary:
     mo_codes = _mo_codes(pkg, cfg.n_mo)
     factory = CaseFactory(load_scenarios(), pop, pkg, mo_codes, cfg.year, cfg.month, rng)
     injector = DefectInjector(factory, rng)
-    writers = [RegistryWriter(cfg.out, i, code, cfg.year, cfg.month, pop) for i, code in enumerate(mo_codes)]
+    formats = pkg.rows_in_force("format_version")
+    h_version = cfg.version or version_for("H", cfg.year, cfg.month, formats)
+    writers = [RegistryWriter(cfg.out, i, code, cfg.year, cfg.month, pop, version=h_version)
+               for i, code in enumerate(mo_codes)]  # fmt: skip
+    counts = _kind_counts(cfg)
     mo_weights = [1 / (i + 1) ** 0.5 for i in range(cfg.n_mo)]
     next_id = [(i + 1) * 10_000_000 for i in range(cfg.n_mo)]
     truth: list[list[object]] = []
@@ -75,7 +89,7 @@ def generate(cfg: Config) -> Summary:
             writers[case.mo].add(case, mo_codes)
         batch.clear()
 
-    for _ in range(cfg.n_cases):
+    for _ in range(counts["H"]):
         mo = rng.choices(range(cfg.n_mo), weights=mo_weights)[0]
         made = injector.make(mo) if cfg.defects and rng.random() < cfg.defects else None
         if made is None:
@@ -97,8 +111,16 @@ def generate(cfg: Config) -> Summary:
             )
 
     flush()
-    summary = Summary(cases=cfg.n_cases, defects=len(truth), persons=pop.n_insured)
     bad_account = rng.randrange(cfg.n_mo) if cfg.defects else None
+    specials = []
+    for kind_i, kind in enumerate("CTD"):
+        if kind in counts:
+            rng_k = random.Random(cfg.seed * 1000 + kind_i + 1)  # own stream: the H cases stay as they are
+            version = cfg.version or version_for(kind, cfg.year, cfg.month, formats)
+            specials += write_special(cfg, kind, version, rng_k, factory, pkg, mo_codes, counts[kind], mo_weights,
+                                      next_id, truth)  # fmt: skip
+    n_special = sum(w.n_zap for w in specials)
+    summary = Summary(cases=counts["H"] + n_special, defects=len(truth), persons=pop.n_insured)
     for i, w in enumerate(writers):
         delta = Decimal(rng.choice(("1000.00", "0.01", "250.50"))) if i == bad_account else Decimal("0.00")
         h, l_file = w.close(delta)
@@ -107,6 +129,15 @@ def generate(cfg: Config) -> Summary:
         if i == bad_account:
             truth.append([w.h_name, "", ACCOUNT_KIND[0], "", ACCOUNT_KIND[1]])
             summary.defects += 1
+        summary.files += _maybe_zip(cfg, w.h_name, h, l_file)
+    for w in specials:
+        if not w.n_zap:  # a file with no ZAP is not valid: none is written
+            w.h.fh.close(), w.l.fh.close()
+            w.h.part.unlink(), w.l.part.unlink()
+            continue
+        h, l_file = w.close()
+        summary.services += w.n_services
+        summary.per_file[w.h_name] = (w.n_zap, w.n_services)
         summary.files += _maybe_zip(cfg, w.h_name, h, l_file)
     tag = f"{cfg.year}-{cfg.month:02d}"
     erz = cfg.out / f"ERZ_{tag}.csv"
@@ -117,8 +148,26 @@ def generate(cfg: Config) -> Summary:
         wr.writerow(["file", "idcase", "defect", "related_idcase", "f014_osn"])
         wr.writerows(truth)
     summary.files += [erz, gt]
+    for name, (n, _) in summary.per_file.items():
+        k = name[:2] if name[0] == "D" else name[0]
+        c, dd = summary.by_kind.get(k, (0, 0))
+        summary.by_kind[k] = (c + n, dd)
+    for row in truth:
+        k = str(row[0])[:2] if str(row[0])[0] == "D" else str(row[0])[0]
+        c, dd = summary.by_kind[k]
+        summary.by_kind[k] = (c, dd + 1)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _kind_counts(cfg: Config) -> dict[str, int]:
+    kinds = [k for k in "HCTD" if k in cfg.kinds]
+    if "H" not in kinds:
+        raise ValueError("--kinds должен включать H")
+    total = sum(KIND_SHARE[k] for k in kinds)
+    counts = {k: int(cfg.n_cases * KIND_SHARE[k] / total) for k in kinds if k != "H"}
+    counts["H"] = cfg.n_cases - sum(counts.values())
+    return counts
 
 
 def _mo_codes(pkg: Package, n_mo: int) -> list[str]:

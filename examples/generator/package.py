@@ -111,6 +111,10 @@ class Package:
             return []
         return [r for r, a, b in zip(t.rows, t.starts, t.ends, strict=True) if a <= self.day < b]
 
+    def rows_in_force(self, name: str) -> list[dict]:
+        """Rows of a package table in force on the month's first day (none if no such table)."""
+        return self._table_rows(name)
+
     def _rows(self, name: str, key: str, value: str) -> dict[str, str]:
         return {str(r[key]): str(r[value]) for r in self._table_rows(name)}
 

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PKG = Path(__file__).resolve().parent / "data" / "pkg"
 MONTH = ROOT / "examples" / "registries" / "2025-03"
 ERZ = MONTH / "ERZ_2025-03.csv"
-MO, OTHER_MO, SMO, OTHER_SMO = "000001", "000002", "76002", "76005"
+MO, OTHER_MO, SMO, OTHER_SMO = "000001", "000002", "76001", "76003"
 
 USERS: dict[str, tuple[Role, Scope]] = {
     "economist": (Role.ECONOMIST, Scope()),

@@ -37,7 +37,7 @@ def test_smo_operator_sees_only_its_insured(month: ApiEnv) -> None:
     assert defects and {d["smo_code"] for d in defects} == {SMO}
     assert month.client.get(f"/registries/{month.registry_id}", headers=month.h("smo_op")).status_code == 403
     assert month.client.post("/runs", headers=month.h("smo_op"), data={}).status_code == 403
-    foreign = month.all_pages(f"/runs/{run}/results", "economist", smo="76005")[0]["row_key"]
+    foreign = month.all_pages(f"/runs/{run}/results", "economist", smo="76003")[0]["row_key"]
     r = month.client.get(f"/runs/{run}/explain", headers=month.h("smo_op"), params={"key": foreign, "name": "cost"})
     assert r.status_code == 404
 

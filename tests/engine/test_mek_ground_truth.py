@@ -82,8 +82,8 @@ def month():
     return m, res
 
 
-def _truth() -> list[dict]:
-    with TRUTH.open(encoding="utf-8") as fh:
+def _truth(path: Path = TRUTH) -> list[dict]:
+    with path.open(encoding="utf-8") as fh:
         return list(csv.DictReader(fh))
 
 
@@ -102,8 +102,9 @@ def _detections(res) -> dict[str, list]:
     return out
 
 
-def score(res) -> dict:
-    truth = _truth()
+def score(res, truth: list[dict] | None = None) -> dict:
+    """Recall per defect kind, wrong F014 codes and false positives (also per file kind)."""
+    truth = _truth() if truth is None else truth
     det = _detections(res)
     per_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     wrong_code: list[str] = []
@@ -119,16 +120,28 @@ def score(res) -> dict:
                 wrong_code.append(f"{key}: {[d.code for d in found]} ≠ {t['f014_osn']}")
     accounts = set(map(str, res.run.data.entities["account"].keys))
     fp: Counter = Counter()
-    clean_cases = 0
+    clean_cases: Counter = Counter()  # per file kind (first letter of the file name)
     for key in map(str, res.run.data.entities["case"].keys):
         if key in labelled:
             continue
-        clean_cases += 1
+        clean_cases[key[0]] += 1
         for d in det.get(key, []):
-            fp[d.check] += 1
+            fp[(key[0], d.check)] += 1
     account_fp = [d.check for k in accounts - labelled for d in det.get(k, [])]
-    return {"per_kind": dict(per_kind), "wrong_code": wrong_code, "fp": fp, "clean_cases": clean_cases,
-            "account_fp": account_fp}
+    by_file_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for t in truth:
+        key = f"{t['file']}/{t['idcase']}" if t["idcase"] else t["file"]
+        by_file_kind[t["file"][0]][1] += 1
+        by_file_kind[t["file"][0]][0] += any(d.check in RIGHT[t["defect"]] for d in det.get(key, []))
+    return {
+        "per_kind": dict(per_kind),
+        "wrong_code": wrong_code,
+        "fp": fp,
+        "clean_cases": sum(clean_cases.values()),
+        "clean_by_file_kind": dict(clean_cases),
+        "account_fp": account_fp,
+        "by_file_kind": dict(by_file_kind),
+    }
 
 
 def test_recall_per_defect_kind(month):
@@ -170,17 +183,72 @@ def test_dated_code_variant_before_and_after_231n():
     codes = {}
     for day, year, month_ in (("2021-05-01", 2021, 5), ("2025-03-10", 2025, 3)):
         inp = {
-            "account": [{"key": "a", "code": "1", "code_mo": "760001", "year": year, "month": month_,
-                         "nschet": "1", "dschet": day, "summav": "2000.00", "version": "3.2", "filename": "H",
-                         "data": day, "sd_z": 2}],
-            "patient": [{"key": "p", "n_zap": 1, "pr_nov": 0, "id_pac": "1", "vpolis": 3, "enp": "7600000000000001",
-                         "novor": "0", "w": 1, "dr": "1980-01-15"}],
-            "case": [{"key": k, "n_zap": i, "idcase": k, "usl_ok": 3, "vidpom": 12, "for_pom": 3, "lpu": "760001",
-                      "date_z_1": day, "date_z_2": day, "rslt": 301, "ishod": 304, "idsp": 29, "sumv": "1000.00"}
-                     for i, k in ((1, "c1"), (2, "c2"))],
-            "sl": [{"key": f"s{k}", "case_ref": k, "sl_id": k, "profil": 97, "det": 0, "nhistory": "1",
-                    "date_1": day, "date_2": day, "ds1": "J06.9", "prvs": 76, "vers_spec": "V021", "iddokt": "1",
-                    "ed_col": 1, "sum_m": "1000.00"} for k in ("c1", "c2")],
+            "account": [
+                {
+                    "key": "a",
+                    "code": "1",
+                    "code_mo": "760001",
+                    "year": year,
+                    "month": month_,
+                    "nschet": "1",
+                    "dschet": day,
+                    "summav": "2000.00",
+                    "version": "3.2",
+                    "filename": "H",
+                    "data": day,
+                    "sd_z": 2,
+                }
+            ],
+            "patient": [
+                {
+                    "key": "p",
+                    "n_zap": 1,
+                    "pr_nov": 0,
+                    "id_pac": "1",
+                    "vpolis": 3,
+                    "enp": "7600000000000001",
+                    "novor": "0",
+                    "w": 1,
+                    "dr": "1980-01-15",
+                }
+            ],
+            "case": [
+                {
+                    "key": k,
+                    "n_zap": i,
+                    "idcase": k,
+                    "usl_ok": 3,
+                    "vidpom": 12,
+                    "for_pom": 3,
+                    "lpu": "760001",
+                    "date_z_1": day,
+                    "date_z_2": day,
+                    "rslt": 301,
+                    "ishod": 304,
+                    "idsp": 29,
+                    "sumv": "1000.00",
+                }
+                for i, k in ((1, "c1"), (2, "c2"))
+            ],
+            "sl": [
+                {
+                    "key": f"s{k}",
+                    "case_ref": k,
+                    "sl_id": k,
+                    "profil": 97,
+                    "det": 0,
+                    "nhistory": "1",
+                    "date_1": day,
+                    "date_2": day,
+                    "ds1": "J06.9",
+                    "prvs": 76,
+                    "vers_spec": "V021",
+                    "iddokt": "1",
+                    "ed_col": 1,
+                    "sum_m": "1000.00",
+                }
+                for k in ("c1", "c2")
+            ],
         }
         data = bind(m.entities, build_input(m, inp, {}, None))
         table = run_checks(Evaluator(m, data, None), ["duplicate_case"])
@@ -220,3 +288,42 @@ def test_checks_have_references_and_f014_codes(month):
         if "ДОПУЩЕНИЕ" not in r["note"]:
             assert real.get(r["kod"]) == r["osn"], r
     assert np.all([dt.date.fromisoformat(r["DATEBEG"]) for r in rows])
+
+
+# --- generated 5.1 months with H, C, T and D files ------------------------------------------------
+
+
+def _generated(tmp: Path, n_cases: int, seed: int):
+    from examples.generator import Config, generate
+
+    generate(Config(2025, 9, 3, n_cases, seed, tmp, defects=0.08, kinds="HCTD"))
+    res = process(compile_package(PKG), [tmp], {"insured": tmp / "ERZ_2025-09.csv"})
+    assert res.status == "done", (res.protocol or res.data_problems)[:5]
+    return res, _truth(tmp / "ground_truth_2025-09.csv")
+
+
+def _assert_exact(res, truth) -> None:
+    s = score(res, truth)
+    print(f"\nby file kind (found/labelled): {s['by_file_kind']}; clean cases: {s['clean_by_file_kind']}")
+    missed = {k: (f, n) for k, (f, n) in s["per_kind"].items() if f < n}
+    assert not missed, f"не найдены: {missed}"
+    assert not s["wrong_code"], s["wrong_code"][:10]
+    assert set(s["by_file_kind"]) >= {"H", "C", "D"}, s["by_file_kind"]
+    assert not s["fp"], dict(s["fp"])
+    assert not s["account_fp"], s["account_fp"]
+
+
+def test_generated_51_month_every_kind(tmp_path):
+    """A small 5.1 month of every file kind: full recall, no false positive, per file kind."""
+    _assert_exact(*_generated(tmp_path, 1500, 21))
+
+
+@pytest.mark.slow
+def test_generated_51_month_20000_cases(tmp_path, request):
+    """The «Must show» month: ≥ 20 000 cases of every kind, every injected defect found, 0 FP.
+    Runs with ``pytest -m slow``."""
+    if "slow" not in (request.config.getoption("markexpr") or ""):
+        pytest.skip("долгий тест: запускается с -m slow")
+    res, truth = _generated(tmp_path, 20_000, 5)
+    assert len(res.run.data.entities["case"].keys) >= 20_000
+    _assert_exact(res, truth)

@@ -167,8 +167,8 @@ def test_every_kind_runs_through_pricing_and_mek(month):
     for d in res.run.defects.defects:
         by_file.setdefault(d.row_key[:2], set()).add(d.check)
     # no check on RSLT, ISHOD, USL_OK, PROFIL or KOL_USL fires on a D case that has none of them;
-    # the federal package has no dispanserization tariffs yet, so the D case is 1.7.1
-    assert by_file.get("DP") == {"tariff_missing"}
+    # it is priced by the complex tariff of its DISP (disp_tariff: ДВ1 2 318,40 ₽), its SUMV is 365,50 ₽
+    assert by_file.get("DP") == {"tariff_mismatch"}
     assert "TM" not in by_file  # the ВМП case is clean
 
 

@@ -18,12 +18,14 @@ from examples.generator import Config, generate
 
 ROOT = Path(__file__).parents[2]
 SCHEMAS = ROOT / "engine" / "io" / "schemas"
+#: ZGLV/VERSION of the generated months (None: the one in force for the period)
+V3 = None  # the version in force (5.0 for 2025-03)
 
 
 @pytest.fixture(scope="module")
 def month(tmp_path_factory):
     out = tmp_path_factory.mktemp("gen")
-    summary = generate(Config(2025, 3, 3, 900, 7, out, defects=0.3))
+    summary = generate(Config(2025, 3, 3, 900, 7, out, defects=0.3, version=V3))
     return out, summary
 
 
@@ -152,16 +154,16 @@ def test_deterministic_with_seed(tmp_path):
 
     a = tmp_path / "a"
     b = tmp_path / "b"
-    generate(Config(2025, 3, 2, 120, 5, a, defects=0.1, zip=True))
-    generate(Config(2025, 3, 2, 120, 5, b, defects=0.1, zip=True))
+    generate(Config(2025, 3, 2, 120, 5, a, defects=0.1, zip=True, version=V3))
+    generate(Config(2025, 3, 2, 120, 5, b, defects=0.1, zip=True, version=V3))
     assert digest(a) == digest(b)
     c = tmp_path / "c"
-    generate(Config(2025, 3, 2, 120, 6, c, defects=0.1, zip=True))
+    generate(Config(2025, 3, 2, 120, 6, c, defects=0.1, zip=True, version=V3))
     assert digest(a) != digest(c)
 
 
 def test_zip_output_round_trip(tmp_path):
-    s = generate(Config(2025, 4, 2, 150, 3, tmp_path, zip=True))
+    s = generate(Config(2025, 4, 2, 150, 3, tmp_path, zip=True, version=V3))
     zips = sorted(tmp_path.glob("*.zip"))
     assert [z.name for z in zips] == ["HM000001T76_25041.zip", "HM000002T76_25041.zip"]  # МО of mo_level.csv
     r = read_registry(zips, require_pers=True)
@@ -321,7 +323,7 @@ def test_patient_born_insured_and_of_age_on_case_start(month):
 
 def test_unknown_package_codes_are_not_generated(tmp_path):
     """МО beyond the package's level table get no КС/ДС (they would have no KSG tariff)."""
-    s = generate(Config(2025, 3, 5, 400, 11, tmp_path))
+    s = generate(Config(2025, 3, 5, 400, 11, tmp_path, version=V3))
     d = read_registry(sorted(tmp_path.glob("*.XML"))).data
     lpus = set(d["case"]["lpu"])
     assert lpus <= {"000001", "000002", "000003", "760001", "760002"} and len(lpus) == 5

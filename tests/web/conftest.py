@@ -17,7 +17,7 @@ from api.auth.roles import Role
 from api.auth.users import Scope
 from api.store.methodologies import publish
 
-MO, OTHER_MO, SMO = "000001", "000002", "76002"
+MO, OTHER_MO, SMO = "000001", "000002", "76001"
 USERS: dict[str, tuple[Role, Scope]] = {
     "economist": (Role.ECONOMIST, Scope()),
     "head": (Role.HEAD, Scope()),
