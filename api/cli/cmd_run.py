@@ -79,6 +79,12 @@ def cmd_run(args) -> int:
     except EvalError as e:
         print(f"\nошибка расчёта: {e}", file=sys.stderr)
         return 1
+    if res.status == "submission_refused":
+        print("\nРеестр не принят — повторная подача за отчётный период (правило — docs/mek-inputs.md):",
+              file=sys.stderr)
+        for p in res.protocol:
+            print(f"  {p['code']}: {p['message']}", file=sys.stderr)
+        return 1
     out = Path(args.out)
     info = write_outputs(res, out, [Path(p) for p in args.registry])
     if res.status == "flk_failed":
@@ -97,6 +103,8 @@ def cmd_run(args) -> int:
     print(f"Методология {m.ref} (sha256 {m.content_hash[:12]}…)")
     print("Строк: " + ", ".join(f"{e} {n}" for e, n in res.counts.items() if n))
     print(f"Дефектов: {info['defects']}")
+    for n in res.notices:
+        print(f"  внимание: {n.message}")
     if t:
         print(f"Выставлено {t['billed']} ₽, не принято {t['withheld']} ₽, принято {t['accepted']} ₽, "
               f"штрафы {t['fine']} ₽")

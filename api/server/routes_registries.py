@@ -100,7 +100,14 @@ def _import_now(session: SessionDep, home: Path, user: User, streams: list, mo: 
             hashes = save_files(Path(tmp), streams)
         except UploadError as exc:
             raise ProblemError(422, str(exc), errors=[{"loc": ["body", exc.field], "msg": str(exc)}]) from exc
-        outcome = read_and_check(Path(tmp), mo_code=mo, period=period, allowed_mos=allowed_mos_of(session, user))
+        outcome = read_and_check(Path(tmp), mo_code=mo, period=period, allowed_mos=allowed_mos_of(session, user),
+                                 session=session)
+    if not outcome.ok and outcome.resubmission:
+        append_event(session, actor=user.login, action="registry.reject", object_type="registry",
+                     payload={"files": hashes, "errors": len(outcome.protocol), "rule": "resubmission"})
+        session.commit()
+        raise ProblemError(409, f"Реестр не принят: {outcome.protocol[0]['message']}",
+                           errors=_flk_errors(outcome.protocol), kind="resubmission")
     if not outcome.ok:
         append_event(session, actor=user.login, action="registry.reject", object_type="registry",
                      payload={"files": hashes, "errors": len(outcome.protocol)})
