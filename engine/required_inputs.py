@@ -28,15 +28,15 @@ class MissingInput:
 
     @property
     def message(self) -> str:
-        names = ", ".join(f"«{e}» ({lab})" if lab else f"«{e}»" for e, lab in zip(self.entities, self.labels,
-                                                                                   strict=True))
+        names = ", ".join(self.entities)
         flags = " ".join(f"--table {e}=ФАЙЛ.csv" for e in self.entities)
         code = f" ({self.code})" if self.code else ""
-        return (f"Проверка «{self.check}»{code}: не поданы входные данные {names} — сверка с ними не "
-                f"выполнена, остальные проверки выполнены; подайте {flags} (формы CSV — docs/mek-inputs.md)")
+        return (f"проверка «{self.check}»{code}: не поданы входные данные {names} — сверка с ними не выполнена, "
+                f"остальные проверки выполнены ({flags}; формы CSV — docs/mek-inputs.md)")
 
     def to_dict(self) -> dict[str, object]:
-        return {"check": self.check, "code": self.code, "inputs": list(self.entities), "message": self.message}
+        return {"check": self.check, "code": self.code, "inputs": list(self.entities), "labels": list(self.labels),
+                "message": self.message}
 
 
 def reference_entities(m: Methodology) -> set[str]:

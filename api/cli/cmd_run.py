@@ -17,6 +17,8 @@ def register(sub) -> None:
     p.add_argument("--table", action="append", default=[], metavar="СУЩНОСТЬ=CSV",
                    help="дополнительные справочные данные: лицензии, лимиты объёмов …")
     p.add_argument("--out", required=True, help="каталог результатов")
+    p.add_argument("--flk-p-prefix", default="V", metavar="ПРЕФИКС",
+                   help="префикс имени файла протокола ФЛК FLK_P перед именем файла реестра (по умолчанию V)")
     p.add_argument("--no-store", action="store_true",
                    help="не сохранять расчёт в базе (по умолчанию сохраняется: версия методологии, реестр, "
                         "результаты и дефекты, с записью в журнал аудита)")
@@ -35,6 +37,17 @@ class ProgressBar:
         end = "\n" if share >= 1.0 else ""
         self.stream.write(f"\r[{bar}] {share * 100:5.1f}%  {stage:<22} {time.perf_counter() - self.t0:6.1f} с{end}")
         self.stream.flush()
+
+
+def write_flk_p(out: Path, registry: list[Path], protocol: list, prefix: str) -> list[Path]:
+    """FLK_P protocol files in ``out/flk_p``: one per received registry XML (engine/io/flk_p.py)."""
+    from engine.io.flk_p import write_protocols
+
+    received = []
+    for p in registry:
+        received.extend(sorted(x.name for x in p.iterdir() if x.suffix.lower() == ".xml") if p.is_dir()
+                        else [p.name] if p.suffix.lower() == ".xml" else [])
+    return write_protocols(out / "flk_p", received, protocol, prefix)
 
 
 def cmd_run(args) -> int:
@@ -87,12 +100,14 @@ def cmd_run(args) -> int:
         return 1
     out = Path(args.out)
     info = write_outputs(res, out, [Path(p) for p in args.registry])
+    flk_p = write_flk_p(out, [Path(p) for p in args.registry], res.protocol, args.flk_p_prefix)
     if res.status == "flk_failed":
         from engine.io.protocol import format_table
 
         print("\nРеестр не прошёл ФЛК — данные не сохранены.", file=sys.stderr)
         print(format_table(res.protocol[:50]), file=sys.stderr)
-        print(f"протокол: {out / 'flk_protocol.html'}", file=sys.stderr)
+        print(f"протокол: {out / 'flk_protocol.html'}; для МО (FLK_P): {', '.join(p.name for p in flk_p)}",
+              file=sys.stderr)
         return 1
     if res.status == "data_failed":
         print("\nОшибки во входных данных — расчёт не выполнен:", file=sys.stderr)

@@ -16,6 +16,7 @@ prefix is a parameter — an assumption, no source fixes it).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path, PurePath
 
@@ -25,6 +26,12 @@ ENCODING = "windows-1251"
 DEFAULT_PREFIX = "V"
 RECORDS = ("USL", "SL", "Z_SL", "PACIENT", "ZAP", "SCHET", "ZGLV", "PERS")
 PR_FIELDS = ("OSHIB", "IM_POL", "BAS_EL", "N_ZAP", "IDCASE", "SL_ID", "IDSERV", "COMMENT")
+#: elements holding personal data (ПЕРС 3.2, PACIENT, SL/USL): a quoted value in a comment about them is cut
+PERSONAL_ELEMENTS = frozenset({
+    "FAM", "IM", "OT", "FAM_P", "IM_P", "OT_P", "W", "W_P", "DR", "DR_P", "MR", "TEL", "DOST", "DOST_P",
+    "DOCTYPE", "DOCSER", "DOCNUM", "DOCDATE", "DOCORG", "SNILS", "OKATOG", "OKATOP", "COMENTP", "ID_PAC",
+    "SPOLIS", "NPOLIS", "ENP", "IDDOKT", "CODE_MD", "NHISTORY"})
+_QUOTED = re.compile(r"\s*\(?значение\s*«[^»]*»\)?|«[^»]*»")
 
 
 def _get(entry: object, name: str) -> object | None:
@@ -55,6 +62,14 @@ def element_and_base(entry: object) -> tuple[str | None, str | None]:
     return name, base
 
 
+def comment(entry: object, element: str | None) -> str | None:
+    """The entry's message; a quoted value is cut when the element holds personal data."""
+    text = _text(_get(entry, "message"))
+    if text is not None and element in PERSONAL_ELEMENTS:
+        text = _QUOTED.sub("", text).strip()
+    return text
+
+
 def file_stem(name: str) -> str:
     """The registry file's name without folder, archive member prefix or extension."""
     base = PurePath(name.replace("\\", "/").split(":")[-1]).name
@@ -75,12 +90,13 @@ def build(received: str, entries: Iterable[object], prefix: str = DEFAULT_PREFIX
         values = {"OSHIB": _text(_get(e, "code")), "IM_POL": im_pol, "BAS_EL": bas_el,
                   "N_ZAP": _text(_get(e, "n_zap")), "IDCASE": _text(_get(e, "idcase")),
                   "SL_ID": _text(_get(e, "sl_id")), "IDSERV": _text(_get(e, "idserv")),
-                  "COMMENT": _text(_get(e, "message"))}
+                  "COMMENT": comment(e, im_pol)}
         pr = etree.SubElement(root, "PR")
         for name in PR_FIELDS:
             if values[name] is not None:
                 etree.SubElement(pr, name).text = values[name]
-    return etree.tostring(root, xml_declaration=True, encoding=ENCODING, pretty_print=True)
+    body = etree.tostring(root, xml_declaration=False, encoding=ENCODING, pretty_print=True)
+    return f'<?xml version="1.0" encoding="{ENCODING}"?>\n'.encode("ascii") + body
 
 
 def _belongs(entry: object, received: str) -> bool:
