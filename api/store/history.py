@@ -7,8 +7,9 @@ dates DATE_Z_1 and DATE_Z_2. Each row also keeps IDSP (1.10.3: what a tariff inc
 rubric (``case.lim_rubric``, 1.6.2/1.6.3: execution of the limit in earlier months), the accepted
 sum, IDCASE and NSCHET. Only cases with a positive accepted sum are history.
 
-A run of period P reads the history of earlier periods (``period < P``) within ``HISTORY_MONTHS``
-for the persons of its registry and for its МО (limits count an МО's earlier cases whoever the
+A run of period P reads the history of the periods up to P (``period <= P``, the months
+``HISTORY_MONTHS`` back; other registries of P itself count too — a second registry of the month
+is checked against the first), except its own registry, for the persons of its registry and its МО (limits count an МО's earlier cases whoever the
 patient). The rows become raw ``paid_case`` columns, added to any ``--table paid_case=…`` given.
 """
 
@@ -101,11 +102,11 @@ def _chunks(values: list[str]) -> Iterable[list[str]]:
 
 def load_history(session: Session, period: str, persons: Iterable[str], mos: Iterable[str],
                  exclude_registry: int | None = None) -> list[AcceptedCase]:
-    """Accepted cases of earlier periods for these persons or these МО (each row once)."""
+    """Accepted cases of other registries up to this period for these persons or these МО (each row once)."""
     if not period:
         return []
     since = _months_before(period, HISTORY_MONTHS)
-    base = select(AcceptedCase).where(AcceptedCase.period < period, AcceptedCase.period >= since)
+    base = select(AcceptedCase).where(AcceptedCase.period <= period, AcceptedCase.period >= since)
     if exclude_registry is not None:
         base = base.where(AcceptedCase.registry_id != exclude_registry)
     found: dict[int, AcceptedCase] = {}
