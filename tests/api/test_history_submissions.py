@@ -104,6 +104,9 @@ def test_api_resubmission_refused_and_history_across_months(env: ApiEnv, months:
     assert mar.status_code == 201, mar.text
     run = _api_run(env, version, mar.json()["id"], months)
     assert run["status"] == "done", run
+    notices = {n["check"]: n for n in run["notices"]}
+    assert notices["waiting_time"]["inputs"] == ["calendar_day"] and "1.10.3" not in str(notices.get(
+        "included_in_other_tariff", "")), "history and tariff_inclusion were given: 1.10.3 lost nothing"
     r = env.client.get(f"/runs/{run['id']}/defects", headers=env.h("economist"), params={"limit": 500})
     assert r.status_code == 200, r.text
     codes = {(d["row_key"].split("/")[-1], d["code"]) for d in r.json()["items"]}
