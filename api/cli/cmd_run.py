@@ -40,7 +40,8 @@ class ProgressBar:
 
 
 def write_flk_p(out: Path, registry: list[Path], protocol: list, prefix: str) -> list[Path]:
-    """FLK_P protocol files in ``out/flk_p``: one per received registry XML (engine/io/flk_p.py)."""
+    """FLK_P protocol files in ``out/flk_p``: one per received registry XML (engine/io/flk_p.py), with the
+    ФЛК errors of reading and the defects of the FFOMS catalogue checks (Q015 IDs)."""
     from engine.io.flk_p import write_protocols
 
     received = []
@@ -100,7 +101,10 @@ def cmd_run(args) -> int:
         return 1
     out = Path(args.out)
     info = write_outputs(res, out, [Path(p) for p in args.registry])
-    flk_p = write_flk_p(out, [Path(p) for p in args.registry], res.protocol, args.flk_p_prefix)
+    from engine.catalogue_protocol import catalogue_entries
+
+    flk_p = write_flk_p(out, [Path(p) for p in args.registry], [*res.protocol, *catalogue_entries(res)],
+                        args.flk_p_prefix)
     if res.status == "flk_failed":
         from engine.io.protocol import format_table
 

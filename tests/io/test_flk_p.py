@@ -91,3 +91,30 @@ def test_personal_value_is_cut_from_comment_and_stored_dicts_are_accepted() -> N
     pr = etree.fromstring(doc).find("PR")
     assert pr.findtext("IM_POL") == "SNILS" and pr.findtext("BAS_EL") == "PERS" and pr.findtext("N_ZAP") == "7"
     assert protocols([H], [entry], prefix="F")[f"F{H[:-4]}.XML"]
+
+
+def test_catalogue_defects_become_protocol_lines(tmp_path: Path) -> None:
+    """Defects of q015_… checks (coord convention) are FLK_P lines with the catalogue ID as OSHIB."""
+    from engine.catalogue_protocol import catalogue_entries, catalogue_id
+    from engine.compiler import compile_package
+    from engine.pipeline import process
+
+    m = compile_package(MONTH.parents[2] / "methodologies" / "federal" / "2025")
+    res = process(m, [MONTH])
+    assert res.status == "done" and res.run is not None
+    sl_defect = next(d for d in res.run.defects.defects if d.entity == "sl")
+    case_defect = next(d for d in res.run.defects.defects if d.entity == "case")
+    sl_defect.check, case_defect.check = "q015_003f_00_0010", "q015_006f_00_0360"
+    entries = catalogue_entries(res)
+    assert sorted(e.code for e in entries) == ["003F.00.0010", "006F.00.0360"]
+    assert catalogue_id("no_license") is None
+    by_code = {e.code: e for e in entries}
+    sl_row = res.run.data.entities["sl"].row_index(sl_defect.row_key)
+    assert by_code["003F.00.0010"].sl_id == res.run.data.entities["sl"].cols["sl_id"].value_at(sl_row)
+    assert by_code["003F.00.0010"].idcase and by_code["003F.00.0010"].n_zap
+    assert by_code["003F.00.0010"].file and by_code["003F.00.0010"].file.startswith("HM")
+    docs = protocols(sorted(p.name for p in MONTH.glob("*.XML")), entries)
+    lines = [pr for doc in docs.values() for pr in etree.fromstring(doc).findall("PR")]
+    assert sorted(pr.findtext("OSHIB") for pr in lines) == ["003F.00.0010", "006F.00.0360"]
+    sl_line = next(pr for pr in lines if pr.findtext("OSHIB") == "003F.00.0010")
+    assert sl_line.findtext("BAS_EL") == "SL" and sl_line.findtext("COMMENT") == sl_defect.message
