@@ -35,6 +35,7 @@ class PipelineResult:
     counts: dict[str, int] = field(default_factory=dict)
     inputs: dict = field(default_factory=dict)   # package and input paths, recorded in run.json
     timings: dict[str, float] = field(default_factory=dict)
+    notices: list = field(default_factory=list)  # engine.required_inputs.MissingInput: inputs not supplied
 
 
 def _no_progress(stage: str, share: float) -> None:
@@ -120,7 +121,10 @@ def process_dataset(m: Methodology, data: Dataset, progress: Progress = _no_prog
     settlement = settle(m, data, result.defects) if "case" in data.entities else None
     timings = dict(result.timings, settle_s=time.perf_counter() - t)
     progress("готово", 1.0)
-    return PipelineResult("done", run=result, settlement=settlement, counts=counts, timings=timings)
+    from engine.required_inputs import missing_inputs
+
+    return PipelineResult("done", run=result, settlement=settlement, counts=counts, timings=timings,
+                          notices=missing_inputs(m, data))
 
 
 def _files(paths: list[Path]) -> list[Path]:
@@ -169,6 +173,7 @@ def write_outputs(res: PipelineResult, out: Path, registry: list[Path] | None = 
         from engine.mek_outputs import write_mek_outputs
 
         info["mek"] = write_mek_outputs(res, out, registry or [Path(p) for p in res.inputs.get("registry") or []])
+    info["notices"] = [n.to_dict() for n in res.notices]
     info["status"] = "done"
     (out / "run.json").write_text(json.dumps(info, ensure_ascii=False, indent=1), encoding="utf-8")
     return info

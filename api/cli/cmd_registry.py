@@ -29,6 +29,9 @@ def _common(p) -> None:
     p.add_argument("--protocol", type=Path, help="записать протокол в файл .html, .csv или .json")
     p.add_argument("--require-pers", action="store_true", help="H/D-файл без L-файла считать ошибкой")
     p.add_argument("--max-errors", type=int, default=1000, help="не более стольких ошибок на файл")
+    p.add_argument("--flk-p", type=Path, metavar="КАТАЛОГ",
+                   help="записать протоколы ФЛК в формате ФФОМС FLK_P (windows-1251), по одному на файл реестра")
+    p.add_argument("--flk-p-prefix", default="V", metavar="ПРЕФИКС", help="префикс имени файла FLK_P (по умолчанию V)")
 
 
 def _read(args):
@@ -61,6 +64,12 @@ def _report(args, result) -> None:
     if args.protocol is not None:
         write_protocol(args.protocol, result.protocol, result.files)
         print(f"\nПротокол записан: {args.protocol}")
+    if args.flk_p is not None:
+        from engine.io.flk_p import write_protocols
+
+        received = [f.name for f in result.files if f.name.lower().endswith(".xml")]
+        paths = write_protocols(args.flk_p, received, result.protocol, args.flk_p_prefix)
+        print(f"Протоколы FLK_P: {', '.join(str(p) for p in paths)}")
 
 
 def cmd_validate(args) -> int:

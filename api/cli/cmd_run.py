@@ -17,6 +17,8 @@ def register(sub) -> None:
     p.add_argument("--table", action="append", default=[], metavar="СУЩНОСТЬ=CSV",
                    help="дополнительные справочные данные: лицензии, лимиты объёмов …")
     p.add_argument("--out", required=True, help="каталог результатов")
+    p.add_argument("--flk-p-prefix", default="V", metavar="ПРЕФИКС",
+                   help="префикс имени файла протокола ФЛК FLK_P перед именем файла реестра (по умолчанию V)")
     p.add_argument("--no-store", action="store_true",
                    help="не сохранять расчёт в базе (по умолчанию сохраняется: версия методологии, реестр, "
                         "результаты и дефекты, с записью в журнал аудита)")
@@ -35,6 +37,18 @@ class ProgressBar:
         end = "\n" if share >= 1.0 else ""
         self.stream.write(f"\r[{bar}] {share * 100:5.1f}%  {stage:<22} {time.perf_counter() - self.t0:6.1f} с{end}")
         self.stream.flush()
+
+
+def write_flk_p(out: Path, registry: list[Path], protocol: list, prefix: str) -> list[Path]:
+    """FLK_P protocol files in ``out/flk_p``: one per received registry XML (engine/io/flk_p.py), with the
+    ФЛК errors of reading and the defects of the FFOMS catalogue checks (Q015 IDs)."""
+    from engine.io.flk_p import write_protocols
+
+    received = []
+    for p in registry:
+        received.extend(sorted(x.name for x in p.iterdir() if x.suffix.lower() == ".xml") if p.is_dir()
+                        else [p.name] if p.suffix.lower() == ".xml" else [])
+    return write_protocols(out / "flk_p", received, protocol, prefix)
 
 
 def cmd_run(args) -> int:
@@ -79,14 +93,25 @@ def cmd_run(args) -> int:
     except EvalError as e:
         print(f"\nошибка расчёта: {e}", file=sys.stderr)
         return 1
+    if res.status == "submission_refused":
+        print("\nРеестр не принят — повторная подача за отчётный период (правило — docs/mek-inputs.md):",
+              file=sys.stderr)
+        for p in res.protocol:
+            print(f"  {p['code']}: {p['message']}", file=sys.stderr)
+        return 1
     out = Path(args.out)
     info = write_outputs(res, out, [Path(p) for p in args.registry])
+    from engine.catalogue_protocol import catalogue_entries
+
+    flk_p = write_flk_p(out, [Path(p) for p in args.registry], [*res.protocol, *catalogue_entries(res)],
+                        args.flk_p_prefix)
     if res.status == "flk_failed":
         from engine.io.protocol import format_table
 
         print("\nРеестр не прошёл ФЛК — данные не сохранены.", file=sys.stderr)
         print(format_table(res.protocol[:50]), file=sys.stderr)
-        print(f"протокол: {out / 'flk_protocol.html'}", file=sys.stderr)
+        print(f"протокол: {out / 'flk_protocol.html'}; для МО (FLK_P): {', '.join(p.name for p in flk_p)}",
+              file=sys.stderr)
         return 1
     if res.status == "data_failed":
         print("\nОшибки во входных данных — расчёт не выполнен:", file=sys.stderr)
@@ -97,6 +122,8 @@ def cmd_run(args) -> int:
     print(f"Методология {m.ref} (sha256 {m.content_hash[:12]}…)")
     print("Строк: " + ", ".join(f"{e} {n}" for e, n in res.counts.items() if n))
     print(f"Дефектов: {info['defects']}")
+    for n in res.notices:
+        print(f"  внимание: {n.message}")
     if t:
         print(f"Выставлено {t['billed']} ₽, не принято {t['withheld']} ₽, принято {t['accepted']} ₽, "
               f"штрафы {t['fine']} ₽")

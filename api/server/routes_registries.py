@@ -100,7 +100,14 @@ def _import_now(session: SessionDep, home: Path, user: User, streams: list, mo: 
             hashes = save_files(Path(tmp), streams)
         except UploadError as exc:
             raise ProblemError(422, str(exc), errors=[{"loc": ["body", exc.field], "msg": str(exc)}]) from exc
-        outcome = read_and_check(Path(tmp), mo_code=mo, period=period, allowed_mos=allowed_mos_of(session, user))
+        outcome = read_and_check(Path(tmp), mo_code=mo, period=period, allowed_mos=allowed_mos_of(session, user),
+                                 session=session)
+    if not outcome.ok and outcome.resubmission:
+        append_event(session, actor=user.login, action="registry.reject", object_type="registry",
+                     payload={"files": hashes, "errors": len(outcome.protocol), "rule": "resubmission"})
+        session.commit()
+        raise ProblemError(409, f"Реестр не принят: {outcome.protocol[0]['message']}",
+                           errors=_flk_errors(outcome.protocol), kind="resubmission")
     if not outcome.ok:
         append_event(session, actor=user.login, action="registry.reject", object_type="registry",
                      payload={"files": hashes, "errors": len(outcome.protocol)})
@@ -161,3 +168,38 @@ def get_registry_status(registry_id: int, session: SessionDep, user: Reader) -> 
 def get_protocol(registry_id: int, session: SessionDep, user: Reader) -> ProtocolOut:
     reg = _visible(session, user, registry_id)
     return ProtocolOut(registry_id=reg.id, status=reg.status, errors=reg.flk_protocol or [])
+
+
+@router.get("/{registry_id}/flk_p", summary="Протоколы ФЛК в формате ФФОМС (FLK_P)",
+            description="Протокол для загрузки в систему МО: XML в windows-1251, по одному на каждый полученный "
+                        "файл реестра (FNAME, FNAME_I, PR: OSHIB, IM_POL, BAS_EL, N_ZAP, IDCASE, SL_ID, IDSERV, "
+                        "COMMENT). С file=ИМЯ — один файл XML, без него — ZIP со всеми. Значений персональных "
+                        "данных в протоколе нет.",
+            response_class=Response,
+            responses={200: {"content": {"application/xml": {}, "application/zip": {}}}})
+def get_flk_p(registry_id: int, session: SessionDep, user: Reader,
+              file: Annotated[str | None, Query(description="Имя файла реестра (HM…XML) или протокола (VHM…XML)")] = None,
+              prefix: Annotated[str, Query(pattern=r"^[A-Z]{0,3}$", description="Префикс имени протокола")] = "V",
+              ) -> Response:
+    import io
+    import zipfile
+
+    from engine.io.flk_p import file_stem, protocols
+
+    reg = _visible(session, user, registry_id)
+    received = [n for n in reg.filenames if n.lower().endswith(".xml")] or list(reg.filenames)
+    docs = protocols(received, reg.flk_protocol or [], prefix)
+    if file is not None:
+        stem = file_stem(file).upper()
+        name = next((n for n in docs if file_stem(n).upper() in (stem, f"{prefix}{stem}".upper())), None)
+        if name is None:
+            raise ProblemError(404, f"В реестре {registry_id} нет файла «{file}»",
+                               errors=[{"loc": ["query", "file"], "msg": "нет такого файла"}])
+        return Response(docs[name], media_type="application/xml; charset=windows-1251",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, doc in docs.items():
+            zf.writestr(name, doc)
+    return Response(buf.getvalue(), media_type="application/zip",
+                    headers={"Content-Disposition": f'attachment; filename="flk_p_{registry_id}.zip"'})

@@ -13,9 +13,11 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.audit import append_event
 from api.db.models import Registry, Run, utcnow
 from api.store.columnar import file_sha256
 from api.store.execute import defect_rows, execute, result_rows, row_scope
+from api.store.history import HISTORY_INPUT, accepted_rows, history_inputs
 from api.store.methodologies import display_root, publish
 from api.store.paths import run_inputs_dir
 from api.store.registries import ImportOutcome, read_and_check, store_accepted
@@ -55,10 +57,16 @@ def process_and_store(sessions: sessionmaker[Session], home: Path, m: Methodolog
     try:
         for f in files:
             shutil.copyfile(f, staging / f.name)
-        outcome: ImportOutcome = read_and_check(staging, mo_code=None, period=None)
+        with sessions() as session:
+            outcome: ImportOutcome = read_and_check(staging, mo_code=None, period=None, session=session)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     hashes = {f.name: file_sha256(f) for f in files}
+    if not outcome.ok and outcome.resubmission:
+        with sessions() as session, session.begin():
+            append_event(session, actor=actor, action="registry.reject", object_type="registry",
+                         payload={"files": hashes, "errors": len(outcome.protocol), "rule": "resubmission"})
+        return PipelineResult("submission_refused", protocol=outcome.protocol, input_hashes=hashes), None
     if not outcome.ok:
         from engine.io import read_registry
 
@@ -86,15 +94,18 @@ def process_and_store(sessions: sessionmaker[Session], home: Path, m: Methodolog
     from api.store.runs import fail_run
 
     try:
-        raw = load_tables(path)
+        raw, extra, history_hash = history_inputs(sessions, reg.id, reg.period, load_tables(path), extra)
         res, timings = execute(m, raw, extra, progress)
         res.input_hashes = {k.removeprefix("registry:"): v for k, v in run.input_hashes.items()}
+        if history_hash:
+            res.input_hashes[HISTORY_INPUT] = history_hash
         if res.status != "done" or res.run is None:
             fail_run(sessions, run_id, "ошибки во входных данных", timings)
             return res, run_id
         scope = row_scope(m, res.run.data, res.settlement)
         store_outcome(sessions, run_id, result_rows(res, scope), defect_rows(m, res, scope, display_root(m)),
-                      timings, t0, res.counts, actor)
+                      timings, t0, res.counts, actor, history=(reg.id, accepted_rows(res, reg.period)),
+                      notices=[n.to_dict() for n in res.notices], input_hash=history_hash)
     except BaseException as exc:
         fail_run(sessions, run_id, f"ошибка расчёта: {exc}" if type(exc).__name__ == "EvalError"
               else f"расчёт прерван ({type(exc).__name__})", {})

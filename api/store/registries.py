@@ -24,6 +24,7 @@ from api.auth.roles import Role, ScopeKind
 from api.db.models import BranchMo, Registry, User, utcnow
 from api.store.columnar import save_tables
 from api.store.paths import REGISTRIES_DIR, registry_npz, upload_dir
+from api.store.submissions import SubmissionKey, check_submission, record_submission, submission_keys
 
 NPZ_HASH_KEY = "columns.npz"  # key of the columnar file's sha256 in registries.input_sha256
 MAX_FILES = 200
@@ -43,6 +44,12 @@ class ImportOutcome:
     counts: dict[str, int] = field(default_factory=dict)
     period: str | None = None
     mo_codes: list[str] = field(default_factory=list)
+    submissions: list[SubmissionKey] = field(default_factory=list)
+
+    @property
+    def resubmission(self) -> bool:
+        """Refused by the submission rule (api/store/submissions.py), not by ФЛК."""
+        return bool(self.protocol) and all(str(p.get("code", "")).startswith("API-RESUBMIT") for p in self.protocol)
 
 
 def safe_name(name: str | None) -> str:
@@ -85,8 +92,9 @@ def _distinct(col: np.ndarray | None) -> list[str]:
 
 
 def read_and_check(folder: Path, *, mo_code: str | None, period: str | None,
-                   allowed_mos: set[str] | None = None) -> ImportOutcome:
-    """ФЛК of the files in ``folder`` plus the checks of the upload: МО and reporting period."""
+                   allowed_mos: set[str] | None = None, session: Session | None = None) -> ImportOutcome:
+    """ФЛК of the files in ``folder`` plus the checks of the upload: МО, reporting period and, with a
+    session, the submission rule (a second registry for the same МО × period × payer)."""
     from engine.io import read_registry
 
     res = read_registry([folder])
@@ -114,8 +122,13 @@ def read_and_check(folder: Path, *, mo_code: str | None, period: str | None,
                                  path="ZL_LIST/SCHET/MONTH"))
     if problems:
         return ImportOutcome(False, protocol=problems)
+    keys = submission_keys(res.data.tables)
+    if session is not None:
+        refused = check_submission(session, keys)
+        if refused:
+            return ImportOutcome(False, protocol=refused, submissions=keys)
     counts = {e: res.data.count(e) for e in res.data.tables}
-    return ImportOutcome(True, res.data.tables, [], counts, period or (periods[0] if periods else ""), mos)
+    return ImportOutcome(True, res.data.tables, [], counts, period or (periods[0] if periods else ""), mos, keys)
 
 
 def store_accepted(session: Session, home: Path, reg: Registry, outcome: ImportOutcome,
@@ -136,6 +149,7 @@ def store_accepted(session: Session, home: Path, reg: Registry, outcome: ImportO
     reg.error = None
     reg.updated_at = utcnow()
     session.flush()
+    record_submission(session, reg.id, outcome.submissions)
     append_event(session, actor=actor, action="registry.import", object_type="registry", object_id=str(reg.id),
                  payload={"files": reg.input_sha256, "counts": outcome.counts, "period": reg.period,
                           "mo_codes": outcome.mo_codes})
@@ -167,7 +181,9 @@ def import_registry(sessions: sessionmaker[Session], home: Path, registry_id: in
         actor = uploader.login if uploader is not None else "system"
         allowed_mos = allowed_mos_of(session, uploader)
     try:
-        outcome = read_and_check(folder, mo_code=mo_code, period=period, allowed_mos=allowed_mos)
+        with sessions() as session:
+            outcome = read_and_check(folder, mo_code=mo_code, period=period, allowed_mos=allowed_mos,
+                                     session=session)
     except Exception:  # noqa: BLE001 - the reader failed unexpectedly: reject, keep no data
         outcome = ImportOutcome(False, protocol=[_problem("API-INTERNAL", "внутренняя ошибка чтения реестра")])
     path = None
@@ -181,7 +197,8 @@ def import_registry(sessions: sessionmaker[Session], home: Path, registry_id: in
             else:
                 reg.status, reg.progress = "rejected", 1.0
                 reg.flk_protocol = outcome.protocol
-                reg.error = f"Реестр не принят: ошибок ФЛК — {len(outcome.protocol)}"
+                reg.error = (f"Реестр не принят: {outcome.protocol[0]['message']}" if outcome.resubmission
+                             else f"Реестр не принят: ошибок ФЛК — {len(outcome.protocol)}")
                 append_event(session, actor=actor, action="registry.reject", object_type="registry",
                              object_id=str(reg.id), payload={"files": reg.input_sha256,
                                                              "errors": len(outcome.protocol)})

@@ -20,6 +20,7 @@ from api.audit import append_event
 from api.db.models import MethodologyVersion, Registry, Run, RunDefect, RunResult, User, utcnow
 from api.store.columnar import file_sha256, load_tables
 from api.store.execute import defect_rows, execute, result_rows, row_scope
+from api.store.history import HISTORY_INPUT, accepted_rows, history_inputs, store_history
 from api.store.methodologies import compile_version, display_root
 from api.store.paths import run_inputs_dir
 from api.store.registries import NPZ_HASH_KEY, UploadError, safe_name
@@ -114,6 +115,7 @@ def execute_run(sessions: sessionmaker[Session], home: Path, run_id: int) -> str
         raw = load_tables(npz)
         folder = run_inputs_dir(home, run_id)
         extra = {p.stem: p for p in sorted(folder.glob("*.csv"))} if folder.is_dir() else {}
+        raw, extra, history_hash = history_inputs(sessions, reg.id, reg.period, raw, extra)
         timings["load_s"] = time.perf_counter() - t1
 
         def progress(stage: str, share: float) -> None:
@@ -131,7 +133,9 @@ def execute_run(sessions: sessionmaker[Session], home: Path, run_id: int) -> str
         results = result_rows(res, scope)
         defects = defect_rows(m, res, scope, display_root(m))
         timings["rows_s"] = time.perf_counter() - t2
-        store_outcome(sessions, run_id, results, defects, timings, t0, res.counts)
+        store_outcome(sessions, run_id, results, defects, timings, t0, res.counts,
+                      history=(reg.id, accepted_rows(res, reg.period)),
+                      notices=[n.to_dict() for n in res.notices], input_hash=history_hash)
         return "done"
     except Exception as exc:  # noqa: BLE001 - record the failure; the message carries no data values
         from engine.evaluator import EvalError
@@ -144,10 +148,20 @@ def execute_run(sessions: sessionmaker[Session], home: Path, run_id: int) -> str
 
 def store_outcome(sessions: sessionmaker[Session], run_id: int, results: list[dict[str, Any]],
                   defects: list[dict[str, Any]], timings: dict[str, float], t0: float,
-                  counts: dict[str, int], actor: str = "system") -> None:
+                  counts: dict[str, int], actor: str = "system", *,
+                  history: tuple[int, list[dict[str, Any]]] | None = None, notices: list[dict] | None = None,
+                  input_hash: str | None = None) -> None:
+    """Results, defects, the registry's history of accepted cases and the run's notices, at once."""
     t = time.perf_counter()
     with sessions() as session, session.begin():
-        session.execute(update(Run).where(Run.id == run_id).values(status="done", progress=1.0))
+        session.execute(update(Run).where(Run.id == run_id).values(status="done", progress=1.0,
+                                                                   notices=notices or None))
+        if input_hash is not None:
+            run = session.get(Run, run_id)
+            assert run is not None
+            run.input_hashes = {**run.input_hashes, HISTORY_INPUT: input_hash}
+        if history is not None:
+            store_history(session, history[0], run_id, history[1])
         for rows, model in ((results, RunResult), (defects, RunDefect)):
             for i in range(0, len(rows), INSERT_BATCH):
                 session.execute(insert(model), [{**r, "run_id": run_id} for r in rows[i:i + INSERT_BATCH]])

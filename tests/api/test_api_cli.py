@@ -28,11 +28,14 @@ def test_cli_run_is_stored(db, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert (_count(db, MethodologyVersion), _count(db, Registry), _count(db, Run)) == (1, 1, 1)
     assert _count(db, RunResult) == 450 and _count(db, RunDefect) == 31
     assert (tmp_path / "registries" / "1.npz").is_file() and (tmp_path / "b" / "defects.csv").is_file()
-    assert main([*args, "--out", str(tmp_path / "c")]) == 0
-    assert _count(db, MethodologyVersion) == 1 and _count(db, Run) == 2
+    # the same registry again: refused by the submission rule (docs/mek-inputs.md), nothing stored
+    assert main([*args, "--out", str(tmp_path / "c")]) == 1
+    assert _count(db, Registry) == 1 and _count(db, Run) == 1 and not (tmp_path / "c").exists()
     with make_sessionmaker(db.engine)() as s:
         runs = list(s.scalars(select(Run).order_by(Run.id)))
-        assert runs[0].status == runs[1].status == "done" and runs[0].input_hashes == runs[1].input_hashes
+        assert runs[0].status == "done"
         actors = set(s.scalars(select(AuditEvent.actor).where(AuditEvent.action == "run.done")))
+        refused = list(s.scalars(select(AuditEvent).where(AuditEvent.action == "registry.reject")))
     assert len(actors) == 1 and next(iter(actors)).startswith("cli")
+    assert len(refused) == 1 and "resubmission" in str(refused[0].payload)
     assert (tmp_path / "a" / "defects.csv").read_text() == (tmp_path / "b" / "defects.csv").read_text()

@@ -60,7 +60,7 @@ valid_from: 2011-01-01
 schema: [schema.yaml, mek/schema.yaml]
 parameters: [mek/parameters.yaml]
 tables: [mek/tables.yaml]
-modules: [mek/common.rules, mek/account.rules, mek/dates.rules, mek/outcome.rules, mek/kinds.rules, mek/demography.rules, mek/repeats.rules, mek/identification.rules, mek/license.rules, mek/limits.rules, mek/tariff.rules, mek/flk.rules]
+modules: [mek/common.rules, mek/account.rules, mek/dates.rules, mek/outcome.rules, mek/kinds.rules, mek/demography.rules, mek/repeats.rules, mek/identification.rules, mek/license.rules, mek/limits.rules, mek/tariff.rules, mek/flk.rules, mek/conditions.rules, mek/dispensary.rules, mek/program.rules, mek/license_terms.rules, mek/staff.rules, mek/included.rules]
 tests: []
 """
 

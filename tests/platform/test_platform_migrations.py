@@ -25,6 +25,8 @@ EXPECTED_TABLES = {
     "plan_corrections",
     "audit_events",
     "audit_chain_head",
+    "accepted_cases",
+    "registry_submissions",
 }
 
 

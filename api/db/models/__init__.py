@@ -2,6 +2,7 @@
 
 from api.db.models.audit import GENESIS_HASH, AuditChainHead, AuditEvent
 from api.db.models.base import Base, utcnow
+from api.db.models.history import AcceptedCase, RegistrySubmission
 from api.db.models.methodology import MethodologyFile, MethodologyVersion
 from api.db.models.plans import Plan, PlanCorrection
 from api.db.models.registries import REGISTRY_STATUSES, Registry
@@ -10,6 +11,8 @@ from api.db.models.users import Branch, BranchMo, User
 
 __all__ = [
     "GENESIS_HASH",
+    "AcceptedCase",
+    "RegistrySubmission",
     "REGISTRY_STATUSES",
     "RUN_STATUSES",
     "AuditChainHead",

@@ -30,6 +30,8 @@ class Run(Base):
     progress: Mapped[float] = mapped_column(default=0.0)
     timings: Mapped[dict[str, float] | None] = mapped_column(JsonDoc, default=None)
     error: Mapped[str | None] = mapped_column(Text, default=None)
+    # reference inputs a check could not compare against (engine.required_inputs), as stored notices
+    notices: Mapped[list[dict[str, Any]] | None] = mapped_column(JsonDoc, default=None)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
