@@ -57,6 +57,9 @@ class Evaluator:
         self.unresolved_params: list[tuple[str, Span | None]] = []
         self.arg_env: list[list[Col]] = []    # arguments of the user functions being evaluated
         self.call_frames: list[int] = []      # their callers' date frames
+        from engine.match import attach
+
+        attach(self)                           # rule-table entities (engine/match.py), built on demand
 
     # ---- frames ---------------------------------------------------------------
     def root_frame(self, entity: str | None, rows: np.ndarray | None = None) -> RFrame:
