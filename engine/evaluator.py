@@ -57,6 +57,7 @@ class Evaluator:
         self.unresolved_params: list[tuple[str, Span | None]] = []
         self.arg_env: list[list[Col]] = []    # arguments of the user functions being evaluated
         self.call_frames: list[int] = []      # their callers' date frames
+        self._lookups: dict[tuple, tuple] = {}  # see _find
         from engine.match import attach
 
         attach(self)                           # rule-table entities (engine/match.py), built on demand
@@ -223,10 +224,23 @@ class Evaluator:
             days = np.full(frames[-1].n, self.context_day, dtype=np.int64)
         for k, kn in zip(keys, node.keys, strict=True):
             self.unresolved(k, kn, frames, f"ключ таблицы «{t.name}»")
-        rows = t.find([materialize(k, frames[-1].n) for k in keys], days)
+        rows = self._find(t, [materialize(k, frames[-1].n) for k in keys], days)
         if node.column is None:
             return Col(BOOL, rows >= 0)
         return t.column_at(node.column, rows)
+
+    def _find(self, t, keys: list[Col], days: np.ndarray | None) -> np.ndarray:
+        """Table rows for the keys; repeated lookups with the same key arrays (`t[k].a`, `t[k].b`,
+        `exists(t[k])` over one column k) search once. Entries hold the arrays they were made from,
+        so an identity match cannot be a reused id."""
+        sig = (t.name, tuple(id(k.data) for k in keys), id(days))
+        hit = self._lookups.get(sig)
+        if hit is not None and all(a is k.data for a, k in zip(hit[0], keys, strict=True)) and hit[1] is days:
+            return hit[2]
+        rows = t.find(keys, days)
+        if len(rows) >= 4096:
+            self._lookups[sig] = ([k.data for k in keys], days, rows)
+        return rows
 
     def _Convert(self, node: ir.Convert, frames: list[RFrame]) -> Col:
         x = self.eval(node.operand, frames)

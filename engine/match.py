@@ -20,7 +20,8 @@ from dsl.columns import Col
 from dsl.diagnostics import Diagnostics
 from dsl.types import Type
 from engine.dataset import Dataset, EntityData
-from engine.match_table import CLASS, EMPTY, EXACT, RANGE, CodeFeatures, IcdFeatures, MatchTable, rubric_number
+from engine.match_table import (CLASS, EMPTY, EXACT, RANGE, CodeFeatures, IcdFeatures, MatchTable, combo_key,
+                                rubric_number)
 from engine.schema import EntityDef, FieldDef, RelationDef
 
 EXTRA_FIELDS = {"table": "code", "line": "int", "as_of": "date"}
@@ -53,7 +54,6 @@ def register_entities(tables: dict, entities: dict[str, EntityDef], diags: Diagn
             ent.fields[c] = FieldDef(c, typ.as_optional(c != t.keys[0]), f"столбец «{c}» таблицы правил", s.span)
         for c, kind in EXTRA_FIELDS.items():
             ent.fields[c] = FieldDef(c, Type(kind), f"{c} (строка таблицы правил)", s.span)
-        ent.fields["key"] = FieldDef("key", Type("code"), "Ключ: строка родителя и номер правила", s.span)
         ent.relations[s.parent] = RelationDef(s.parent, s.parent, f"{s.parent}_ref", s.span)
         entities[s.entity] = ent
 
@@ -182,9 +182,15 @@ class _Side:
         self.order = order
 
 
+def sorted_unique(a: np.ndarray) -> np.ndarray:
+    """np.unique for large integer arrays by one sort (numpy's hash-based unique is much slower there)."""
+    s = np.sort(a)
+    return s[np.concatenate([[True], s[1:] != s[:-1]])] if len(s) else s
+
+
 def _member(p_items: np.ndarray, v_items: np.ndarray, p: np.ndarray, v: np.ndarray, width: int) -> np.ndarray:
     """For each pair (p, v): is (p, v) among the items?"""
-    keys = np.unique(p_items.astype(np.int64) * width + v_items)
+    keys = sorted_unique(p_items.astype(np.int64) * width + v_items)
     q = p.astype(np.int64) * width + v
     if len(keys) == 0:
         return np.zeros(len(q), dtype=bool)
@@ -224,20 +230,38 @@ def _expand(lo: np.ndarray, cnt: np.ndarray) -> np.ndarray:
     return np.repeat(lo - np.cumsum(cnt) + cnt, cnt) + np.arange(total)
 
 
+def _combo_items(a: _Side, b: _Side | None) -> tuple[np.ndarray, np.ndarray]:
+    """(parent row, join key) for every item of one side, or every pair of items of two sides that
+    belong to the same parent row (a case's services × its criteria: a few per case)."""
+    ha = a.ids >= 0
+    ap, av = a.p[ha], a.ids[ha].astype(np.int64)
+    if b is None:
+        return ap, av
+    hb = b.ids >= 0
+    bp, bv = b.p[hb], b.ids[hb].astype(np.int64)
+    order = np.argsort(bp, kind="stable")
+    bp, bv = bp[order], bv[order]
+    lo = np.searchsorted(bp, ap, "left")
+    cnt = np.searchsorted(bp, ap, "right") - lo
+    pick = _expand(lo, cnt)
+    return np.repeat(ap, cnt), combo_key(np.repeat(av, cnt), bv[pick], len(b.f.cats) + 1)
+
+
 def _candidates(ev, t: MatchTable, sel_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     sides = [_Side(ev, t, b, sel_mask) for b in t.spec.bindings]
     ps, rs = [], []
-    for j, side in enumerate(sides):          # rules reached through an exact cell
-        rows = np.nonzero(t.anchor_col == j)[0]
-        if not len(rows) or not len(side.p):
+    for ci, (j, k) in enumerate(t.combos):    # rules reached through an exact cell or pair of cells
+        rows = np.nonzero(t.anchor_col == ci)[0]
+        if not len(rows):
+            continue
+        ip, keys = _combo_items(sides[j], None if k is None else sides[k])
+        if not len(ip):
             continue
         vals = t.anchor_val[rows]
         order = np.argsort(vals, kind="stable")
         rows, vals = rows[order], vals[order]
-        have = side.ids >= 0
-        ip, iv = side.p[have], side.ids[have]
-        lo = np.searchsorted(vals, iv, "left")
-        cnt = np.searchsorted(vals, iv, "right") - lo
+        lo = np.searchsorted(vals, keys, "left")
+        cnt = np.searchsorted(vals, keys, "right") - lo
         ps.append(np.repeat(ip, cnt))
         rs.append(rows[_expand(lo, cnt)])
     rest = np.nonzero(t.anchor_col < 0)[0]     # rules with only classes/ranges, or none
@@ -253,7 +277,7 @@ def _candidates(ev, t: MatchTable, sel_mask: np.ndarray) -> tuple[np.ndarray, np
         for gi in range(len(groups)):
             grows = rest[inv == gi]
             anchor = next((s for s in sides if isinstance(s.f, IcdFeatures) and s.f.kind[grows[0]] != EMPTY), None)
-            cand = all_p if anchor is None else np.unique(anchor.p)
+            cand = all_p if anchor is None else sorted_unique(anchor.p)
             if anchor is not None:
                 cand = cand[_verify(anchor, cand, np.full(len(cand), grows[0]))]
             ps.append(np.repeat(cand, len(grows)))
@@ -262,7 +286,7 @@ def _candidates(ev, t: MatchTable, sel_mask: np.ndarray) -> tuple[np.ndarray, np
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     p = np.concatenate(ps).astype(np.int64)
     r = np.concatenate(rs).astype(np.int64)
-    key = np.unique(p * len(t.row_lines) + r)          # sorted by parent row, then rule
+    key = sorted_unique(p * len(t.row_lines) + r)      # sorted by parent row, then rule
     p, r = key // len(t.row_lines), key % len(t.row_lines)
     ok = np.ones(len(p), dtype=bool)
     for side in sides:
@@ -300,13 +324,59 @@ def build(ev, tables: list[MatchTable]) -> EntityData:
     cols["line"] = Col(Type("int"), lines)
     days = as_of[p_all]
     cols["as_of"] = Col(Type("date"), days)
-    nums = cols[tables[0].keys[0]].data
-    pkeys = par.keys[p_all]
-    keys = np.array([f"{a}:{names[w]}:{b}" for a, w, b in zip(pkeys, which, nums, strict=True)], dtype=object) \
-        if len(tables) > 1 else np.array([f"{a}:{b}" for a, b in zip(pkeys, nums, strict=True)], dtype=object)
-    cols["key"] = Col(Type("code"), np.arange(len(keys), dtype=np.int32), None, keys)
+    nums = np.asarray(cols[tables[0].keys[0]].data)
+    keys = PairKeys(par.keys, p_all, names[which] if len(tables) > 1 else None, nums)
     ent = EntityData(spec.entity, len(p_all), cols, keys, days, {spec.parent: p_all})
     return ent
+
+
+class PairKeys:
+    """Row keys of a derived entity, "<parent key>:<rule number>" (with the table name when several
+    tables feed the entity), made into strings only when someone reads them."""
+
+    def __init__(self, parent_keys: np.ndarray, p: np.ndarray, tables: np.ndarray | None, nums: np.ndarray) -> None:
+        self.parent_keys, self.p, self.tables, self.nums = parent_keys, p, tables, nums
+        self._all: np.ndarray | None = None
+
+    def _text(self, i: int) -> str:
+        mid = f"{self.tables[i]}:" if self.tables is not None else ""
+        return f"{self.parent_keys[self.p[i]]}:{mid}{self.nums[i]}"
+
+    def materialize(self) -> np.ndarray:
+        if self._all is None:
+            self._all = np.array([self._text(i) for i in range(len(self.p))], dtype=object)
+        return self._all
+
+    def __len__(self) -> int:
+        return len(self.p)
+
+    def __getitem__(self, i):
+        if isinstance(i, (int, np.integer)):
+            return self._text(int(i))
+        idx = np.arange(len(self.p))[i]
+        return np.array([self._text(int(j)) for j in idx], dtype=object)
+
+    def __eq__(self, other):   # row lookup by key (explain): compare only the candidates of that parent
+        if not isinstance(other, str):
+            return self.materialize() == other
+        head = other.rsplit(":", 2 if self.tables is not None else 1)[0]
+        parents = np.nonzero(self.parent_keys == head)[0]
+        out = np.zeros(len(self.p), dtype=bool)
+        for j in np.nonzero(np.isin(self.p, parents))[0]:
+            out[j] = self._text(int(j)) == other
+        return out
+
+    __hash__ = None
+
+    def __array__(self, dtype=None, copy=None):
+        a = self.materialize()
+        return a if dtype is None else a.astype(dtype)
+
+    def astype(self, dtype):
+        return self.materialize().astype(dtype)
+
+    def tolist(self) -> list:
+        return self.materialize().tolist()
 
 
 def _concat_take(parts: list[tuple[Col, np.ndarray]], order: np.ndarray) -> Col:

@@ -85,7 +85,8 @@ class MatchTable(TableDef):
     cell_cols: list[list[int]] = field(default_factory=list)     # lazily: 1-based column per field
     header: list[str] = field(default_factory=list)
     raw_lines: list[str] = field(default_factory=list)
-    anchor_col: np.ndarray | None = None    # index into spec.bindings, -1 = group/all
+    anchor_col: np.ndarray | None = None    # index into combos, -1 = group/all
+    combos: list = field(default_factory=list)   # (binding, None) or (binding, binding)
     anchor_val: np.ndarray | None = None
 
     def cell(self, row: int, column: str) -> Span:
@@ -242,24 +243,22 @@ def _load(t: MatchTable, path: Path, diags: Diagnostics) -> bool:
                             cats.astype(object))
             continue
         data = np.zeros(n, dtype=empty_dtype(typ.kind))
-        uniq = np.unique(strs[~missing])
-        for u in uniq:
-            try:
-                val = int(u) if typ.kind == "int" else float(u)
-            except ValueError:
-                for r in np.nonzero(strs == u)[0][:MAX_REPORTED]:
-                    diags.error("E0605", f"таблица «{t.name}», столбец «{c}»: «{u}» — не число", t.cell(int(r), c))
-                ok = False
-                continue
-            data[strs == u] = val
+        try:
+            data[~missing] = strs[~missing].astype(np.int64 if typ.kind == "int" else np.float64)
+        except ValueError:
+            for r in np.nonzero(~missing)[0]:
+                try:
+                    data[r] = int(strs[r]) if typ.kind == "int" else float(strs[r])
+                except ValueError:
+                    diags.error("E0605", f"таблица «{t.name}», столбец «{c}»: «{strs[r]}» — не число", t.cell(int(r), c))
+                    ok = False
         t.cols[c] = Col(typ.as_optional(bool(missing.any())), data, missing if missing.any() else None)
     return ok
 
 
 def _check_unique_numbers(t: MatchTable, key: str, diags: Diagnostics) -> None:
-    nums = np.asarray(t.cols[key].data)
-    uniq, first, counts = np.unique(nums, return_index=True, return_counts=True)
-    for u in uniq[counts > 1][:MAX_REPORTED]:
+    nums = np.sort(np.asarray(t.cols[key].data))
+    for u in np.unique(nums[1:][nums[1:] == nums[:-1]])[:MAX_REPORTED]:
         rows = np.nonzero(nums == u)[0]
         diags.error("E0606", f"таблица правил «{t.name}»: номер строки {u} повторяется", t.cell(int(rows[1]), key))
 
@@ -330,23 +329,39 @@ def check_references(tables: dict[str, TableDef], diags: Diagnostics) -> None:
                             t.cell(int(r), c))
 
 
+def _exact_ids(t: MatchTable, j: int) -> np.ndarray:
+    f = t.features[t.spec.bindings[j].column]
+    return (f.ids if isinstance(f, CodeFeatures) else f.exact).astype(np.int64)
+
+
+def combo_key(a: np.ndarray, b: np.ndarray | None, width_b: int) -> np.ndarray:
+    """The join key of one cell (b is None) or of a pair of cells."""
+    return a if b is None else (a + 1) * width_b + b
+
+
 def _anchors(t: MatchTable) -> None:
-    """Per rule, the exact-valued match column with the fewest rules sharing its value: the join
-    starts from it (an index lookup), the other conditions are verified on the pairs found."""
+    """Per rule, the exact-valued match cell — or pair of cells — with the fewest rules sharing
+    its value: the join starts from it by a sorted search, the other cells are verified on the
+    pairs found. A pair (main diagnosis, service) or (service, criterion) keeps a common service
+    from pairing a case with every rule that names it."""
     n = len(t.row_lines)
-    best = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
-    col = np.full(n, -1, dtype=np.int32)
-    val = np.full(n, -1, dtype=np.int32)
-    for j, b in enumerate(t.spec.bindings):
-        f = t.features[b.column]
-        ids = f.ids if isinstance(f, CodeFeatures) else f.exact
-        has = ids >= 0
+    big = np.iinfo(np.int64).max
+    best = np.full(n, big, dtype=np.int64)
+    combo = np.full(n, -1, dtype=np.int32)
+    key = np.full(n, -1, dtype=np.int64)
+    m = len(t.spec.bindings)
+    ids = [_exact_ids(t, j) for j in range(m)]
+    widths = [len(t.features[b.column].cats) + 1 for b in t.spec.bindings]
+    t.combos = [(j, None) for j in range(m)] + [(j, k) for j in range(m) for k in range(j + 1, m)]
+    for ci, (j, k) in enumerate(t.combos):
+        has = ids[j] >= 0 if k is None else (ids[j] >= 0) & (ids[k] >= 0)
         if not has.any():
             continue
-        counts = np.bincount(ids[has], minlength=len(f.cats))
-        freq = np.where(has, counts[np.clip(ids, 0, None)], np.iinfo(np.int64).max)
+        kv = combo_key(ids[j], None if k is None else ids[k], 0 if k is None else widths[k])
+        _, inv, counts = np.unique(np.where(has, kv, -1), return_inverse=True, return_counts=True)
+        freq = np.where(has, counts[inv.reshape(-1)], big)
         better = freq < best
         best = np.where(better, freq, best)
-        col = np.where(better, j, col)
-        val = np.where(better, ids, val)
-    t.anchor_col, t.anchor_val = col, val
+        combo = np.where(better, ci, combo)
+        key = np.where(better, kv, key)
+    t.anchor_col, t.anchor_val = combo, key

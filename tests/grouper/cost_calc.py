@@ -13,9 +13,14 @@ from pathlib import Path
 REF = Path(__file__).resolve().parents[2] / "methodologies/federal/2026/grouper/tables"
 
 
+FLAGS = {"MR_APP4_SURGICAL_OR_THROMBOLYSIS": "surgical_app4", "MR_APP5_NO_KUS": "no_kus_app5",
+         "PGG_APP8_SHORT_OPTIMAL": "short_app8", "ONKO_PRIORITY_EXCLUDERS": "onco_excluder",
+         "ST25_004_PRIORITY": "st25_priority"}
+
+
 def load():
     ksg = {r["code"]: r for r in csv.DictReader((REF / "ksg_list.csv").open(encoding="utf-8"))}
-    lists: dict[str, set[str]] = {}
+    lists: dict[str, set[str]] = {name: {k for k, r in ksg.items() if r[col] == "1"} for name, col in FLAGS.items()}
     for r in csv.DictReader((REF / "ksg_lists.csv").open(encoding="utf-8")):
         lists.setdefault(r["list_id"], set()).add(r["code"])
     return ksg, lists

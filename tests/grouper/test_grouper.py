@@ -96,3 +96,13 @@ def test_explain_shows_rows_and_costs(m):
         assert row in text
     assert "45867.53" in text          # st27.007 interrupted (2 days, прил. 4): 57 334,41 × 0,8
     assert "ksg_candidate.priority → 1" in text
+
+
+def test_defect_code_and_withheld_amount(m):
+    """Example 3a billed as st27.007 (57 334,41): grouped st25.004 costs 34 063,39; the excess is withheld."""
+    from engine.dataset import read_csv_dir
+
+    ev = Evaluator(m, bind(m.entities, read_csv_dir(ROOT / "tests/grouper/data/example_3a")))
+    defects = run_checks(ev, ["ksg_grouping_mismatch"]).defects
+    assert [(d.row_key, d.code, d.withheld) for d in defects] == [("s1", "1.7.2", 5733441 - 3406339)]
+    assert "st25.004" in defects[0].message and "24454" in defects[0].message
