@@ -261,6 +261,10 @@ class Evaluator:
         b = self.eval(node.right, frames)
         op = node.op
         if a.type.kind in ("code", "text") or b.type.kind in ("code", "text"):
+            fast = _code_vs_const(a, node.right, op) if isinstance(node.right, ir.Const) else \
+                _code_vs_const(b, node.left, op) if isinstance(node.left, ir.Const) else None
+            if fast is not None:
+                return fast
             ad, bd, _ = unify_codes(a, b)
             data = (ad == bd) if op == "==" else (ad != bd)
             return Col(BOOL, data)
@@ -338,6 +342,16 @@ class Evaluator:
         from engine.eval_agg import evaluate_decide
 
         return evaluate_decide(self, node, frames)
+
+
+def _code_vs_const(x: Col, c: ir.Const, op: str) -> Col | None:
+    """`code == "literal"`: compare the dictionary once instead of re-encoding both sides."""
+    if x.cats is None or x.type.kind not in ("code", "text"):
+        return None
+    per_cat = np.array([str(v) == str(c.value) for v in x.cats], dtype=bool)
+    d = np.asarray(x.data)
+    hit = per_cat[np.clip(d, 0, None)] & (d >= 0) if len(per_cat) else np.zeros(len(d), dtype=bool)
+    return Col(BOOL, hit if op == "==" else ~hit)
 
 
 def concat(parts: list[Col]) -> Col:

@@ -20,8 +20,17 @@ from dsl.columns import Col
 from dsl.diagnostics import Diagnostics
 from dsl.types import Type
 from engine.dataset import Dataset, EntityData
-from engine.match_table import (CLASS, EMPTY, EXACT, RANGE, CodeFeatures, IcdFeatures, MatchTable, combo_key,
-                                rubric_number)
+from engine.match_table import (
+    CLASS,
+    EMPTY,
+    EXACT,
+    RANGE,
+    CodeFeatures,
+    IcdFeatures,
+    MatchTable,
+    combo_key,
+    rubric_number,
+)
 from engine.schema import EntityDef, FieldDef, RelationDef
 
 EXTRA_FIELDS = {"table": "code", "line": "int", "as_of": "date"}
