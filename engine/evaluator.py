@@ -58,6 +58,7 @@ class Evaluator:
         self.arg_env: list[list[Col]] = []    # arguments of the user functions being evaluated
         self.call_frames: list[int] = []      # their callers' date frames
         self._lookups: dict[tuple, tuple] = {}  # see _find
+        self._paths: dict[tuple, tuple] = {}    # see _path
         from engine.match import attach
 
         attach(self)                           # rule-table entities (engine/match.py), built on demand
@@ -163,16 +164,10 @@ class Evaluator:
     def _FieldRef(self, node: ir.FieldRef, frames: list[RFrame]) -> Col:
         f = frames[node.frame]
         if node.path:
-            ent = f.entity
-            idx = f.rows if f.rows is not None else np.arange(f.n)
-            for rel in node.path:
-                r = self.data.entities[ent].rel[rel]
-                idx = np.where(idx >= 0, r[np.clip(idx, 0, None)], -1)
-                ent = self.m.entities[ent].relations[rel].entity
+            ent, safe, bad = self._path(f, node.path)
             full = self.column(ent, node.name)
-            col = full.take(np.clip(idx, 0, None)) if len(full) else Col(full.type, np.zeros(len(idx), dtype=full.data.dtype), None, full.cats)
-            bad = idx < 0
-            if bad.any():
+            col = full.take(safe) if len(full) else Col(full.type, np.zeros(len(safe), dtype=full.data.dtype), None, full.cats)
+            if bad is not None:
                 col = Col(node.type, col.data, bad | (col.missing if col.missing is not None else False), col.cats)
         elif f.rows is None:
             col = self.column(f.entity, node.name)
@@ -181,6 +176,25 @@ class Evaluator:
         else:
             col = self.data.entities[f.entity].cols[node.name].take(f.rows)
         return self.lift(col, node.frame, frames)
+
+    def _path(self, f: RFrame, path: tuple) -> tuple[str, np.ndarray, np.ndarray | None]:
+        """Rows reached from a frame through relations: (entity, row index clipped to ≥ 0, mask of
+        rows with no related row or None). Cached for whole-entity frames (read by many fields)."""
+        key = (f.entity, tuple(path)) if f.rows is None else None
+        hit = self._paths.get(key) if key is not None else None
+        if hit is not None:
+            return hit
+        ent = f.entity
+        idx = f.rows if f.rows is not None else np.arange(f.n)
+        for rel in path:
+            r = self.data.entities[ent].rel[rel]
+            idx = np.where(idx >= 0, r[np.clip(idx, 0, None)], -1)
+            ent = self.m.entities[ent].relations[rel].entity
+        bad = idx < 0
+        out = (ent, np.clip(idx, 0, None), bad if bad.any() else None)
+        if key is not None:
+            self._paths[key] = out
+        return out
 
     def _ParamRef(self, node: ir.ParamRef, frames: list[RFrame]) -> Col:
         p = self.m.params[node.name]
@@ -237,10 +251,58 @@ class Evaluator:
         hit = self._lookups.get(sig)
         if hit is not None and all(a is k.data for a, k in zip(hit[0], keys, strict=True)) and hit[1] is days:
             return hit[2]
-        rows = t.find(keys, days)
+        rows = self._find_by_dictionary(t, keys, days)
+        if rows is None:
+            rows = t.find(keys, days)
         if len(rows) >= 4096:
             self._lookups[sig] = ([k.data for k in keys], days, rows)
         return rows
+
+    def _find_by_dictionary(self, t, keys: list[Col], days: np.ndarray | None) -> np.ndarray | None:
+        """Code keys with small dictionaries (a КСГ code, a list name): look every combination of
+        dictionary entries up once per distinct date, then gather — the same rows as t.find, without
+        searching per row. None when the keys are not such codes (t.find is used)."""
+        if not keys or any(k.cats is None or k.type.kind not in ("code", "text") for k in keys):
+            return None
+        sizes = [max(len(k.cats), 1) for k in keys]
+        total = int(np.prod(sizes))
+        n = len(keys[0])
+        if total > 65536 or n < 8 * total:
+            return None
+        combo = np.zeros(n, dtype=np.int64)
+        absent = np.zeros(n, dtype=bool)
+        for k, size in zip(keys, sizes, strict=True):
+            d = np.asarray(k.data)
+            absent |= d < 0
+            if k.missing is not None:
+                absent |= k.missing
+            combo = combo * size + np.clip(d, 0, None)
+        grids = np.meshgrid(*[np.arange(size) for size in sizes], indexing="ij")
+        combos = [Col(k.type, g.ravel().astype(np.int32), None, k.cats if len(k.cats) else np.array([""], dtype=object))
+                  for k, g in zip(keys, grids, strict=True)]
+        if days is None:
+            rows = t.find(combos, None)[combo]
+        else:
+            udays, inv = self._day_groups(days)
+            if udays is None or len(udays) * total > 4_000_000:
+                return None
+            grid = np.stack([t.find(combos, np.full(total, d, dtype=np.int64)) for d in udays])
+            rows = grid[inv, combo]
+        rows[absent] = -1
+        return rows
+
+    @staticmethod
+    def _day_groups(days: np.ndarray) -> tuple[np.ndarray, np.ndarray] | tuple[None, None]:
+        """Distinct dates and each row's position among them, by counting (dates of a registry
+        span weeks, not years); (None, None) when they span too long."""
+        if len(days) == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        lo, hi = int(days.min()), int(days.max())
+        if hi - lo >= 4096:
+            return None, None
+        present = np.bincount(days - lo, minlength=hi - lo + 1) > 0
+        pos = np.cumsum(present) - 1
+        return lo + np.nonzero(present)[0], pos[days - lo]
 
     def _Convert(self, node: ir.Convert, frames: list[RFrame]) -> Col:
         x = self.eval(node.operand, frames)
