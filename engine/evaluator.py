@@ -260,8 +260,8 @@ class Evaluator:
 
     def _find_by_dictionary(self, t, keys: list[Col], days: np.ndarray | None) -> np.ndarray | None:
         """Code keys with small dictionaries (a КСГ code, a list name): look every combination of
-        dictionary entries up once per distinct date, then gather — the same rows as t.find, without
-        searching per row. None when the keys are not such codes (t.find is used)."""
+        dictionary entries up once per date of the rows' span, then gather — the same rows as
+        t.find, without a search per row. None when the keys are not such codes (t.find is used)."""
         if not keys or any(k.cats is None or k.type.kind not in ("code", "text") for k in keys):
             return None
         sizes = [max(len(k.cats), 1) for k in keys]
@@ -269,40 +269,38 @@ class Evaluator:
         n = len(keys[0])
         if total > 65536 or n < 8 * total:
             return None
-        combo = np.zeros(n, dtype=np.int64)
-        absent = np.zeros(n, dtype=bool)
+        combo = None
+        absent = None
         for k, size in zip(keys, sizes, strict=True):
             d = np.asarray(k.data)
-            absent |= d < 0
-            if k.missing is not None:
-                absent |= k.missing
-            combo = combo * size + np.clip(d, 0, None)
+            if d.strides and d.strides[0] == 0 and len(d):      # a constant key: one value for all rows
+                if d[0] < 0:
+                    return np.full(n, -1, dtype=np.int64)
+                part = int(d[0])
+                combo = part if combo is None else combo * size + part
+                continue
+            miss = d < 0 if k.missing is None else (d < 0) | k.missing
+            absent = miss if absent is None else absent | miss
+            part = np.where(miss, 0, d)
+            combo = part.astype(np.int64) if combo is None else combo * size + part
         grids = np.meshgrid(*[np.arange(size) for size in sizes], indexing="ij")
-        combos = [Col(k.type, g.ravel().astype(np.int32), None, k.cats if len(k.cats) else np.array([""], dtype=object))
-                  for k, g in zip(keys, grids, strict=True)]
+        combos = [g.ravel().astype(np.int32) for g in grids]
+        cats = [k.cats if len(k.cats) else np.array([""], dtype=object) for k in keys]
         if days is None:
-            rows = t.find(combos, None)[combo]
+            found = t.find([Col(k.type, c, None, ct) for k, c, ct in zip(keys, combos, cats, strict=True)], None)
+            rows = found[combo]
         else:
-            udays, inv = self._day_groups(days)
-            if udays is None or len(udays) * total > 4_000_000:
+            lo, hi = (int(days.min()), int(days.max())) if len(days) else (0, 0)
+            span = hi - lo + 1
+            if span * total > 2_000_000:
                 return None
-            grid = np.stack([t.find(combos, np.full(total, d, dtype=np.int64)) for d in udays])
-            rows = grid[inv, combo]
-        rows[absent] = -1
+            found = t.find([Col(k.type, np.tile(c, span), None, ct) for k, c, ct in zip(keys, combos, cats, strict=True)],
+                           np.repeat(np.arange(lo, hi + 1, dtype=np.int64), total))
+            rows = found[(days - lo) * total + combo]
+        rows = np.broadcast_to(rows, (n,)).copy() if np.ndim(rows) == 0 else rows
+        if absent is not None:
+            rows[absent] = -1
         return rows
-
-    @staticmethod
-    def _day_groups(days: np.ndarray) -> tuple[np.ndarray, np.ndarray] | tuple[None, None]:
-        """Distinct dates and each row's position among them, by counting (dates of a registry
-        span weeks, not years); (None, None) when they span too long."""
-        if len(days) == 0:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        lo, hi = int(days.min()), int(days.max())
-        if hi - lo >= 4096:
-            return None, None
-        present = np.bincount(days - lo, minlength=hi - lo + 1) > 0
-        pos = np.cumsum(present) - 1
-        return lo + np.nonzero(present)[0], pos[days - lo]
 
     def _Convert(self, node: ir.Convert, frames: list[RFrame]) -> Col:
         x = self.eval(node.operand, frames)
