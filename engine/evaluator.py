@@ -59,6 +59,7 @@ class Evaluator:
         self.call_frames: list[int] = []      # their callers' date frames
         self._lookups: dict[tuple, tuple] = {}  # see _find
         self._paths: dict[tuple, tuple] = {}    # see _path
+        self._grid_pos: dict[tuple, tuple] = {}  # see _positions
         from engine.match import attach
 
         attach(self)                           # rule-table entities (engine/match.py), built on demand
@@ -269,38 +270,52 @@ class Evaluator:
         n = len(keys[0])
         if total > 65536 or n < 8 * total:
             return None
-        combo = None
+        pos = self._positions(keys, sizes, total, days)
+        if pos is None:
+            return None
+        lo, span, position, absent = pos
+        grids = np.meshgrid(*[np.arange(size) for size in sizes], indexing="ij")
+        cols = [Col(k.type, np.tile(g.ravel().astype(np.int32), span), None,
+                    k.cats if len(k.cats) else np.array([""], dtype=object)) for k, g in zip(keys, grids, strict=True)]
+        found = t.find(cols, None if days is None else np.repeat(np.arange(lo, lo + span, dtype=np.int64), total))
+        rows = found[position]
+        if absent is not None:
+            rows[absent] = -1
+        return rows
+
+    def _positions(self, keys: list[Col], sizes: list[int], total: int, days: np.ndarray | None):
+        """Each row's index in the (date, key combination) grid; cached for the same key and date
+        arrays (one КСГ column is looked up in several tables)."""
+        sig = (tuple(id(k.data) for k in keys), id(days), total)
+        hit = self._grid_pos.get(sig)
+        if hit is not None and all(a is k.data for a, k in zip(hit[0], keys, strict=True)) and hit[1] is days:
+            return hit[2]
+        n = len(keys[0])
+        combo: np.ndarray | int = 0
         absent = None
         for k, size in zip(keys, sizes, strict=True):
             d = np.asarray(k.data)
             if d.strides and d.strides[0] == 0 and len(d):      # a constant key: one value for all rows
                 if d[0] < 0:
-                    return np.full(n, -1, dtype=np.int64)
-                part = int(d[0])
-                combo = part if combo is None else combo * size + part
+                    absent = np.ones(n, dtype=bool)
+                combo = combo * size + max(int(d[0]), 0)
                 continue
             miss = d < 0 if k.missing is None else (d < 0) | k.missing
             absent = miss if absent is None else absent | miss
-            part = np.where(miss, 0, d)
-            combo = part.astype(np.int64) if combo is None else combo * size + part
-        grids = np.meshgrid(*[np.arange(size) for size in sizes], indexing="ij")
-        combos = [g.ravel().astype(np.int32) for g in grids]
-        cats = [k.cats if len(k.cats) else np.array([""], dtype=object) for k in keys]
+            combo = combo * size + np.where(miss, 0, d).astype(np.int64)
         if days is None:
-            found = t.find([Col(k.type, c, None, ct) for k, c, ct in zip(keys, combos, cats, strict=True)], None)
-            rows = found[combo]
+            lo, span = 0, 1
+            position = np.broadcast_to(np.asarray(combo, dtype=np.int64), (n,))
         else:
             lo, hi = (int(days.min()), int(days.max())) if len(days) else (0, 0)
             span = hi - lo + 1
             if span * total > 2_000_000:
                 return None
-            found = t.find([Col(k.type, np.tile(c, span), None, ct) for k, c, ct in zip(keys, combos, cats, strict=True)],
-                           np.repeat(np.arange(lo, hi + 1, dtype=np.int64), total))
-            rows = found[(days - lo) * total + combo]
-        rows = np.broadcast_to(rows, (n,)).copy() if np.ndim(rows) == 0 else rows
-        if absent is not None:
-            rows[absent] = -1
-        return rows
+            position = (days - lo) * total + combo
+        out = (lo, span, position, absent if absent is not None and absent.any() else None)
+        if n >= 4096:
+            self._grid_pos[sig] = ([k.data for k in keys], days, out)
+        return out
 
     def _Convert(self, node: ir.Convert, frames: list[RFrame]) -> Col:
         x = self.eval(node.operand, frames)
