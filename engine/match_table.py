@@ -218,7 +218,7 @@ def _load(t: MatchTable, path: Path, diags: Diagnostics) -> bool:
             return False
     records, lines = [], []
     for rec in reader:
-        if not any(x.strip() for x in rec):
+        if not any(rec) or (not rec[0].strip() and not any(x.strip() for x in rec)):
             continue
         if len(rec) != len(header):
             diags.error("E0605", f"таблица «{t.name}»: в строке {len(rec)} полей, в заголовке {len(header)}",
