@@ -59,6 +59,8 @@ class Evaluator:
         self.call_frames: list[int] = []      # their callers' date frames
         self._lookups: dict[tuple, tuple] = {}  # see _find
         self._paths: dict[tuple, tuple] = {}    # see _path
+        self._chunk_rows: dict[str, list[np.ndarray]] = {}   # see _chunks
+        self._frame_days: dict[tuple, tuple] = {}            # see frame_days
         self._grid_pos: dict[tuple, tuple] = {}  # see _positions
         from engine.match import attach
 
@@ -90,7 +92,16 @@ class Evaluator:
         ent = self.data.entities[f.entity]
         if ent.as_of is None:
             return None
-        days = ent.as_of if f.rows is None else ent.as_of[f.rows]
+        if f.rows is None:
+            days = ent.as_of
+        else:
+            hit = self._frame_days.get((f.entity, id(f.rows)))
+            if hit is not None and hit[0] is f.rows:
+                days = hit[1]
+            else:
+                days = ent.as_of[f.rows]
+                if any(f.rows is c for c in self._chunk_rows.get(f.entity, ())):
+                    self._frame_days[(f.entity, id(f.rows))] = (f.rows, days)
         return self.lift(Col(BOOL, days), k, frames).data
 
     def row_key(self, frames: list[RFrame], i: int) -> tuple[str | None, str | None]:
@@ -110,14 +121,22 @@ class Evaluator:
         if name in ent.cols and key not in self.m.defs:
             return ent.cols[name]
         if ent.n > self.chunk_rows and self.row_local(entity, name):
-            parts = [self._evaluate_definition(entity, name, RFrame(entity, np.arange(lo, min(lo + self.chunk_rows, ent.n)),
-                                                                     min(lo + self.chunk_rows, ent.n) - lo))
-                     for lo in range(0, ent.n, self.chunk_rows)]
+            parts = [self._evaluate_definition(entity, name, RFrame(entity, rows, len(rows)))
+                     for rows in self._chunks(entity, ent.n)]
             col = concat(parts)
         else:
             col = self._evaluate_definition(entity, name, self.root_frame(entity))
         self.cache[key] = col
         return col
+
+    def _chunks(self, entity: str, n: int) -> list[np.ndarray]:
+        """Row ranges of a chunked entity, the same arrays for every definition (so per-frame
+        caches — relation paths, dates, lookup grids — are shared between definitions)."""
+        hit = self._chunk_rows.get(entity)
+        if hit is None:
+            hit = [np.arange(lo, min(lo + self.chunk_rows, n)) for lo in range(0, n, self.chunk_rows)]
+            self._chunk_rows[entity] = hit
+        return hit
 
     def row_local(self, entity: str, name: str) -> bool:
         """True when a definition reads only its own row (no cross-row aggregate), so it can run in chunks."""
@@ -180,11 +199,13 @@ class Evaluator:
 
     def _path(self, f: RFrame, path: tuple) -> tuple[str, np.ndarray, np.ndarray | None]:
         """Rows reached from a frame through relations: (entity, row index clipped to ≥ 0, mask of
-        rows with no related row or None). Cached for whole-entity frames (read by many fields)."""
-        key = (f.entity, tuple(path)) if f.rows is None else None
+        rows with no related row or None). Cached for whole-entity and chunk frames (read by many
+        fields)."""
+        chunk = f.rows is not None and any(f.rows is c for c in self._chunk_rows.get(f.entity, ()))
+        key = (f.entity, tuple(path), id(f.rows)) if f.rows is None or chunk else None
         hit = self._paths.get(key) if key is not None else None
-        if hit is not None:
-            return hit
+        if hit is not None and hit[0] is f.rows:
+            return hit[1]
         ent = f.entity
         idx = f.rows if f.rows is not None else np.arange(f.n)
         for rel in path:
@@ -194,7 +215,7 @@ class Evaluator:
         bad = idx < 0
         out = (ent, np.clip(idx, 0, None), bad if bad.any() else None)
         if key is not None:
-            self._paths[key] = out
+            self._paths[key] = (f.rows, out)
         return out
 
     def _ParamRef(self, node: ir.ParamRef, frames: list[RFrame]) -> Col:
