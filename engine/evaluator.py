@@ -16,6 +16,7 @@ from dsl.columns import Col, const, merge_missing, unify_codes
 from dsl.diagnostics import Span
 from dsl.types import BOOL
 from engine.dataset import Dataset
+from engine.lookups import LookupCache
 from engine.model import Methodology
 
 
@@ -57,11 +58,10 @@ class Evaluator:
         self.unresolved_params: list[tuple[str, Span | None]] = []
         self.arg_env: list[list[Col]] = []    # arguments of the user functions being evaluated
         self.call_frames: list[int] = []      # their callers' date frames
-        self._lookups: dict[tuple, tuple] = {}  # see _find
+        self.lookups = LookupCache()             # table lookups (engine/lookups.py)
         self._paths: dict[tuple, tuple] = {}    # see _path
         self._chunk_rows: dict[str, list[np.ndarray]] = {}   # see _chunks
         self._frame_days: dict[tuple, tuple] = {}            # see frame_days
-        self._grid_pos: dict[tuple, tuple] = {}  # see _positions
         from engine.match import attach
 
         attach(self)                           # rule-table entities (engine/match.py), built on demand
@@ -260,83 +260,10 @@ class Evaluator:
             days = np.full(frames[-1].n, self.context_day, dtype=np.int64)
         for k, kn in zip(keys, node.keys, strict=True):
             self.unresolved(k, kn, frames, f"ключ таблицы «{t.name}»")
-        rows = self._find(t, [materialize(k, frames[-1].n) for k in keys], days)
+        rows = self.lookups.find(t, [materialize(k, frames[-1].n) for k in keys], days)
         if node.column is None:
             return Col(BOOL, rows >= 0)
         return t.column_at(node.column, rows)
-
-    def _find(self, t, keys: list[Col], days: np.ndarray | None) -> np.ndarray:
-        """Table rows for the keys; repeated lookups with the same key arrays (`t[k].a`, `t[k].b`,
-        `exists(t[k])` over one column k) search once. Entries hold the arrays they were made from,
-        so an identity match cannot be a reused id."""
-        sig = (t.name, tuple(id(k.data) for k in keys), id(days))
-        hit = self._lookups.get(sig)
-        if hit is not None and all(a is k.data for a, k in zip(hit[0], keys, strict=True)) and hit[1] is days:
-            return hit[2]
-        rows = self._find_by_dictionary(t, keys, days)
-        if rows is None:
-            rows = t.find(keys, days)
-        if len(rows) >= 4096:
-            self._lookups[sig] = ([k.data for k in keys], days, rows)
-        return rows
-
-    def _find_by_dictionary(self, t, keys: list[Col], days: np.ndarray | None) -> np.ndarray | None:
-        """Code keys with small dictionaries (a КСГ code, a list name): look every combination of
-        dictionary entries up once per date of the rows' span, then gather — the same rows as
-        t.find, without a search per row. None when the keys are not such codes (t.find is used)."""
-        if not keys or any(k.cats is None or k.type.kind not in ("code", "text") for k in keys):
-            return None
-        sizes = [max(len(k.cats), 1) for k in keys]
-        total = int(np.prod(sizes))
-        n = len(keys[0])
-        if total > 65536 or n < 8 * total:
-            return None
-        pos = self._positions(keys, sizes, total, days)
-        if pos is None:
-            return None
-        lo, span, position, absent = pos
-        grids = np.meshgrid(*[np.arange(size) for size in sizes], indexing="ij")
-        cols = [Col(k.type, np.tile(g.ravel().astype(np.int32), span), None,
-                    k.cats if len(k.cats) else np.array([""], dtype=object)) for k, g in zip(keys, grids, strict=True)]
-        found = t.find(cols, None if days is None else np.repeat(np.arange(lo, lo + span, dtype=np.int64), total))
-        rows = found[position]
-        if absent is not None:
-            rows[absent] = -1
-        return rows
-
-    def _positions(self, keys: list[Col], sizes: list[int], total: int, days: np.ndarray | None):
-        """Each row's index in the (date, key combination) grid; cached for the same key and date
-        arrays (one КСГ column is looked up in several tables)."""
-        sig = (tuple(id(k.data) for k in keys), id(days), total)
-        hit = self._grid_pos.get(sig)
-        if hit is not None and all(a is k.data for a, k in zip(hit[0], keys, strict=True)) and hit[1] is days:
-            return hit[2]
-        n = len(keys[0])
-        combo: np.ndarray | int = 0
-        absent = None
-        for k, size in zip(keys, sizes, strict=True):
-            d = np.asarray(k.data)
-            if d.strides and d.strides[0] == 0 and len(d):      # a constant key: one value for all rows
-                if d[0] < 0:
-                    absent = np.ones(n, dtype=bool)
-                combo = combo * size + max(int(d[0]), 0)
-                continue
-            miss = d < 0 if k.missing is None else (d < 0) | k.missing
-            absent = miss if absent is None else absent | miss
-            combo = combo * size + np.where(miss, 0, d).astype(np.int64)
-        if days is None:
-            lo, span = 0, 1
-            position = np.broadcast_to(np.asarray(combo, dtype=np.int64), (n,))
-        else:
-            lo, hi = (int(days.min()), int(days.max())) if len(days) else (0, 0)
-            span = hi - lo + 1
-            if span * total > 2_000_000:
-                return None
-            position = (days - lo) * total + combo
-        out = (lo, span, position, absent if absent is not None and absent.any() else None)
-        if n >= 4096:
-            self._grid_pos[sig] = ([k.data for k in keys], days, out)
-        return out
 
     def _Convert(self, node: ir.Convert, frames: list[RFrame]) -> Col:
         x = self.eval(node.operand, frames)
