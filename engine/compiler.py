@@ -11,6 +11,10 @@ from dsl.diagnostics import DiagnosticError, Diagnostics, Related, did_you_mean
 from dsl.parser import parse_module
 from dsl.symbols import AttrInfo, EntityInfo, ParamInfo, Symbols, TableInfo
 from engine.hashing import content_hash
+from engine.match import check_bindings as check_match_bindings
+from engine.match import register_entities as register_match_entities
+from engine.match_table import check_references as check_match_references
+from engine.match_table import declare_match_table
 from engine.model import CheckInfo, DefInfo, Disabled, FunctionDefInfo, Methodology, Provenance
 from engine.package import RawPackage, display_path, load_chain, package_files
 from engine.params import ParamDef, load_parameters
@@ -38,6 +42,8 @@ def compile_package(pkg_dir: Path | str) -> Methodology:
         if out_node is not None and isinstance(out_node.value, dict):
             for ent, names in out_node.value.items():
                 outputs[ent] = [str(x.value) for x in names.value] if isinstance(names.value, list) else []
+    register_match_entities(tables, entities, diags)
+    check_match_references(tables, diags)
     diags.raise_if_errors()
     for raw in chain:
         _load_rules(raw, diags, entities, defs, checks, disabled, sources, functions)
@@ -49,6 +55,7 @@ def compile_package(pkg_dir: Path | str) -> Methodology:
         info.ir = check_definition(symbols, diags, info.ast)
     for info in checks.values():
         info.ir = check_check(symbols, diags, info.ast)
+    check_match_bindings(tables, entities, defs, diags)
     diags.raise_if_errors()
     deps = dependency_graph(defs, checks, diags)
     diags.raise_if_errors()
@@ -92,10 +99,17 @@ def _load_data_parts(raw: RawPackage, diags: Diagnostics, entities, params, tabl
             diags.error("E0601", "описание таблиц: ожидался словарь «имя: описание»", decl.span)
             continue
         for name, node in decl.value.items():
-            t = declare_table(name, node, root, display_path(root), ref, diags)
+            t = _declare_any_table(name, node, root, display_path(root), ref, diags)
             if t is not None:
                 t.span = decl.key_spans[name]
                 _merge(name, t, tables, diags, "таблица")
+
+
+def _declare_any_table(name, node, root, display_dir, ref, diags):
+    """A keyed table, or a rule table (`kind: match`, engine/match_table.py)."""
+    if isinstance(node.value, dict) and "kind" in node.value and node.value["kind"].value == "match":
+        return declare_match_table(name, node, root, display_dir, ref, diags)
+    return declare_table(name, node, root, display_dir, ref, diags)
 
 
 def _files(root: Path, node, diags: Diagnostics, what: str) -> list[Path]:

@@ -16,6 +16,7 @@ from dsl.columns import Col, const, merge_missing, unify_codes
 from dsl.diagnostics import Span
 from dsl.types import BOOL
 from engine.dataset import Dataset
+from engine.lookups import LookupCache
 from engine.model import Methodology
 
 
@@ -57,6 +58,13 @@ class Evaluator:
         self.unresolved_params: list[tuple[str, Span | None]] = []
         self.arg_env: list[list[Col]] = []    # arguments of the user functions being evaluated
         self.call_frames: list[int] = []      # their callers' date frames
+        self.lookups = LookupCache()             # table lookups (engine/lookups.py)
+        self._paths: dict[tuple, tuple] = {}    # see _path
+        self._chunk_rows: dict[str, list[np.ndarray]] = {}   # see _chunks
+        self._frame_days: dict[tuple, tuple] = {}            # see frame_days
+        from engine.match import attach
+
+        attach(self)                           # rule-table entities (engine/match.py), built on demand
 
     # ---- frames ---------------------------------------------------------------
     def root_frame(self, entity: str | None, rows: np.ndarray | None = None) -> RFrame:
@@ -84,7 +92,16 @@ class Evaluator:
         ent = self.data.entities[f.entity]
         if ent.as_of is None:
             return None
-        days = ent.as_of if f.rows is None else ent.as_of[f.rows]
+        if f.rows is None:
+            days = ent.as_of
+        else:
+            hit = self._frame_days.get((f.entity, id(f.rows)))
+            if hit is not None and hit[0] is f.rows:
+                days = hit[1]
+            else:
+                days = ent.as_of[f.rows]
+                if any(f.rows is c for c in self._chunk_rows.get(f.entity, ())):
+                    self._frame_days[(f.entity, id(f.rows))] = (f.rows, days)
         return self.lift(Col(BOOL, days), k, frames).data
 
     def row_key(self, frames: list[RFrame], i: int) -> tuple[str | None, str | None]:
@@ -104,14 +121,22 @@ class Evaluator:
         if name in ent.cols and key not in self.m.defs:
             return ent.cols[name]
         if ent.n > self.chunk_rows and self.row_local(entity, name):
-            parts = [self._evaluate_definition(entity, name, RFrame(entity, np.arange(lo, min(lo + self.chunk_rows, ent.n)),
-                                                                     min(lo + self.chunk_rows, ent.n) - lo))
-                     for lo in range(0, ent.n, self.chunk_rows)]
+            parts = [self._evaluate_definition(entity, name, RFrame(entity, rows, len(rows)))
+                     for rows in self._chunks(entity, ent.n)]
             col = concat(parts)
         else:
             col = self._evaluate_definition(entity, name, self.root_frame(entity))
         self.cache[key] = col
         return col
+
+    def _chunks(self, entity: str, n: int) -> list[np.ndarray]:
+        """Row ranges of a chunked entity, the same arrays for every definition (so per-frame
+        caches — relation paths, dates, lookup grids — are shared between definitions)."""
+        hit = self._chunk_rows.get(entity)
+        if hit is None:
+            hit = [np.arange(lo, min(lo + self.chunk_rows, n)) for lo in range(0, n, self.chunk_rows)]
+            self._chunk_rows[entity] = hit
+        return hit
 
     def row_local(self, entity: str, name: str) -> bool:
         """True when a definition reads only its own row (no cross-row aggregate), so it can run in chunks."""
@@ -159,16 +184,10 @@ class Evaluator:
     def _FieldRef(self, node: ir.FieldRef, frames: list[RFrame]) -> Col:
         f = frames[node.frame]
         if node.path:
-            ent = f.entity
-            idx = f.rows if f.rows is not None else np.arange(f.n)
-            for rel in node.path:
-                r = self.data.entities[ent].rel[rel]
-                idx = np.where(idx >= 0, r[np.clip(idx, 0, None)], -1)
-                ent = self.m.entities[ent].relations[rel].entity
+            ent, safe, bad = self._path(f, node.path)
             full = self.column(ent, node.name)
-            col = full.take(np.clip(idx, 0, None)) if len(full) else Col(full.type, np.zeros(len(idx), dtype=full.data.dtype), None, full.cats)
-            bad = idx < 0
-            if bad.any():
+            col = full.take(safe) if len(full) else Col(full.type, np.zeros(len(safe), dtype=full.data.dtype), None, full.cats)
+            if bad is not None:
                 col = Col(node.type, col.data, bad | (col.missing if col.missing is not None else False), col.cats)
         elif f.rows is None:
             col = self.column(f.entity, node.name)
@@ -177,6 +196,27 @@ class Evaluator:
         else:
             col = self.data.entities[f.entity].cols[node.name].take(f.rows)
         return self.lift(col, node.frame, frames)
+
+    def _path(self, f: RFrame, path: tuple) -> tuple[str, np.ndarray, np.ndarray | None]:
+        """Rows reached from a frame through relations: (entity, row index clipped to ≥ 0, mask of
+        rows with no related row or None). Cached for whole-entity and chunk frames (read by many
+        fields)."""
+        chunk = f.rows is not None and any(f.rows is c for c in self._chunk_rows.get(f.entity, ()))
+        key = (f.entity, tuple(path), id(f.rows)) if f.rows is None or chunk else None
+        hit = self._paths.get(key) if key is not None else None
+        if hit is not None and hit[0] is f.rows:
+            return hit[1]
+        ent = f.entity
+        idx = f.rows if f.rows is not None else np.arange(f.n)
+        for rel in path:
+            r = self.data.entities[ent].rel[rel]
+            idx = np.where(idx >= 0, r[np.clip(idx, 0, None)], -1)
+            ent = self.m.entities[ent].relations[rel].entity
+        bad = idx < 0
+        out = (ent, np.clip(idx, 0, None), bad if bad.any() else None)
+        if key is not None:
+            self._paths[key] = (f.rows, out)
+        return out
 
     def _ParamRef(self, node: ir.ParamRef, frames: list[RFrame]) -> Col:
         p = self.m.params[node.name]
@@ -220,7 +260,7 @@ class Evaluator:
             days = np.full(frames[-1].n, self.context_day, dtype=np.int64)
         for k, kn in zip(keys, node.keys, strict=True):
             self.unresolved(k, kn, frames, f"ключ таблицы «{t.name}»")
-        rows = t.find([materialize(k, frames[-1].n) for k in keys], days)
+        rows = self.lookups.find(t, [materialize(k, frames[-1].n) for k in keys], days)
         if node.column is None:
             return Col(BOOL, rows >= 0)
         return t.column_at(node.column, rows)
@@ -244,6 +284,10 @@ class Evaluator:
         b = self.eval(node.right, frames)
         op = node.op
         if a.type.kind in ("code", "text") or b.type.kind in ("code", "text"):
+            fast = _code_vs_const(a, node.right, op) if isinstance(node.right, ir.Const) else \
+                _code_vs_const(b, node.left, op) if isinstance(node.left, ir.Const) else None
+            if fast is not None:
+                return fast
             ad, bd, _ = unify_codes(a, b)
             data = (ad == bd) if op == "==" else (ad != bd)
             return Col(BOOL, data)
@@ -321,6 +365,16 @@ class Evaluator:
         from engine.eval_agg import evaluate_decide
 
         return evaluate_decide(self, node, frames)
+
+
+def _code_vs_const(x: Col, c: ir.Const, op: str) -> Col | None:
+    """`code == "literal"`: compare the dictionary once instead of re-encoding both sides."""
+    if x.cats is None or x.type.kind not in ("code", "text"):
+        return None
+    per_cat = np.array([str(v) == str(c.value) for v in x.cats], dtype=bool)
+    d = np.asarray(x.data)
+    hit = per_cat[np.clip(d, 0, None)] & (d >= 0) if len(per_cat) else np.zeros(len(d), dtype=bool)
+    return Col(BOOL, hit if op == "==" else ~hit)
 
 
 def concat(parts: list[Col]) -> Col:

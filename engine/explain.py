@@ -150,6 +150,11 @@ class Explainer:
 
     def _child_rows(self, node: ir.AggNode, frames: list[RFrame], depth: int) -> list[TraceNode]:
         """For a few related rows (an SL's services, a case's SLs), the value of each, explained."""
+        from engine.match_explain import explain_rows
+
+        matched = explain_rows(self, node, frames, depth)   # rules matched from a rule table
+        if matched is not None:
+            return matched
         if node.mode != "child" or frames[0].entity is None or len(frames) != 1:
             return []
         value = node.value
