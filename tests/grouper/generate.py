@@ -72,9 +72,10 @@ def month(n: int, seed: int = 1, kinds: tuple[int, ...] = (1, 2)) -> tuple[dict,
     crit_src = [g["other_criterion"], g["fraction_range"]]
     c_sl = np.concatenate([ids[c != ""] for c in crit_src])
     c_code = np.concatenate([c[c != ""] for c in crit_src])
+    c_idx = np.concatenate([np.nonzero(c != "")[0] for c in crit_src])
     zero = np.zeros(n, dtype=np.int64)
     raw = {
-        "account": {"key": np.array(["a1"], dtype=object), "version": ["5.1"], "filename": ["HM"], "data": ["2026-04-05"],
+        "account": {"key": np.array(["a1"], dtype=object), "file_type": ["H"], "version": ["5.1"], "filename": ["HM"], "data": ["2026-04-05"],
                     "sd_z": np.array([n]), "code": ["1"], "code_mo": ["000002"], "year": np.array([2026]),
                     "month": np.array([3]), "nschet": ["1"], "dschet": ["2026-04-05"], "summav": ["0"]},
         "patient": {"key": ids, "account_ref": np.full(n, "a1", dtype=object), "n_zap": zero + 1, "pr_nov": zero,
@@ -96,7 +97,7 @@ def month(n: int, seed: int = 1, kinds: tuple[int, ...] = (1, 2)) -> tuple[dict,
                     "date_out": np.full(len(s_sl), np.datetime64(START)), "ds": np.full(len(s_sl), "A00", dtype=object),
                     "code_usl": s_code, "kol_usl": np.ones(len(s_sl)), "sumv_usl": np.zeros(len(s_sl), np.int64)},
         "ksg_crit": {"key": np.array([f"k{i}" for i in range(len(c_sl))], dtype=object), "sl_ref": c_sl,
-                     "crit": c_code},
+                     "crit": c_code, "date_2": d2[c_idx]},
     }
     facts = {"ds1": ds1, "ds2": ds2, "ds3": ds3, "w": w, "dr": dr, "d1": d1, "d2": d2, "usl": usl, "dur": dur,
              "services": (s_sl, s_code), "crits": (c_sl, c_code)}
