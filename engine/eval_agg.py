@@ -8,7 +8,7 @@ from dsl import ir
 from dsl.columns import Col, empty_dtype, unify_codes
 from dsl.primitives.distribute import DistributeError
 from dsl.primitives.grouping import Groups
-from engine.evaluator import EvalError, Evaluator, RFrame, materialize, select
+from engine.evaluator import EvalError, Evaluator, RFrame, materialize, poison, select
 
 MAX_PAIRS = 50_000_000
 
@@ -39,24 +39,51 @@ def _order_keys(ev: Evaluator, node: ir.AggNode, frames: list[RFrame]) -> list[n
     return [-o if node.desc else o]
 
 
-def _reduce(ev: Evaluator, node: ir.AggNode, frames: list[RFrame], groups: Groups) -> Col:
+def _reduce(ev: Evaluator, node: ir.AggNode, frames: list[RFrame], groups: Groups,
+            undetermined: np.ndarray | None = None) -> Col:
+    """One value per group; a group with an undetermined member (or filter) is undetermined."""
     prim = node.prim
     name = prim.name
     if name == "count":
-        return prim.impl(None, groups)
+        return _spoil(prim.impl(None, groups), undetermined)
     value = materialize(ev.eval(node.value, frames), frames[-1].n)
     ev.unresolved(value, node.value, frames, f"{name}(…)")
+    bad = poison(value)
+    if bad is not None and bad.any():
+        hit = np.zeros(groups.n, dtype=bool)
+        hit[groups.g[bad]] = True
+        undetermined = hit if undetermined is None else (undetermined | hit)
     if name in ("first", "last"):
-        return prim.impl(value, groups, _order_keys(ev, node, frames))
-    return prim.impl(value, groups)
+        return _spoil(prim.impl(value, groups, _order_keys(ev, node, frames)), undetermined)
+    return _spoil(prim.impl(value, groups), undetermined)
 
 
-def _filter(ev: Evaluator, node: ir.AggNode, frames: list[RFrame]) -> np.ndarray | None:
+def _spoil(col: Col, undetermined: np.ndarray | None) -> Col:
+    if undetermined is None or not undetermined.any():
+        return col
+    return Col(col.type, col.data, undetermined if col.missing is None else (col.missing | undetermined), col.cats)
+
+
+def _filter(ev: Evaluator, node: ir.AggNode, frames: list[RFrame]) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Rows the `where` keeps, and the rows where it is undetermined (kept out, but they make
+    their group undetermined)."""
     if node.where is None:
-        return None
+        return None, None
     w = materialize(ev.eval(node.where, frames), frames[-1].n)
     ev.unresolved(w, node.where, frames, "условие where")
-    return np.asarray(w.data, dtype=bool)
+    bad = poison(w)
+    keep = np.asarray(w.data, dtype=bool)
+    if bad is None or not bad.any():
+        return keep, None
+    return keep & ~bad, bad
+
+
+def _groups_hit(ids: np.ndarray, rows: np.ndarray | None, n_groups: int) -> np.ndarray | None:
+    if rows is None:
+        return None
+    hit = np.zeros(n_groups, dtype=bool)
+    hit[ids[rows]] = True
+    return hit
 
 
 def _subframe(f: RFrame, mask: np.ndarray | None) -> RFrame:
@@ -81,9 +108,11 @@ def evaluate_aggregate(ev: Evaluator, node: ir.AggNode, frames: list[RFrame]) ->
             p = np.where(fk >= 0, pos[np.clip(fk, 0, None)], -1)
         s_rows = np.nonzero(p >= 0)[0]
         frame = RFrame(node.source, s_rows, len(s_rows), p[s_rows])
-        frame = _subframe(frame, _filter(ev, node, frames + [frame]))
+        keep, bad = _filter(ev, node, frames + [frame])
+        spoilt = _groups_hit(frame.parent, bad, cur.n)
+        frame = _subframe(frame, keep)
         groups = Groups(frame.parent, cur.n)
-        return _reduce(ev, node, frames + [frame], groups)
+        return _reduce(ev, node, frames + [frame], groups, spoilt)
 
     if mode == "pair":
         return _pairs(ev, node, frames)
@@ -105,13 +134,13 @@ def evaluate_aggregate(ev: Evaluator, node: ir.AggNode, frames: list[RFrame]) ->
         s_ids = np.zeros(all_rows.n, dtype=np.int64)
         c_ids = np.zeros(cur.n, dtype=np.int64)
         g = 1
-    mask = _filter(ev, node, src_frames)
+    mask, bad = _filter(ev, node, src_frames)
     frame = _subframe(all_rows, mask)
     ids = s_ids if mask is None else s_ids[mask]
     groups = Groups(ids, g)
     if node.prim.kind == "window":
         return _window(ev, node, frames + [frame], groups, mask, src_ent.n, cur)
-    per_group = _reduce(ev, node, frames + [frame], groups)
+    per_group = _reduce(ev, node, frames + [frame], groups, _groups_hit(s_ids, bad, g))
     return per_group.take(c_ids)
 
 
@@ -155,9 +184,11 @@ def _pairs(ev: Evaluator, node: ir.AggNode, frames: list[RFrame]) -> Col:
     offsets = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
     s_rows = order[np.repeat(lo, counts) + offsets]
     frame = RFrame(node.source, s_rows, total, parent)
-    frame = _subframe(frame, _filter(ev, node, frames + [frame]))
+    keep, bad = _filter(ev, node, frames + [frame])
+    spoilt = _groups_hit(frame.parent, bad, cur.n)
+    frame = _subframe(frame, keep)
     groups = Groups(frame.parent, cur.n)
-    return _reduce(ev, node, frames + [frame], groups)
+    return _reduce(ev, node, frames + [frame], groups, spoilt)
 
 
 def evaluate_decide(ev: Evaluator, node: ir.DecideNode, frames: list[RFrame]) -> Col:
@@ -165,9 +196,14 @@ def evaluate_decide(ev: Evaluator, node: ir.DecideNode, frames: list[RFrame]) ->
     cond_cols = [materialize(ev.eval(c, frames), n) for c, _ in node.rows]
     conds = [np.asarray(c.data, dtype=bool) for c in cond_cols]
     unknown = np.zeros(n, dtype=bool)
+    decided = np.zeros(n, dtype=bool)
     for c in cond_cols:
         if c.missing is not None:
-            unknown |= c.missing
+            # «first»: an undetermined condition after the row that matched does not matter
+            unknown |= c.missing & ~decided if node.policy == "first" else c.missing
+        if node.policy == "first":
+            hit = np.asarray(c.data, dtype=bool)
+            decided |= hit if c.missing is None else hit & ~c.missing
     values = [materialize(ev.eval(v, frames), n) for _, v in node.rows]
     if node.policy == "collect":
         return _collect(node, conds, values, n)

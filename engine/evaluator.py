@@ -36,6 +36,34 @@ DEFAULT_CHUNK_ROWS = 1 << 20
 
 
 @dataclass
+class Unresolved:
+    """Rows where a value that must exist could not be determined (a parameter not in force on
+    the row's date, or a value computed from one). Such a row carries no value — it is flagged by
+    the methodology (e.g. МЭК 1.7.1 via present(...)) instead of stopping the run."""
+
+    what: str
+    reason: str
+    span: Span | None
+    rows: int
+    entity: str | None
+    row_key: str | None
+
+
+def poison(*cols: Col) -> np.ndarray | None:
+    """Rows whose value is undetermined: the mask of a required (non-optional) value.
+
+    A mask on an optional value means «absent» and has its own rules (default, present);
+    on a required value it can only come from a parameter not in force, and spreads."""
+    masks = [c.missing for c in cols if c.missing is not None and not c.type.optional]
+    if not masks:
+        return None
+    out = masks[0].copy()
+    for m in masks[1:]:
+        out = out | m
+    return out
+
+
+@dataclass
 class RFrame:
     entity: str | None
     rows: np.ndarray | None       # row indices into the entity; None = every row
@@ -55,6 +83,7 @@ class Evaluator:
         self._row_local: dict[tuple[str, str], bool] = {}
         self.recompute_subsets = False   # explain: evaluate dependencies on the chosen rows only
         self.unresolved_params: list[tuple[str, Span | None]] = []
+        self.unresolved_notes: dict[str, Unresolved] = {}
         self.arg_env: list[list[Col]] = []    # arguments of the user functions being evaluated
         self.call_frames: list[int] = []      # their callers' date frames
 
@@ -127,9 +156,10 @@ class Evaluator:
         info = self.m.defs[(entity, name)]
         if info.ir is None:
             raise EvalError(f"определение {entity}.{name} не прошло проверку типов", info.provenance.span)
+        start = len(self.unresolved_params)
         col = materialize(self.eval(info.ir, [frame]), frame.n)
         if not info.type.optional:
-            self.unresolved(col, info.ir, [frame], f"{entity}.{name}")
+            self.unresolved(col, info.ir, [frame], f"{entity}.{name}", start)
         return col
 
     def definition_at(self, entity: str, name: str, rows: np.ndarray, recompute: bool = False) -> Col:
@@ -201,14 +231,25 @@ class Evaluator:
                 (f"параметр «{p.name}» не действует на дату {key_text(int(days[i]))}", node.span))
         return col
 
-    def unresolved(self, col: Col, node: ir.IR, frames: list[RFrame], what: str) -> None:
-        """Raise if a value that must exist is missing on some row (a parameter not in force)."""
+    def unresolved(self, col: Col, node: ir.IR, frames: list[RFrame], what: str, since: int = 0) -> None:
+        """Note rows where a required value is missing (a parameter not in force on the row's
+        date). The rows keep no value and the run goes on; explain shows the cause."""
         if col.type.optional or col.missing is None or not col.missing.any():
             return
-        i = int(np.nonzero(col.missing)[0][0])
+        missing = np.broadcast_to(col.missing, (len(col),))
+        i = int(np.argmax(missing))
         ent, key = self.row_key(frames, i) if len(frames) == 1 else (None, None)
-        reason, span = self.unresolved_params[-1] if self.unresolved_params else ("значение не определено", None)
-        raise EvalError(f"{what}: {reason}", span or node.span, ent, key)
+        # the causes: parameters found not in force while computing this value (explain tells
+        # which of them the row's branch took)
+        causes = self.unresolved_params[since:] or self.unresolved_params[:1]
+        texts = list(dict.fromkeys(t for t, _ in causes))
+        reason = "; ".join(texts[:3]) + ("; …" if len(texts) > 3 else "") if texts else "значение не определено"
+        span = causes[0][1] if causes else None
+        note = self.unresolved_notes.get(what)
+        if note is None:
+            self.unresolved_notes[what] = Unresolved(what, reason, span or node.span, int(missing.sum()), ent, key)
+        else:
+            note.rows += int(missing.sum())
 
     def _Lookup(self, node: ir.Lookup, frames: list[RFrame]) -> Col:
         t = self.m.tables[node.table]
@@ -221,6 +262,9 @@ class Evaluator:
         for k, kn in zip(keys, node.keys, strict=True):
             self.unresolved(k, kn, frames, f"ключ таблицы «{t.name}»")
         rows = t.find([materialize(k, frames[-1].n) for k in keys], days)
+        bad = poison(*keys)
+        if bad is not None:
+            rows = np.where(bad, -1, rows)    # an undetermined key finds no row
         if node.column is None:
             return Col(BOOL, rows >= 0)
         return t.column_at(node.column, rows)
@@ -237,6 +281,8 @@ class Evaluator:
     def _Unary(self, node: ir.Unary, frames: list[RFrame]) -> Col:
         x = self.eval(node.operand, frames)
         data = ~np.asarray(x.data) if node.op == "not" else -np.asarray(x.data)
+        if node.op == "not" and x.missing is not None:
+            data = data & ~x.missing
         return Col(node.type, data, x.missing)
 
     def _Binary(self, node: ir.Binary, frames: list[RFrame]) -> Col:
@@ -246,29 +292,42 @@ class Evaluator:
         if a.type.kind in ("code", "text") or b.type.kind in ("code", "text"):
             ad, bd, _ = unify_codes(a, b)
             data = (ad == bd) if op == "==" else (ad != bd)
-            return Col(BOOL, data)
+            bad = poison(a, b)
+            return Col(BOOL, data if bad is None else data & ~bad, bad)
         x, y = np.asarray(a.data), np.asarray(b.data)
-        if op == "and":
-            return Col(BOOL, x & y)
-        if op == "or":
-            return Col(BOOL, x | y)
-        data = _BINOPS[op](x, y)
+        if op in ("and", "or"):
+            bad = poison(a, b)
+            if bad is None:
+                return Col(BOOL, x & y if op == "and" else x | y)
+            return _kleene(op, x, y, a, b)
+        with np.errstate(divide="ignore", invalid="ignore"):   # division by zero is reported below
+            data = _BINOPS[op](x, y)
+        missing = merge_missing(a, b)
         if op == "/":
-            self._check_finite(data, x, y, node, frames)
-        return Col(node.type, data, merge_missing(a, b))
+            self._check_finite(data, missing, node, frames)
+        if missing is not None and data.dtype == np.bool_:
+            data = data & ~missing
+        return Col(node.type, data, missing)
 
-    def _check_finite(self, data, x, y, node, frames) -> None:
+    def _check_finite(self, data, missing, node, frames) -> None:
         bad = ~np.isfinite(data)
+        if missing is not None:
+            bad &= ~missing
         if bad.any():
             i = int(np.nonzero(bad)[0][0])
             ent, key = self.row_key(frames, i) if len(frames) == 1 else (None, None)
             raise EvalError("деление на ноль", node.span, ent, key)
 
     def _IfNode(self, node: ir.IfNode, frames: list[RFrame]) -> Col:
-        c = np.asarray(self.eval(node.cond, frames).data, dtype=bool)
+        cond = self.eval(node.cond, frames)
+        c = np.asarray(cond.data, dtype=bool)
         a = self.eval(node.then, frames)
         b = self.eval(node.otherwise, frames)
-        return select(c, a, b, node)
+        out = select(c, a, b, node)
+        bad = poison(cond)
+        if bad is not None:    # an undetermined condition: the value is undetermined too
+            out = Col(out.type, out.data, bad if out.missing is None else out.missing | bad, out.cats)
+        return out
 
     def _InSetNode(self, node: ir.InSetNode, frames: list[RFrame]) -> Col:
         x = self.eval(node.operand, frames)
@@ -282,7 +341,9 @@ class Evaluator:
             hit = np.isin(d, np.array(node.values, dtype=d.dtype)) if node.values else np.zeros(len(d), bool)
             for lo, hi in node.ranges:
                 hit |= (d >= lo) & (d <= hi)
-        return Col(BOOL, ~hit if node.negated else hit)
+        out = ~hit if node.negated else hit
+        bad = poison(x)
+        return Col(BOOL, out, None) if bad is None else Col(BOOL, out & ~bad, bad)
 
     def _CallNode(self, node: ir.CallNode, frames: list[RFrame]) -> Col:
         n = frames[-1].n
@@ -321,6 +382,19 @@ class Evaluator:
         from engine.eval_agg import evaluate_decide
 
         return evaluate_decide(self, node, frames)
+
+
+def _kleene(op: str, x: np.ndarray, y: np.ndarray, a: Col, b: Col) -> Col:
+    """Three-valued and/or: a known false decides «and», a known true decides «or»."""
+    am = a.missing if a.missing is not None and not a.type.optional else np.zeros(len(a), bool)
+    bm = b.missing if b.missing is not None and not b.type.optional else np.zeros(len(b), bool)
+    x_true, x_false = x & ~am, ~x & ~am
+    y_true, y_false = y & ~bm, ~y & ~bm
+    if op == "and":
+        true, false = x_true & y_true, x_false | y_false
+    else:
+        true, false = x_true | y_true, x_false & y_false
+    return Col(BOOL, true, ~(true | false))
 
 
 def concat(parts: list[Col]) -> Col:

@@ -318,6 +318,8 @@ class Explainer:
             if period.end < FAR_FUTURE:
                 note = (note or "значение действует") + f" по {key_text(period.end - 1)}"
             ref = period.reference or ref
+        elif day is not None:
+            note = f"не действует на дату {key_text(day)}: значение не определено"
         if p.assumption:
             note = (note + "; " if note else "") + f"ДОПУЩЕНИЕ: {p.assumption}"
         return TraceNode("parameter", text, value, str(p.type), p.label, ref, p.unit,

@@ -80,7 +80,7 @@ class ParamDef:
 
         vals = np.array([p.value if p.value is not None else 0 for p in self.periods],
                         dtype=empty_dtype(self.type.kind))
-        data = vals[safe]
+        data = np.where(ok, vals[safe], vals.dtype.type(0))    # no stray rate where not in force
         return Col(self.type, data, ~ok if not ok.all() else None)
 
 
