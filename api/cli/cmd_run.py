@@ -39,7 +39,8 @@ class ProgressBar:
 
 def cmd_run(args) -> int:
     from engine.evaluator import EvalError
-    from engine.pipeline import process, write_outputs
+    from engine.pipeline import process
+    from forms.mek_outputs import write_outputs
 
     m = compile_or_report(args.package)
     if m is None:

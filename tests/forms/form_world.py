@@ -7,7 +7,8 @@ from functools import cache
 from pathlib import Path
 
 from engine.compiler import compile_package
-from engine.pipeline import process, write_outputs
+from engine.pipeline import process
+from forms.mek_outputs import write_outputs
 from forms.build import build_form
 from forms.dataset import run_data_from_result
 from forms.definition import load_form, resolve_form_path
