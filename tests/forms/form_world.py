@@ -8,10 +8,10 @@ from pathlib import Path
 
 from engine.compiler import compile_package
 from engine.pipeline import process
-from forms.mek_outputs import write_outputs
 from forms.build import build_form
 from forms.dataset import run_data_from_result
 from forms.definition import load_form, resolve_form_path
+from forms.mek_outputs import write_outputs
 
 ROOT = Path(__file__).parents[2]
 PACKAGE = Path(__file__).parent / "data" / "pkg"

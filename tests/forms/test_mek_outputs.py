@@ -13,6 +13,7 @@ import pytest
 from lxml import etree
 
 from engine.compiler import compile_package
+from engine.pipeline import process
 from forms.mek_outputs import (
     MekAct,
     case_results,
@@ -22,7 +23,6 @@ from forms.mek_outputs import (
     write_outputs,
     write_sank_registries,
 )
-from engine.pipeline import process
 
 ROOT = Path(__file__).resolve().parents[2]
 MONTH = ROOT / "examples" / "registries" / "2025-03"
