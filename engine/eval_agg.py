@@ -14,22 +14,50 @@ MAX_PAIRS = 50_000_000
 
 
 def dense_keys(src: list[Col], cur: list[Col]) -> tuple[np.ndarray, np.ndarray, int]:
+    """Group ids of the source and current rows by their key tuples (equal tuples, equal ids).
+
+    Codes are already small integers (their dictionary positions) and dates/ints of a narrow
+    range are offsets, so a key tuple is a mixed-radix number and no sort is needed unless the
+    id space grows much larger than the rows."""
     ns = len(src[0]) if src else 0
     nc = len(cur[0]) if cur else 0
-    ids = np.zeros(ns + nc, dtype=np.int64)
+    total = ns + nc
+    ids = np.zeros(total, dtype=np.int64)
+    size = 1
     for s, c in zip(src, cur, strict=True):
-        if s.type.kind in ("code", "text"):
-            sd, cd, _ = unify_codes(s, c)
-            both = np.concatenate([np.asarray(sd, np.int64), np.asarray(cd, np.int64)])
-        else:
-            sv, cv = np.asarray(s.data), np.asarray(c.data)
-            both = np.concatenate([np.broadcast_to(sv, (ns,)), np.broadcast_to(cv, (nc,))])
-        _, r = np.unique(both, return_inverse=True)
-        combined = ids * (int(r.max()) + 1 if len(r) else 1) + r
-        _, ids = np.unique(combined, return_inverse=True)
+        part, card = _key_part(s, c, ns, nc)
+        if size * card > _MAX_IDS:
+            _, ids = np.unique(ids, return_inverse=True)
+            ids = ids.astype(np.int64)
+            size = int(ids.max()) + 1 if total else 1
+        ids = ids * card + part
+        size *= card
+    if size > max(4 * total, 1 << 16):
+        _, ids = np.unique(ids, return_inverse=True)
         ids = ids.astype(np.int64)
-    n_groups = int(ids.max()) + 1 if len(ids) else 0
-    return ids[:ns], ids[ns:], max(n_groups, 1)
+        size = int(ids.max()) + 1 if total else 1
+    return ids[:ns], ids[ns:], max(size, 1)
+
+
+_MAX_IDS = 1 << 62
+_DENSE_RANGE = 1 << 22
+
+
+def _key_part(s: Col, c: Col, ns: int, nc: int) -> tuple[np.ndarray, int]:
+    """One key's ids over source + current rows, and how many ids there can be."""
+    if s.type.kind in ("code", "text"):
+        sd, cd, cats = unify_codes(s, c)
+        both = np.concatenate([np.broadcast_to(np.asarray(sd, np.int64), (ns,)),
+                               np.broadcast_to(np.asarray(cd, np.int64), (nc,))])
+        return both + 1, len(cats) + 1          # −1 (absent) is a key value of its own
+    both = np.concatenate([np.broadcast_to(np.asarray(s.data), (ns,)), np.broadcast_to(np.asarray(c.data), (nc,))])
+    if both.dtype.kind in "biu" and len(both):
+        both = both.astype(np.int64)
+        lo, hi = int(both.min()), int(both.max())
+        if hi - lo < _DENSE_RANGE:
+            return both - lo, hi - lo + 1
+    uniq, r = np.unique(both, return_inverse=True)
+    return r.astype(np.int64), max(len(uniq), 1)
 
 
 def _order_keys(ev: Evaluator, node: ir.AggNode, frames: list[RFrame]) -> list[np.ndarray]:
@@ -55,7 +83,21 @@ def _reduce(ev: Evaluator, node: ir.AggNode, frames: list[RFrame], groups: Group
         undetermined = hit if undetermined is None else (undetermined | hit)
     if name in ("first", "last"):
         return _spoil(prim.impl(value, groups, _order_keys(ev, node, frames)), undetermined)
+    if name == "sum" and value.type.kind in ("int", "money"):
+        exact = _integer_sum(np.asarray(value.data), groups)
+        if exact is not None:
+            return _spoil(Col(value.type.required, exact), undetermined)
     return _spoil(prim.impl(value, groups), undetermined)
+
+
+def _integer_sum(data: np.ndarray, groups: Groups) -> np.ndarray | None:
+    """Σ per group without sorting: float64 accumulation is exact while every partial sum stays
+    below 2^53 (bounded by max|x| × rows), otherwise None (the exact sorted reduction)."""
+    if len(data) == 0:
+        return np.zeros(groups.n, dtype=np.int64)
+    if max(abs(int(data.min())), abs(int(data.max()))) * len(data) >= 2**53:
+        return None
+    return np.bincount(groups.g, weights=data, minlength=groups.n).astype(np.int64)
 
 
 def _spoil(col: Col, undetermined: np.ndarray | None) -> Col:
@@ -100,6 +142,10 @@ def evaluate_aggregate(ev: Evaluator, node: ir.AggNode, frames: list[RFrame]) ->
     src_ent = ev.data.entities[node.source]
     if mode == "child":
         fk = src_ent.rel[node.relation]
+        if cur.rows is None and node.where is None and (fk >= 0).all():
+            # every source row has its parent: the source frame is all rows, no gathers
+            frame = RFrame(node.source, None, src_ent.n, fk)
+            return _reduce(ev, node, frames + [frame], Groups(fk, cur.n))
         if cur.rows is None:
             p = fk
         else:
@@ -204,8 +250,9 @@ def evaluate_decide(ev: Evaluator, node: ir.DecideNode, frames: list[RFrame]) ->
         if node.policy == "first":
             hit = np.asarray(c.data, dtype=bool)
             decided |= hit if c.missing is None else hit & ~c.missing
-    values = [materialize(ev.eval(v, frames), n) for _, v in node.rows]
+    values = [ev.eval(v, frames) for _, v in node.rows]
     if node.policy == "collect":
+        values = [materialize(v, n) for v in values]
         return _collect(node, conds, values, n)
     if node.policy in ("unique", "any") and conds:
         hits = np.sum(np.vstack(conds), axis=0)
@@ -223,8 +270,16 @@ def evaluate_decide(ev: Evaluator, node: ir.DecideNode, frames: list[RFrame]) ->
         kind = node.type.kind
         result = Col(node.type, np.zeros(n, dtype=empty_dtype(kind)), np.ones(n, dtype=bool),
                      np.array([], dtype=object) if kind in ("code", "text") else None)
-    for c, v in zip(reversed(conds), reversed(values), strict=True):
-        result = select(c, v, result, node)
+    if node.type.kind in ("code", "text"):
+        for c, v in zip(reversed(conds), reversed(values), strict=True):
+            result = select(c, v, result, node)
+    elif conds:     # the first matching row wins: one pass of np.select
+        data = np.select(conds, [np.asarray(v.data) for v in values], np.asarray(result.data))
+        missing = None
+        if result.missing is not None or any(v.missing is not None for v in values):
+            missing = np.select(conds, [v.missing if v.missing is not None else False for v in values],
+                                result.missing if result.missing is not None else False)
+        result = Col(node.type, data.astype(empty_dtype(node.type.kind), copy=False), missing)
     if unknown.any():
         missing = unknown if result.missing is None else (result.missing | unknown)
         result = Col(result.type, result.data, missing, result.cats)

@@ -33,6 +33,10 @@ class EvalError(Exception):
 
 
 DEFAULT_CHUNK_ROWS = 1 << 20
+# numexpr fusion of elementwise chains: measured slower than plain numpy on the project's 2-core
+# machine for the chains methodologies have (benchmarks/engine, 2026-12-02), so off by default;
+# Evaluator(fuse=True) keeps it, and the tests prove both give identical results.
+FUSE_BY_DEFAULT = False
 
 
 @dataclass
@@ -73,7 +77,7 @@ class RFrame:
 
 class Evaluator:
     def __init__(self, methodology: Methodology, data: Dataset, context_day: int | None = None,
-                 fuse: bool = True, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> None:
+                 fuse: bool = FUSE_BY_DEFAULT, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> None:
         self.m = methodology
         self.data = data
         self.context_day = context_day
@@ -252,8 +256,12 @@ class Evaluator:
             note.rows += int(missing.sum())
 
     def _Lookup(self, node: ir.Lookup, frames: list[RFrame]) -> Col:
-        t = self.m.tables[node.table]
         keys = [self.eval(k, frames) for k in node.keys]
+        per_value = self._lookup_per_value(node, keys, frames)
+        if per_value is not None:
+            values, spread = per_value
+            return values.take(spread)
+        t = self.m.tables[node.table]
         days = self.frame_days(node.frame, frames) if t.dated else None
         if t.dated and days is None:
             if self.context_day is None:
@@ -269,6 +277,25 @@ class Evaluator:
             return Col(BOOL, rows >= 0)
         return t.column_at(node.column, rows)
 
+    def _lookup_per_value(self, node: ir.Lookup, keys: list[Col], frames: list[RFrame]) -> tuple[Col, np.ndarray] | None:
+        """An undated table by one code key: the looked-up value for each distinct code of the
+        column (its dictionary, plus «absent» last) and each row's position among them."""
+        t = self.m.tables[node.table]
+        if len(keys) != 1:
+            return None
+        days = self.frame_days(node.frame, frames) if t.dated else None
+        if t.dated and days is None:
+            return None
+        bad = poison(keys[0])
+        key = materialize(keys[0], frames[-1].n)
+        if bad is not None:     # an undetermined key finds no row
+            key = Col(key.type.as_optional(True), key.data, bad if key.missing is None else key.missing | bad, key.cats)
+        by_value = t.rows_by_value([key], days)
+        if by_value is None:
+            return None
+        self.unresolved(keys[0], node.keys[0], frames, f"ключ таблицы «{t.name}»")
+        rows, index = by_value
+        return (Col(BOOL, rows >= 0) if node.column is None else t.column_at(node.column, rows)), index
     def _Convert(self, node: ir.Convert, frames: list[RFrame]) -> Col:
         x = self.eval(node.operand, frames)
         data = np.asarray(x.data)
@@ -338,7 +365,12 @@ class Evaluator:
             hit = per_cat[np.clip(d, 0, None)] & (d >= 0) if len(per_cat) else np.zeros(len(d), bool)
         else:
             d = np.asarray(x.data)
-            hit = np.isin(d, np.array(node.values, dtype=d.dtype)) if node.values else np.zeros(len(d), bool)
+            if len(node.values) <= 8:     # a few values: comparisons beat np.isin's sort
+                hit = np.zeros(len(d), bool)
+                for v in node.values:
+                    hit |= d == v
+            else:
+                hit = np.isin(d, np.array(node.values, dtype=d.dtype))
             for lo, hi in node.ranges:
                 hit |= (d >= lo) & (d <= hi)
         out = ~hit if node.negated else hit
@@ -347,6 +379,16 @@ class Evaluator:
 
     def _CallNode(self, node: ir.CallNode, frames: list[RFrame]) -> Col:
         n = frames[-1].n
+        if node.prim.name == "default" and isinstance(node.args[0], ir.Lookup) and isinstance(node.args[1], ir.Const) \
+                and len(node.args[0].keys) == 1:
+            # default(table[code].column, constant): resolved per distinct code, then one gather
+            keys = [self.eval(k, frames) for k in node.args[0].keys]
+            per_value = self._lookup_per_value(node.args[0], keys, frames)
+            if per_value is not None:
+                values, spread = per_value
+                fallback = const(node.args[1].value, node.args[1].type, len(values))
+                out = node.prim.impl(values, fallback).take(spread)
+                return Col(node.type, out.data, out.missing, out.cats)
         args = [self.eval(a, frames) for a in node.args]
         out = node.prim.impl(*args)
         if not node.prim.handles_missing:

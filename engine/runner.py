@@ -40,8 +40,8 @@ def default_outputs(m: Methodology) -> dict[str, list[str]]:
 
 
 def run(m: Methodology, data: Dataset, outputs: dict[str, list[str]] | None = None, *, checks: bool = True,
-        context_day: int | None = None, fuse: bool = True) -> RunResult:
-    ev = Evaluator(m, data, context_day, fuse=fuse)
+        context_day: int | None = None, fuse: bool | None = None) -> RunResult:
+    ev = Evaluator(m, data, context_day) if fuse is None else Evaluator(m, data, context_day, fuse=fuse)
     wanted = outputs if outputs is not None else default_outputs(m)
     values: dict[str, dict[str, Col]] = {}
     t0 = time.perf_counter()
