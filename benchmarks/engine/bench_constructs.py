@@ -14,13 +14,12 @@ the medians of --repeat runs and their ratio, all measured in this one run.
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
+from benchmarks.engine.bench_engine import timed
 from dsl.columns import Col
 from dsl.primitives.rounding import to_kopecks
 from dsl.types import CODE, DATE, INT, MONEY
@@ -198,17 +197,6 @@ def np_dups(c: dict) -> np.ndarray:
 
 def np_services(s: dict, n: int) -> np.ndarray:
     return np.bincount(s["case_ref"].data, weights=s["sumv_usl"].data, minlength=n).astype(np.int64)
-
-
-# ---- measuring -------------------------------------------------------------------------------
-
-def timed(fn, repeat: int) -> tuple[float, object]:
-    times, out = [], None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), out
 
 
 def main() -> None:
