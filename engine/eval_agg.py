@@ -250,7 +250,7 @@ def evaluate_decide(ev: Evaluator, node: ir.DecideNode, frames: list[RFrame]) ->
         if node.policy == "first":
             hit = np.asarray(c.data, dtype=bool)
             decided |= hit if c.missing is None else hit & ~c.missing
-    values = [ev.eval(v, frames) for _, v in node.rows]
+    values = _branch_values(ev, node, frames, conds, n)
     if node.policy == "collect":
         values = [materialize(v, n) for v in values]
         return _collect(node, conds, values, n)
@@ -265,7 +265,14 @@ def evaluate_decide(ev: Evaluator, node: ir.DecideNode, frames: list[RFrame]) ->
                 rows = ", ".join(str(j) for j in matched)
                 raise EvalError(f"таблица решений ({node.policy}): совпали строки {rows}", node.span, ent, key)
     if node.otherwise is not None:
-        result = materialize(ev.eval(node.otherwise, frames), n)
+        outer = ev.selected
+        unmatched = ~np.any(np.vstack([np.broadcast_to(c, (n,)) for c in conds]), axis=0) if conds else None
+        try:
+            if unmatched is not None:
+                ev.selected = unmatched if outer is None else outer & unmatched
+            result = materialize(ev.eval(node.otherwise, frames), n)
+        finally:
+            ev.selected = outer
     else:
         kind = node.type.kind
         result = Col(node.type, np.zeros(n, dtype=empty_dtype(kind)), np.ones(n, dtype=bool),
@@ -284,6 +291,24 @@ def evaluate_decide(ev: Evaluator, node: ir.DecideNode, frames: list[RFrame]) ->
         missing = unknown if result.missing is None else (result.missing | unknown)
         result = Col(result.type, result.data, missing, result.cats)
     return result
+
+
+def _branch_values(ev: Evaluator, node: ir.DecideNode, frames: list[RFrame], conds, n: int) -> list[Col]:
+    """Each row's value, evaluated knowing where it is used («first»: where its condition is the
+    first true one; otherwise where it holds) — a division by zero elsewhere is no error."""
+    outer = ev.selected
+    taken = np.zeros(n, dtype=bool)
+    out = []
+    try:
+        for c, (_, v) in zip(conds, node.rows, strict=True):
+            c = np.broadcast_to(c, (n,))
+            used = c & ~taken if node.policy == "first" else c
+            ev.selected = used if outer is None else outer & used
+            out.append(ev.eval(v, frames))
+            taken = taken | c
+    finally:
+        ev.selected = outer
+    return out
 
 
 def _collect(node: ir.DecideNode, conds, values, n: int) -> Col:

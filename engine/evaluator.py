@@ -85,6 +85,10 @@ class Evaluator:
         self.chunk_rows = chunk_rows
         self.cache: dict[tuple[str, str], Col] = {}
         self._row_local: dict[tuple[str, str], bool] = {}
+        self._totals: dict[tuple[str, str], bool] = {}
+        # rows of the current frame whose value is used (inside an if/decide branch): a division
+        # by zero elsewhere is not an error, as the branch is not taken there
+        self.selected: np.ndarray | None = None
         self.recompute_subsets = False   # explain: evaluate dependencies on the chosen rows only
         self.unresolved_params: list[tuple[str, Span | None]] = []
         self.unresolved_notes: dict[str, Unresolved] = {}
@@ -161,7 +165,11 @@ class Evaluator:
         if info.ir is None:
             raise EvalError(f"определение {entity}.{name} не прошло проверку типов", info.provenance.span)
         start = len(self.unresolved_params)
-        col = materialize(self.eval(info.ir, [frame]), frame.n)
+        outer, self.selected = self.selected, None      # a definition is computed for all its rows
+        try:
+            col = materialize(self.eval(info.ir, [frame]), frame.n)
+        finally:
+            self.selected = outer
         if not info.type.optional:
             self.unresolved(col, info.ir, [frame], f"{entity}.{name}", start)
         return col
@@ -194,15 +202,22 @@ class Evaluator:
         f = frames[node.frame]
         if node.path:
             ent = f.entity
-            idx = f.rows if f.rows is not None else np.arange(f.n)
+            idx = f.rows
+            gaps = False        # may a hop find no row (−1)?
             for rel in node.path:
                 r = self.data.entities[ent].rel[rel]
-                idx = np.where(idx >= 0, r[np.clip(idx, 0, None)], -1)
+                # the first hop from all rows is the relation itself; then follow, keeping −1
+                idx = r if idx is None else np.where(idx >= 0, np.take(r, np.clip(idx, 0, None)), -1) if gaps \
+                    else np.take(r, idx)
+                gaps = gaps or not self._total(ent, rel)
                 ent = self.m.entities[ent].relations[rel].entity
             full = self.column(ent, node.name)
-            col = full.take(np.clip(idx, 0, None)) if len(full) else Col(full.type, np.zeros(len(idx), dtype=full.data.dtype), None, full.cats)
-            bad = idx < 0
-            if bad.any():
+            if not len(full):
+                col = Col(full.type, np.zeros(len(idx), dtype=full.data.dtype), None, full.cats)
+            else:
+                col = full.take(np.clip(idx, 0, None) if gaps else idx)
+            bad = idx < 0 if gaps else None
+            if bad is not None and bad.any():
                 col = Col(node.type, col.data, bad | (col.missing if col.missing is not None else False), col.cats)
         elif f.rows is None:
             col = self.column(f.entity, node.name)
@@ -211,6 +226,14 @@ class Evaluator:
         else:
             col = self.data.entities[f.entity].cols[node.name].take(f.rows)
         return self.lift(col, node.frame, frames)
+
+    def _total(self, entity: str, rel: str) -> bool:
+        """True when every row of `entity` has its related row (the relation has no −1)."""
+        hit = self._totals.get((entity, rel))
+        if hit is None:
+            r = self.data.entities[entity].rel[rel]
+            hit = self._totals[(entity, rel)] = bool(len(r) == 0 or r.min() >= 0)
+        return hit
 
     def _ParamRef(self, node: ir.ParamRef, frames: list[RFrame]) -> Col:
         p = self.m.params[node.name]
@@ -340,6 +363,8 @@ class Evaluator:
         bad = ~np.isfinite(data)
         if missing is not None:
             bad &= ~missing
+        if self.selected is not None and self.selected.shape == bad.shape:
+            bad &= self.selected
         if bad.any():
             i = int(np.nonzero(bad)[0][0])
             ent, key = self.row_key(frames, i) if len(frames) == 1 else (None, None)
@@ -347,9 +372,15 @@ class Evaluator:
 
     def _IfNode(self, node: ir.IfNode, frames: list[RFrame]) -> Col:
         cond = self.eval(node.cond, frames)
-        c = np.asarray(cond.data, dtype=bool)
-        a = self.eval(node.then, frames)
-        b = self.eval(node.otherwise, frames)
+        c = np.asarray(np.broadcast_to(cond.data, (frames[-1].n,)), dtype=bool)
+        outer = self.selected
+        try:
+            self.selected = c if outer is None else outer & c
+            a = self.eval(node.then, frames)
+            self.selected = ~c if outer is None else outer & ~c
+            b = self.eval(node.otherwise, frames)
+        finally:
+            self.selected = outer
         out = select(c, a, b, node)
         bad = poison(cond)
         if bad is not None:    # an undetermined condition: the value is undetermined too
@@ -417,7 +448,11 @@ class Evaluator:
         from engine.eval_agg import evaluate_aggregate
 
         base = frames[: node.frame + 1]
-        col = evaluate_aggregate(self, node, base)
+        outer, self.selected = self.selected, None      # other rows, other frames
+        try:
+            col = evaluate_aggregate(self, node, base)
+        finally:
+            self.selected = outer
         return self.lift(col, node.frame, frames)
 
     def _DecideNode(self, node: ir.DecideNode, frames: list[RFrame]) -> Col:

@@ -247,3 +247,20 @@ def test_optional_code_column_absent_from_the_input(tmp_path):
     raw = synthetic_raw(4)
     del raw["case"]["ds2"]   # absent column: an optional field with an empty dictionary
     assert Evaluator(m, bind(m.entities, raw)).column("case", "z").to_python() == [True] * 4
+
+
+@pytest.mark.parametrize("fuse", [False, True])
+def test_division_by_zero_only_matters_where_the_branch_is_taken(tmp_path, fuse):
+    from engine.evaluator import EvalError
+
+    rules = ("for case:\n    r: number = if kd > 3 then to_number(sumv) / (kd - 3) else 0\n"
+             "    d: number = decide first:\n        kd <= 3 -> 0.0\n        else -> 1.0 / (kd - 3)\n"
+             "    bad: number = if kd > 1 then 1.0 / (kd - 3) else 0\n")
+    m = compile_package(make_package(tmp_path, rules))
+    raw = synthetic_raw(20)
+    raw["case"]["kd"][:5] = "3"
+    ev = Evaluator(m, bind(m.entities, raw), fuse=fuse)
+    assert ev.column("case", "r").to_python()[:5] == [0.0] * 5
+    assert ev.column("case", "d").to_python()[:5] == [0.0] * 5
+    with pytest.raises(EvalError, match="деление на ноль"):
+        ev.column("case", "bad")
