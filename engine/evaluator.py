@@ -15,6 +15,7 @@ from dsl import ir
 from dsl.columns import Col, const, merge_missing, unify_codes
 from dsl.diagnostics import Span
 from dsl.types import BOOL
+from engine.colops import Unresolved, concat, kleene, materialize, poison, select  # noqa: F401 (re-exported)
 from engine.dataset import Dataset
 from engine.model import Methodology
 
@@ -37,34 +38,6 @@ DEFAULT_CHUNK_ROWS = 1 << 20
 # machine for the chains methodologies have (benchmarks/engine, 2026-12-02), so off by default;
 # Evaluator(fuse=True) keeps it, and the tests prove both give identical results.
 FUSE_BY_DEFAULT = False
-
-
-@dataclass
-class Unresolved:
-    """Rows where a value that must exist could not be determined (a parameter not in force on
-    the row's date, or a value computed from one). Such a row carries no value — it is flagged by
-    the methodology (e.g. МЭК 1.7.1 via present(...)) instead of stopping the run."""
-
-    what: str
-    reason: str
-    span: Span | None
-    rows: int
-    entity: str | None
-    row_key: str | None
-
-
-def poison(*cols: Col) -> np.ndarray | None:
-    """Rows whose value is undetermined: the mask of a required (non-optional) value.
-
-    A mask on an optional value means «absent» and has its own rules (default, present);
-    on a required value it can only come from a parameter not in force, and spreads."""
-    masks = [c.missing for c in cols if c.missing is not None and not c.type.optional]
-    if not masks:
-        return None
-    out = masks[0].copy()
-    for m in masks[1:]:
-        out = out | m
-    return out
 
 
 @dataclass
@@ -279,46 +252,10 @@ class Evaluator:
             note.rows += int(missing.sum())
 
     def _Lookup(self, node: ir.Lookup, frames: list[RFrame]) -> Col:
-        keys = [self.eval(k, frames) for k in node.keys]
-        per_value = self._lookup_per_value(node, keys, frames)
-        if per_value is not None:
-            values, spread = per_value
-            return values.take(spread)
-        t = self.m.tables[node.table]
-        days = self.frame_days(node.frame, frames) if t.dated else None
-        if t.dated and days is None:
-            if self.context_day is None:
-                raise EvalError(f"таблица «{t.name}» датирована, а дата расчёта не задана", node.span)
-            days = np.full(frames[-1].n, self.context_day, dtype=np.int64)
-        for k, kn in zip(keys, node.keys, strict=True):
-            self.unresolved(k, kn, frames, f"ключ таблицы «{t.name}»")
-        rows = t.find([materialize(k, frames[-1].n) for k in keys], days)
-        bad = poison(*keys)
-        if bad is not None:
-            rows = np.where(bad, -1, rows)    # an undetermined key finds no row
-        if node.column is None:
-            return Col(BOOL, rows >= 0)
-        return t.column_at(node.column, rows)
+        from engine.eval_lookup import evaluate_lookup
 
-    def _lookup_per_value(self, node: ir.Lookup, keys: list[Col], frames: list[RFrame]) -> tuple[Col, np.ndarray] | None:
-        """An undated table by one code key: the looked-up value for each distinct code of the
-        column (its dictionary, plus «absent» last) and each row's position among them."""
-        t = self.m.tables[node.table]
-        if len(keys) != 1:
-            return None
-        days = self.frame_days(node.frame, frames) if t.dated else None
-        if t.dated and days is None:
-            return None
-        bad = poison(keys[0])
-        key = materialize(keys[0], frames[-1].n)
-        if bad is not None:     # an undetermined key finds no row
-            key = Col(key.type.as_optional(True), key.data, bad if key.missing is None else key.missing | bad, key.cats)
-        by_value = t.rows_by_value([key], days)
-        if by_value is None:
-            return None
-        self.unresolved(keys[0], node.keys[0], frames, f"ключ таблицы «{t.name}»")
-        rows, index = by_value
-        return (Col(BOOL, rows >= 0) if node.column is None else t.column_at(node.column, rows)), index
+        return evaluate_lookup(self, node, frames)
+
     def _Convert(self, node: ir.Convert, frames: list[RFrame]) -> Col:
         x = self.eval(node.operand, frames)
         data = np.asarray(x.data)
@@ -349,7 +286,7 @@ class Evaluator:
             bad = poison(a, b)
             if bad is None:
                 return Col(BOOL, x & y if op == "and" else x | y)
-            return _kleene(op, x, y, a, b)
+            return kleene(op, x, y, a, b)
         with np.errstate(divide="ignore", invalid="ignore"):   # division by zero is reported below
             data = _BINOPS[op](x, y)
         missing = merge_missing(a, b)
@@ -413,8 +350,10 @@ class Evaluator:
         if node.prim.name == "default" and isinstance(node.args[0], ir.Lookup) and isinstance(node.args[1], ir.Const) \
                 and len(node.args[0].keys) == 1:
             # default(table[code].column, constant): resolved per distinct code, then one gather
+            from engine.eval_lookup import lookup_per_value
+
             keys = [self.eval(k, frames) for k in node.args[0].keys]
-            per_value = self._lookup_per_value(node.args[0], keys, frames)
+            per_value = lookup_per_value(self, node.args[0], keys, frames)
             if per_value is not None:
                 values, spread = per_value
                 fallback = const(node.args[1].value, node.args[1].type, len(values))
@@ -461,67 +400,9 @@ class Evaluator:
         return evaluate_decide(self, node, frames)
 
 
-def _kleene(op: str, x: np.ndarray, y: np.ndarray, a: Col, b: Col) -> Col:
-    """Three-valued and/or: a known false decides «and», a known true decides «or»."""
-    am = a.missing if a.missing is not None and not a.type.optional else np.zeros(len(a), bool)
-    bm = b.missing if b.missing is not None and not b.type.optional else np.zeros(len(b), bool)
-    x_true, x_false = x & ~am, ~x & ~am
-    y_true, y_false = y & ~bm, ~y & ~bm
-    if op == "and":
-        true, false = x_true & y_true, x_false | y_false
-    else:
-        true, false = x_true | y_true, x_false & y_false
-    return Col(BOOL, true, ~(true | false))
-
-
-def concat(parts: list[Col]) -> Col:
-    """Concatenate chunk results (code dictionaries may differ between chunks)."""
-    first = parts[0]
-    if len(parts) == 1:
-        return first
-    missing = None
-    if any(p.missing is not None for p in parts):
-        missing = np.concatenate([p.missing if p.missing is not None else np.zeros(len(p), bool) for p in parts])
-    if first.type.kind in ("code", "text"):
-        cats = np.unique(np.concatenate([p.cats.astype(str) for p in parts])).astype(object)
-        datas = []
-        for p in parts:
-            remap = np.searchsorted(cats.astype(str), p.cats.astype(str)).astype(np.int32)
-            d = np.asarray(p.data)
-            datas.append(np.where(d >= 0, remap[np.clip(d, 0, None)] if len(remap) else -1, -1).astype(np.int32))
-        return Col(first.type, np.concatenate(datas), missing, cats)
-    return Col(first.type, np.concatenate([np.asarray(p.data) for p in parts]), missing)
-
-
 _BINOPS = {
     "+": np.add, "-": np.subtract, "*": np.multiply, "/": np.true_divide,
     "==": np.equal, "!=": np.not_equal, "<": np.less, "<=": np.less_equal, ">": np.greater,
     ">=": np.greater_equal,
 }
 _FUSABLE_ROOTS = (ir.Binary, ir.Unary, ir.IfNode, ir.Convert)
-
-
-def materialize(col: Col, n: int) -> Col:
-    data = np.asarray(col.data)
-    if data.shape[0] != n or (data.strides and data.strides[0] == 0):
-        data = np.array(np.broadcast_to(data, (n,)))
-    missing = col.missing
-    if missing is not None and (missing.shape[0] != n):
-        missing = np.broadcast_to(missing, (n,)).copy()
-    return Col(col.type, data, missing, col.cats)
-
-
-def select(c: np.ndarray, a: Col, b: Col, node: ir.IR) -> Col:
-    if node.type.kind in ("code", "text"):
-        ad, bd, cats = unify_codes(a, b)
-        data = np.where(c, ad, bd).astype(np.int32)
-    else:
-        ad, bd = np.asarray(a.data), np.asarray(b.data)
-        data = np.where(c, ad, bd)
-        cats = None
-    missing = None
-    if a.missing is not None or b.missing is not None:
-        am = a.missing if a.missing is not None else np.zeros(len(c), bool)
-        bm = b.missing if b.missing is not None else np.zeros(len(c), bool)
-        missing = np.where(c, am, bm)
-    return Col(node.type, data, missing, cats)
