@@ -82,11 +82,22 @@ def write_run(result: RunResult, out_dir: Path, input_hashes: dict[str, str] | N
         "inputs": input_hashes or {},
         "rows": {e: d.n for e, d in result.data.entities.items()},
         "defects": len(result.defects),
+        "undetermined": undetermined(result),
         "timings": {k: round(v, 4) for k, v in result.timings.items()},
         "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     (out_dir / "run.json").write_text(json.dumps(info, ensure_ascii=False, indent=1), encoding="utf-8")
     return info
+
+
+def undetermined(result: RunResult) -> dict[str, dict]:
+    """Values that could not be determined on some rows (a parameter not in force on the row's
+    date): how many rows, why, and the first row — the rows carry no value, the run went on."""
+    ev = result.evaluator
+    if ev is None:
+        return {}
+    return {what: {"rows": n.rows, "reason": n.reason, "first_row": n.row_key, "rule": str(n.span or "")}
+            for what, n in ev.unresolved_notes.items() if n.entity is not None}
 
 
 def file_hash(path: Path) -> str:

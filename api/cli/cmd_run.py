@@ -98,6 +98,8 @@ def cmd_run(args) -> int:
     print(f"Методология {m.ref} (sha256 {m.content_hash[:12]}…)")
     print("Строк: " + ", ".join(f"{e} {n}" for e, n in res.counts.items() if n))
     print(f"Дефектов: {info['defects']}")
+    for what, u in list((info.get("undetermined") or {}).items())[:5]:
+        print(f"Не определено: {what} — строк {u['rows']} (первая {u['first_row']}): {u['reason']}")
     if t:
         print(f"Выставлено {t['billed']} ₽, не принято {t['withheld']} ₽, принято {t['accepted']} ₽, "
               f"штрафы {t['fine']} ₽")

@@ -226,6 +226,12 @@ def test_month_with_one_case_dated_before_the_rates():
     assert {d for d in da if not d[0].startswith(key)} == db
     assert {d[1] for d in da if d[0] == key} >= {"tariff_missing"}
     assert "tariff_mismatch" not in {d[1] for d in da if d[0] == key}
+    from engine.runner import undetermined
+
+    why = undetermined(a.run)
+    assert why["sl.base_rate"]["rows"] == 1 and why["sl.base_rate"]["first_row"] == sl_key
+    assert "«base_rate_ds» не действует на дату 2021-12-20" in why["sl.base_rate"]["reason"]
+    assert undetermined(b.run) == {}
     sa, sb = _settled(a.settlement), _settled(b.settlement)
     assert sa.pop(key)[1] == sa_billed(a.settlement, key)    # the case itself is withheld in full
     assert sa == sb                         # every other case settled to the kopeck as without it
