@@ -224,7 +224,12 @@ class Evaluator:
             # Not in force on some rows: those rows carry no value. That is fine where the
             # branch is not taken (if/decide choose per row); where the value is used, the
             # consumer reports it (see unresolved()).
-            i = int(np.nonzero(col.missing)[0][0])
+            used = col.missing
+            if self.selected is not None and self.selected.shape == used.shape:
+                used = used & self.selected      # rows where this branch is taken
+            if not used.any():
+                return col
+            i = int(np.argmax(used))
             from engine.params import key_text
 
             self.unresolved_params.append(
@@ -241,7 +246,7 @@ class Evaluator:
         ent, key = self.row_key(frames, i) if len(frames) == 1 else (None, None)
         # the causes: parameters found not in force while computing this value (explain tells
         # which of them the row's branch took)
-        causes = self.unresolved_params[since:] or self.unresolved_params[:1]
+        causes = self.unresolved_params[since:] or self._dependency_causes(what) or self.unresolved_params[:1]
         texts = list(dict.fromkeys(t for t, _ in causes))
         reason = "; ".join(texts[:3]) + ("; …" if len(texts) > 3 else "") if texts else "значение не определено"
         span = causes[0][1] if causes else None
@@ -250,6 +255,16 @@ class Evaluator:
             self.unresolved_notes[what] = Unresolved(what, reason, span or node.span, int(missing.sum()), ent, key)
         else:
             note.rows += int(missing.sum())
+
+    def _dependency_causes(self, what: str) -> list[tuple[str, Span | None]]:
+        """The causes noted for the definitions a definition reads (when those were computed
+        before it, their parameters are not seen again)."""
+        ent, _, name = what.partition(".")
+        for dep in sorted(self.m.deps.get((ent, name), ())):
+            note = self.unresolved_notes.get(f"{dep[0]}.{dep[1]}")
+            if note is not None:
+                return [(note.reason, note.span)]
+        return []
 
     def _Lookup(self, node: ir.Lookup, frames: list[RFrame]) -> Col:
         from engine.eval_lookup import evaluate_lookup

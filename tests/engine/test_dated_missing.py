@@ -230,7 +230,8 @@ def test_month_with_one_case_dated_before_the_rates():
 
     why = undetermined(a.run)
     assert why["sl.base_rate"]["rows"] == 1 and why["sl.base_rate"]["first_row"] == sl_key
-    assert "«base_rate_ds» не действует на дату 2021-12-20" in why["sl.base_rate"]["reason"]
+    for what in ("sl.base_rate", "sl.ksg_cost", "case.tariff_cost"):   # the branch taken names the cause
+        assert why[what]["reason"] == "параметр «base_rate_ds» не действует на дату 2021-12-20", what
     assert undetermined(b.run) == {}
     sa, sb = _settled(a.settlement), _settled(b.settlement)
     assert sa.pop(key)[1] == sa_billed(a.settlement, key)    # the case itself is withheld in full
