@@ -10,7 +10,6 @@ from dsl import astnodes as ast
 from dsl import ir
 from dsl.decision import check_decide
 from dsl.diagnostics import Diagnostics, Span
-from dsl.parser import parse_expression
 from dsl.symbols import Symbols
 from dsl.typecheck import CheckFailed, ExprChecker
 from dsl.types import MONEY, NUMBER, Type, assignable, parse_type_name
@@ -152,6 +151,8 @@ def check_check(symbols: Symbols, diags: Diagnostics, c: ast.Check) -> CheckIR |
     out.fine = ck.coerce(fine, MONEY) if fine is not None else None
     msg = seen.get("message")
     if msg is not None:
+        from dsl.parser import parse_expression  # here, so loading a compiled methodology needs no lark
+
         out.message = msg.text
         for m in _PLACEHOLDER.finditer(msg.text):
             text = m.group(1).strip()

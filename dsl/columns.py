@@ -33,6 +33,10 @@ class Col:
         return int(self.data.shape[0])
 
     def take(self, idx: np.ndarray) -> Col:
+        idx = np.asarray(idx)
+        if idx.dtype.kind in "iu" and idx.ndim == 1:     # np.take: several times faster than data[idx]
+            missing = np.take(self.missing, idx) if self.missing is not None else None
+            return Col(self.type, np.take(self.data, idx), missing, self.cats)
         missing = self.missing[idx] if self.missing is not None else None
         return Col(self.type, self.data[idx], missing, self.cats)
 

@@ -8,28 +8,56 @@ from dsl import ir
 from dsl.columns import Col, empty_dtype, unify_codes
 from dsl.primitives.distribute import DistributeError
 from dsl.primitives.grouping import Groups
-from engine.evaluator import EvalError, Evaluator, RFrame, materialize, select
+from engine.evaluator import EvalError, Evaluator, RFrame, materialize, poison, select
 
 MAX_PAIRS = 50_000_000
 
 
 def dense_keys(src: list[Col], cur: list[Col]) -> tuple[np.ndarray, np.ndarray, int]:
+    """Group ids of the source and current rows by their key tuples (equal tuples, equal ids).
+
+    Codes are already small integers (their dictionary positions) and dates/ints of a narrow
+    range are offsets, so a key tuple is a mixed-radix number and no sort is needed unless the
+    id space grows much larger than the rows."""
     ns = len(src[0]) if src else 0
     nc = len(cur[0]) if cur else 0
-    ids = np.zeros(ns + nc, dtype=np.int64)
+    total = ns + nc
+    ids = np.zeros(total, dtype=np.int64)
+    size = 1
     for s, c in zip(src, cur, strict=True):
-        if s.type.kind in ("code", "text"):
-            sd, cd, _ = unify_codes(s, c)
-            both = np.concatenate([np.asarray(sd, np.int64), np.asarray(cd, np.int64)])
-        else:
-            sv, cv = np.asarray(s.data), np.asarray(c.data)
-            both = np.concatenate([np.broadcast_to(sv, (ns,)), np.broadcast_to(cv, (nc,))])
-        _, r = np.unique(both, return_inverse=True)
-        combined = ids * (int(r.max()) + 1 if len(r) else 1) + r
-        _, ids = np.unique(combined, return_inverse=True)
+        part, card = _key_part(s, c, ns, nc)
+        if size * card > _MAX_IDS:
+            _, ids = np.unique(ids, return_inverse=True)
+            ids = ids.astype(np.int64)
+            size = int(ids.max()) + 1 if total else 1
+        ids = ids * card + part
+        size *= card
+    if size > max(4 * total, 1 << 16):
+        _, ids = np.unique(ids, return_inverse=True)
         ids = ids.astype(np.int64)
-    n_groups = int(ids.max()) + 1 if len(ids) else 0
-    return ids[:ns], ids[ns:], max(n_groups, 1)
+        size = int(ids.max()) + 1 if total else 1
+    return ids[:ns], ids[ns:], max(size, 1)
+
+
+_MAX_IDS = 1 << 62
+_DENSE_RANGE = 1 << 22
+
+
+def _key_part(s: Col, c: Col, ns: int, nc: int) -> tuple[np.ndarray, int]:
+    """One key's ids over source + current rows, and how many ids there can be."""
+    if s.type.kind in ("code", "text"):
+        sd, cd, cats = unify_codes(s, c)
+        both = np.concatenate([np.broadcast_to(np.asarray(sd, np.int64), (ns,)),
+                               np.broadcast_to(np.asarray(cd, np.int64), (nc,))])
+        return both + 1, len(cats) + 1          # −1 (absent) is a key value of its own
+    both = np.concatenate([np.broadcast_to(np.asarray(s.data), (ns,)), np.broadcast_to(np.asarray(c.data), (nc,))])
+    if both.dtype.kind in "biu" and len(both):
+        both = both.astype(np.int64)
+        lo, hi = int(both.min()), int(both.max())
+        if hi - lo < _DENSE_RANGE:
+            return both - lo, hi - lo + 1
+    uniq, r = np.unique(both, return_inverse=True)
+    return r.astype(np.int64), max(len(uniq), 1)
 
 
 def _order_keys(ev: Evaluator, node: ir.AggNode, frames: list[RFrame]) -> list[np.ndarray]:
@@ -39,24 +67,65 @@ def _order_keys(ev: Evaluator, node: ir.AggNode, frames: list[RFrame]) -> list[n
     return [-o if node.desc else o]
 
 
-def _reduce(ev: Evaluator, node: ir.AggNode, frames: list[RFrame], groups: Groups) -> Col:
+def _reduce(ev: Evaluator, node: ir.AggNode, frames: list[RFrame], groups: Groups,
+            undetermined: np.ndarray | None = None) -> Col:
+    """One value per group; a group with an undetermined member (or filter) is undetermined."""
     prim = node.prim
     name = prim.name
     if name == "count":
-        return prim.impl(None, groups)
+        return _spoil(prim.impl(None, groups), undetermined)
     value = materialize(ev.eval(node.value, frames), frames[-1].n)
     ev.unresolved(value, node.value, frames, f"{name}(…)")
+    bad = poison(value)
+    if bad is not None and bad.any():
+        hit = np.zeros(groups.n, dtype=bool)
+        hit[groups.g[bad]] = True
+        undetermined = hit if undetermined is None else (undetermined | hit)
     if name in ("first", "last"):
-        return prim.impl(value, groups, _order_keys(ev, node, frames))
-    return prim.impl(value, groups)
+        return _spoil(prim.impl(value, groups, _order_keys(ev, node, frames)), undetermined)
+    if name == "sum" and value.type.kind in ("int", "money"):
+        exact = _integer_sum(np.asarray(value.data), groups)
+        if exact is not None:
+            return _spoil(Col(value.type.required, exact), undetermined)
+    return _spoil(prim.impl(value, groups), undetermined)
 
 
-def _filter(ev: Evaluator, node: ir.AggNode, frames: list[RFrame]) -> np.ndarray | None:
-    if node.where is None:
+def _integer_sum(data: np.ndarray, groups: Groups) -> np.ndarray | None:
+    """Σ per group without sorting: float64 accumulation is exact while every partial sum stays
+    below 2^53 (bounded by max|x| × rows), otherwise None (the exact sorted reduction)."""
+    if len(data) == 0:
+        return np.zeros(groups.n, dtype=np.int64)
+    if max(abs(int(data.min())), abs(int(data.max()))) * len(data) >= 2**53:
         return None
+    return np.bincount(groups.g, weights=data, minlength=groups.n).astype(np.int64)
+
+
+def _spoil(col: Col, undetermined: np.ndarray | None) -> Col:
+    if undetermined is None or not undetermined.any():
+        return col
+    return Col(col.type, col.data, undetermined if col.missing is None else (col.missing | undetermined), col.cats)
+
+
+def _filter(ev: Evaluator, node: ir.AggNode, frames: list[RFrame]) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Rows the `where` keeps, and the rows where it is undetermined (kept out, but they make
+    their group undetermined)."""
+    if node.where is None:
+        return None, None
     w = materialize(ev.eval(node.where, frames), frames[-1].n)
     ev.unresolved(w, node.where, frames, "условие where")
-    return np.asarray(w.data, dtype=bool)
+    bad = poison(w)
+    keep = np.asarray(w.data, dtype=bool)
+    if bad is None or not bad.any():
+        return keep, None
+    return keep & ~bad, bad
+
+
+def _groups_hit(ids: np.ndarray, rows: np.ndarray | None, n_groups: int) -> np.ndarray | None:
+    if rows is None:
+        return None
+    hit = np.zeros(n_groups, dtype=bool)
+    hit[ids[rows]] = True
+    return hit
 
 
 def _subframe(f: RFrame, mask: np.ndarray | None) -> RFrame:
@@ -73,6 +142,10 @@ def evaluate_aggregate(ev: Evaluator, node: ir.AggNode, frames: list[RFrame]) ->
     src_ent = ev.data.entities[node.source]
     if mode == "child":
         fk = src_ent.rel[node.relation]
+        if cur.rows is None and node.where is None and (fk >= 0).all():
+            # every source row has its parent: the source frame is all rows, no gathers
+            frame = RFrame(node.source, None, src_ent.n, fk)
+            return _reduce(ev, node, frames + [frame], Groups(fk, cur.n))
         if cur.rows is None:
             p = fk
         else:
@@ -81,9 +154,11 @@ def evaluate_aggregate(ev: Evaluator, node: ir.AggNode, frames: list[RFrame]) ->
             p = np.where(fk >= 0, pos[np.clip(fk, 0, None)], -1)
         s_rows = np.nonzero(p >= 0)[0]
         frame = RFrame(node.source, s_rows, len(s_rows), p[s_rows])
-        frame = _subframe(frame, _filter(ev, node, frames + [frame]))
+        keep, bad = _filter(ev, node, frames + [frame])
+        spoilt = _groups_hit(frame.parent, bad, cur.n)
+        frame = _subframe(frame, keep)
         groups = Groups(frame.parent, cur.n)
-        return _reduce(ev, node, frames + [frame], groups)
+        return _reduce(ev, node, frames + [frame], groups, spoilt)
 
     if mode == "pair":
         return _pairs(ev, node, frames)
@@ -105,13 +180,13 @@ def evaluate_aggregate(ev: Evaluator, node: ir.AggNode, frames: list[RFrame]) ->
         s_ids = np.zeros(all_rows.n, dtype=np.int64)
         c_ids = np.zeros(cur.n, dtype=np.int64)
         g = 1
-    mask = _filter(ev, node, src_frames)
+    mask, bad = _filter(ev, node, src_frames)
     frame = _subframe(all_rows, mask)
     ids = s_ids if mask is None else s_ids[mask]
     groups = Groups(ids, g)
     if node.prim.kind == "window":
         return _window(ev, node, frames + [frame], groups, mask, src_ent.n, cur)
-    per_group = _reduce(ev, node, frames + [frame], groups)
+    per_group = _reduce(ev, node, frames + [frame], groups, _groups_hit(s_ids, bad, g))
     return per_group.take(c_ids)
 
 
@@ -155,9 +230,11 @@ def _pairs(ev: Evaluator, node: ir.AggNode, frames: list[RFrame]) -> Col:
     offsets = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
     s_rows = order[np.repeat(lo, counts) + offsets]
     frame = RFrame(node.source, s_rows, total, parent)
-    frame = _subframe(frame, _filter(ev, node, frames + [frame]))
+    keep, bad = _filter(ev, node, frames + [frame])
+    spoilt = _groups_hit(frame.parent, bad, cur.n)
+    frame = _subframe(frame, keep)
     groups = Groups(frame.parent, cur.n)
-    return _reduce(ev, node, frames + [frame], groups)
+    return _reduce(ev, node, frames + [frame], groups, spoilt)
 
 
 def evaluate_decide(ev: Evaluator, node: ir.DecideNode, frames: list[RFrame]) -> Col:
@@ -165,11 +242,17 @@ def evaluate_decide(ev: Evaluator, node: ir.DecideNode, frames: list[RFrame]) ->
     cond_cols = [materialize(ev.eval(c, frames), n) for c, _ in node.rows]
     conds = [np.asarray(c.data, dtype=bool) for c in cond_cols]
     unknown = np.zeros(n, dtype=bool)
+    decided = np.zeros(n, dtype=bool)
     for c in cond_cols:
         if c.missing is not None:
-            unknown |= c.missing
-    values = [materialize(ev.eval(v, frames), n) for _, v in node.rows]
+            # «first»: an undetermined condition after the row that matched does not matter
+            unknown |= c.missing & ~decided if node.policy == "first" else c.missing
+        if node.policy == "first":
+            hit = np.asarray(c.data, dtype=bool)
+            decided |= hit if c.missing is None else hit & ~c.missing
+    values = _branch_values(ev, node, frames, conds, n)
     if node.policy == "collect":
+        values = [materialize(v, n) for v in values]
         return _collect(node, conds, values, n)
     if node.policy in ("unique", "any") and conds:
         hits = np.sum(np.vstack(conds), axis=0)
@@ -182,17 +265,50 @@ def evaluate_decide(ev: Evaluator, node: ir.DecideNode, frames: list[RFrame]) ->
                 rows = ", ".join(str(j) for j in matched)
                 raise EvalError(f"таблица решений ({node.policy}): совпали строки {rows}", node.span, ent, key)
     if node.otherwise is not None:
-        result = materialize(ev.eval(node.otherwise, frames), n)
+        outer = ev.selected
+        unmatched = ~np.any(np.vstack([np.broadcast_to(c, (n,)) for c in conds]), axis=0) if conds else None
+        try:
+            if unmatched is not None:
+                ev.selected = unmatched if outer is None else outer & unmatched
+            result = materialize(ev.eval(node.otherwise, frames), n)
+        finally:
+            ev.selected = outer
     else:
         kind = node.type.kind
         result = Col(node.type, np.zeros(n, dtype=empty_dtype(kind)), np.ones(n, dtype=bool),
                      np.array([], dtype=object) if kind in ("code", "text") else None)
-    for c, v in zip(reversed(conds), reversed(values), strict=True):
-        result = select(c, v, result, node)
+    if node.type.kind in ("code", "text"):
+        for c, v in zip(reversed(conds), reversed(values), strict=True):
+            result = select(c, v, result, node)
+    elif conds:     # the first matching row wins: one pass of np.select
+        data = np.select(conds, [np.asarray(v.data) for v in values], np.asarray(result.data))
+        missing = None
+        if result.missing is not None or any(v.missing is not None for v in values):
+            missing = np.select(conds, [v.missing if v.missing is not None else False for v in values],
+                                result.missing if result.missing is not None else False)
+        result = Col(node.type, data.astype(empty_dtype(node.type.kind), copy=False), missing)
     if unknown.any():
         missing = unknown if result.missing is None else (result.missing | unknown)
         result = Col(result.type, result.data, missing, result.cats)
     return result
+
+
+def _branch_values(ev: Evaluator, node: ir.DecideNode, frames: list[RFrame], conds, n: int) -> list[Col]:
+    """Each row's value, evaluated knowing where it is used («first»: where its condition is the
+    first true one; otherwise where it holds) — a division by zero elsewhere is no error."""
+    outer = ev.selected
+    taken = np.zeros(n, dtype=bool)
+    out = []
+    try:
+        for c, (_, v) in zip(conds, node.rows, strict=True):
+            c = np.broadcast_to(c, (n,))
+            used = c & ~taken if node.policy == "first" else c
+            ev.selected = used if outer is None else outer & used
+            out.append(ev.eval(v, frames))
+            taken = taken | c
+    finally:
+        ev.selected = outer
+    return out
 
 
 def _collect(node: ir.DecideNode, conds, values, n: int) -> Col:

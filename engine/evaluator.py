@@ -15,8 +15,8 @@ from dsl import ir
 from dsl.columns import Col, const, merge_missing, unify_codes
 from dsl.diagnostics import Span
 from dsl.types import BOOL
+from engine.colops import Unresolved, concat, kleene, materialize, poison, select  # noqa: F401 (re-exported)
 from engine.dataset import Dataset
-from engine.lookups import LookupCache
 from engine.model import Methodology
 
 
@@ -34,6 +34,10 @@ class EvalError(Exception):
 
 
 DEFAULT_CHUNK_ROWS = 1 << 20
+# numexpr fusion of elementwise chains: measured slower than plain numpy on the project's 2-core
+# machine for the chains methodologies have (benchmarks/engine, 2026-12-02), so off by default;
+# Evaluator(fuse=True) keeps it, and the tests prove both give identical results.
+FUSE_BY_DEFAULT = False
 
 
 @dataclass
@@ -46,7 +50,7 @@ class RFrame:
 
 class Evaluator:
     def __init__(self, methodology: Methodology, data: Dataset, context_day: int | None = None,
-                 fuse: bool = True, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> None:
+                 fuse: bool = FUSE_BY_DEFAULT, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> None:
         self.m = methodology
         self.data = data
         self.context_day = context_day
@@ -54,11 +58,14 @@ class Evaluator:
         self.chunk_rows = chunk_rows
         self.cache: dict[tuple[str, str], Col] = {}
         self._row_local: dict[tuple[str, str], bool] = {}
+        # rows of the current frame whose value is used (inside an if/decide branch): a division
+        # by zero elsewhere is not an error, as the branch is not taken there
+        self.selected: np.ndarray | None = None
         self.recompute_subsets = False   # explain: evaluate dependencies on the chosen rows only
         self.unresolved_params: list[tuple[str, Span | None]] = []
+        self.unresolved_notes: dict[str, Unresolved] = {}
         self.arg_env: list[list[Col]] = []    # arguments of the user functions being evaluated
         self.call_frames: list[int] = []      # their callers' date frames
-        self.lookups = LookupCache()             # table lookups (engine/lookups.py)
         self._paths: dict[tuple, tuple] = {}    # see _path
         self._chunk_rows: dict[str, list[np.ndarray]] = {}   # see _chunks
         self._frame_days: dict[tuple, tuple] = {}            # see frame_days
@@ -152,9 +159,14 @@ class Evaluator:
         info = self.m.defs[(entity, name)]
         if info.ir is None:
             raise EvalError(f"определение {entity}.{name} не прошло проверку типов", info.provenance.span)
-        col = materialize(self.eval(info.ir, [frame]), frame.n)
+        start = len(self.unresolved_params)
+        outer, self.selected = self.selected, None      # a definition is computed for all its rows
+        try:
+            col = materialize(self.eval(info.ir, [frame]), frame.n)
+        finally:
+            self.selected = outer
         if not info.type.optional:
-            self.unresolved(col, info.ir, [frame], f"{entity}.{name}")
+            self.unresolved(col, info.ir, [frame], f"{entity}.{name}", start)
         return col
 
     def definition_at(self, entity: str, name: str, rows: np.ndarray, recompute: bool = False) -> Col:
@@ -234,36 +246,52 @@ class Evaluator:
             # Not in force on some rows: those rows carry no value. That is fine where the
             # branch is not taken (if/decide choose per row); where the value is used, the
             # consumer reports it (see unresolved()).
-            i = int(np.nonzero(col.missing)[0][0])
+            used = col.missing
+            if self.selected is not None and self.selected.shape == used.shape:
+                used = used & self.selected      # rows where this branch is taken
+            if not used.any():
+                return col
+            i = int(np.argmax(used))
             from engine.params import key_text
 
             self.unresolved_params.append(
                 (f"параметр «{p.name}» не действует на дату {key_text(int(days[i]))}", node.span))
         return col
 
-    def unresolved(self, col: Col, node: ir.IR, frames: list[RFrame], what: str) -> None:
-        """Raise if a value that must exist is missing on some row (a parameter not in force)."""
+    def unresolved(self, col: Col, node: ir.IR, frames: list[RFrame], what: str, since: int = 0) -> None:
+        """Note rows where a required value is missing (a parameter not in force on the row's
+        date). The rows keep no value and the run goes on; explain shows the cause."""
         if col.type.optional or col.missing is None or not col.missing.any():
             return
-        i = int(np.nonzero(col.missing)[0][0])
+        missing = np.broadcast_to(col.missing, (len(col),))
+        i = int(np.argmax(missing))
         ent, key = self.row_key(frames, i) if len(frames) == 1 else (None, None)
-        reason, span = self.unresolved_params[-1] if self.unresolved_params else ("значение не определено", None)
-        raise EvalError(f"{what}: {reason}", span or node.span, ent, key)
+        # the causes: parameters found not in force while computing this value (explain tells
+        # which of them the row's branch took)
+        causes = self.unresolved_params[since:] or self._dependency_causes(what) or self.unresolved_params[:1]
+        texts = list(dict.fromkeys(t for t, _ in causes))
+        reason = "; ".join(texts[:3]) + ("; …" if len(texts) > 3 else "") if texts else "значение не определено"
+        span = causes[0][1] if causes else None
+        note = self.unresolved_notes.get(what)
+        if note is None:
+            self.unresolved_notes[what] = Unresolved(what, reason, span or node.span, int(missing.sum()), ent, key)
+        else:
+            note.rows += int(missing.sum())
+
+    def _dependency_causes(self, what: str) -> list[tuple[str, Span | None]]:
+        """The causes noted for the definitions a definition reads (when those were computed
+        before it, their parameters are not seen again)."""
+        ent, _, name = what.partition(".")
+        for dep in sorted(self.m.deps.get((ent, name), ())):
+            note = self.unresolved_notes.get(f"{dep[0]}.{dep[1]}")
+            if note is not None:
+                return [(note.reason, note.span)]
+        return []
 
     def _Lookup(self, node: ir.Lookup, frames: list[RFrame]) -> Col:
-        t = self.m.tables[node.table]
-        keys = [self.eval(k, frames) for k in node.keys]
-        days = self.frame_days(node.frame, frames) if t.dated else None
-        if t.dated and days is None:
-            if self.context_day is None:
-                raise EvalError(f"таблица «{t.name}» датирована, а дата расчёта не задана", node.span)
-            days = np.full(frames[-1].n, self.context_day, dtype=np.int64)
-        for k, kn in zip(keys, node.keys, strict=True):
-            self.unresolved(k, kn, frames, f"ключ таблицы «{t.name}»")
-        rows = self.lookups.find(t, [materialize(k, frames[-1].n) for k in keys], days)
-        if node.column is None:
-            return Col(BOOL, rows >= 0)
-        return t.column_at(node.column, rows)
+        from engine.eval_lookup import evaluate_lookup
+
+        return evaluate_lookup(self, node, frames)
 
     def _Convert(self, node: ir.Convert, frames: list[RFrame]) -> Col:
         x = self.eval(node.operand, frames)
@@ -277,6 +305,8 @@ class Evaluator:
     def _Unary(self, node: ir.Unary, frames: list[RFrame]) -> Col:
         x = self.eval(node.operand, frames)
         data = ~np.asarray(x.data) if node.op == "not" else -np.asarray(x.data)
+        if node.op == "not" and x.missing is not None:
+            data = data & ~x.missing
         return Col(node.type, data, x.missing)
 
     def _Binary(self, node: ir.Binary, frames: list[RFrame]) -> Col:
@@ -284,35 +314,57 @@ class Evaluator:
         b = self.eval(node.right, frames)
         op = node.op
         if a.type.kind in ("code", "text") or b.type.kind in ("code", "text"):
-            fast = _code_vs_const(a, node.right, op) if isinstance(node.right, ir.Const) else \
+            fast = None if poison(a, b) is not None else \
+                _code_vs_const(a, node.right, op) if isinstance(node.right, ir.Const) else \
                 _code_vs_const(b, node.left, op) if isinstance(node.left, ir.Const) else None
             if fast is not None:
                 return fast
             ad, bd, _ = unify_codes(a, b)
             data = (ad == bd) if op == "==" else (ad != bd)
-            return Col(BOOL, data)
+            bad = poison(a, b)
+            return Col(BOOL, data if bad is None else data & ~bad, bad)
         x, y = np.asarray(a.data), np.asarray(b.data)
-        if op == "and":
-            return Col(BOOL, x & y)
-        if op == "or":
-            return Col(BOOL, x | y)
-        data = _BINOPS[op](x, y)
+        if op in ("and", "or"):
+            bad = poison(a, b)
+            if bad is None:
+                return Col(BOOL, x & y if op == "and" else x | y)
+            return kleene(op, x, y, a, b)
+        with np.errstate(divide="ignore", invalid="ignore"):   # division by zero is reported below
+            data = _BINOPS[op](x, y)
+        missing = merge_missing(a, b)
         if op == "/":
-            self._check_finite(data, x, y, node, frames)
-        return Col(node.type, data, merge_missing(a, b))
+            self._check_finite(data, missing, node, frames)
+        if missing is not None and data.dtype == np.bool_:
+            data = data & ~missing
+        return Col(node.type, data, missing)
 
-    def _check_finite(self, data, x, y, node, frames) -> None:
+    def _check_finite(self, data, missing, node, frames) -> None:
         bad = ~np.isfinite(data)
+        if missing is not None:
+            bad &= ~missing
+        if self.selected is not None and self.selected.shape == bad.shape:
+            bad &= self.selected
         if bad.any():
             i = int(np.nonzero(bad)[0][0])
             ent, key = self.row_key(frames, i) if len(frames) == 1 else (None, None)
             raise EvalError("деление на ноль", node.span, ent, key)
 
     def _IfNode(self, node: ir.IfNode, frames: list[RFrame]) -> Col:
-        c = np.asarray(self.eval(node.cond, frames).data, dtype=bool)
-        a = self.eval(node.then, frames)
-        b = self.eval(node.otherwise, frames)
-        return select(c, a, b, node)
+        cond = self.eval(node.cond, frames)
+        c = np.asarray(np.broadcast_to(cond.data, (frames[-1].n,)), dtype=bool)
+        outer = self.selected
+        try:
+            self.selected = c if outer is None else outer & c
+            a = self.eval(node.then, frames)
+            self.selected = ~c if outer is None else outer & ~c
+            b = self.eval(node.otherwise, frames)
+        finally:
+            self.selected = outer
+        out = select(c, a, b, node)
+        bad = poison(cond)
+        if bad is not None:    # an undetermined condition: the value is undetermined too
+            out = Col(out.type, out.data, bad if out.missing is None else out.missing | bad, out.cats)
+        return out
 
     def _InSetNode(self, node: ir.InSetNode, frames: list[RFrame]) -> Col:
         x = self.eval(node.operand, frames)
@@ -323,13 +375,32 @@ class Evaluator:
             hit = per_cat[np.clip(d, 0, None)] & (d >= 0) if len(per_cat) else np.zeros(len(d), bool)
         else:
             d = np.asarray(x.data)
-            hit = np.isin(d, np.array(node.values, dtype=d.dtype)) if node.values else np.zeros(len(d), bool)
+            if len(node.values) <= 8:     # a few values: comparisons beat np.isin's sort
+                hit = np.zeros(len(d), bool)
+                for v in node.values:
+                    hit |= d == v
+            else:
+                hit = np.isin(d, np.array(node.values, dtype=d.dtype))
             for lo, hi in node.ranges:
                 hit |= (d >= lo) & (d <= hi)
-        return Col(BOOL, ~hit if node.negated else hit)
+        out = ~hit if node.negated else hit
+        bad = poison(x)
+        return Col(BOOL, out, None) if bad is None else Col(BOOL, out & ~bad, bad)
 
     def _CallNode(self, node: ir.CallNode, frames: list[RFrame]) -> Col:
         n = frames[-1].n
+        if node.prim.name == "default" and isinstance(node.args[0], ir.Lookup) and isinstance(node.args[1], ir.Const) \
+                and len(node.args[0].keys) == 1:
+            # default(table[code].column, constant): resolved per distinct code, then one gather
+            from engine.eval_lookup import lookup_per_value
+
+            keys = [self.eval(k, frames) for k in node.args[0].keys]
+            per_value = lookup_per_value(self, node.args[0], keys, frames)
+            if per_value is not None:
+                values, spread = per_value
+                fallback = const(node.args[1].value, node.args[1].type, len(values))
+                out = node.prim.impl(values, fallback).take(spread)
+                return Col(node.type, out.data, out.missing, out.cats)
         args = [self.eval(a, frames) for a in node.args]
         out = node.prim.impl(*args)
         if not node.prim.handles_missing:
@@ -358,7 +429,11 @@ class Evaluator:
         from engine.eval_agg import evaluate_aggregate
 
         base = frames[: node.frame + 1]
-        col = evaluate_aggregate(self, node, base)
+        outer, self.selected = self.selected, None      # other rows, other frames
+        try:
+            col = evaluate_aggregate(self, node, base)
+        finally:
+            self.selected = outer
         return self.lift(col, node.frame, frames)
 
     def _DecideNode(self, node: ir.DecideNode, frames: list[RFrame]) -> Col:
@@ -377,54 +452,9 @@ def _code_vs_const(x: Col, c: ir.Const, op: str) -> Col | None:
     return Col(BOOL, hit if op == "==" else ~hit)
 
 
-def concat(parts: list[Col]) -> Col:
-    """Concatenate chunk results (code dictionaries may differ between chunks)."""
-    first = parts[0]
-    if len(parts) == 1:
-        return first
-    missing = None
-    if any(p.missing is not None for p in parts):
-        missing = np.concatenate([p.missing if p.missing is not None else np.zeros(len(p), bool) for p in parts])
-    if first.type.kind in ("code", "text"):
-        cats = np.unique(np.concatenate([p.cats.astype(str) for p in parts])).astype(object)
-        datas = []
-        for p in parts:
-            remap = np.searchsorted(cats.astype(str), p.cats.astype(str)).astype(np.int32)
-            d = np.asarray(p.data)
-            datas.append(np.where(d >= 0, remap[np.clip(d, 0, None)] if len(remap) else -1, -1).astype(np.int32))
-        return Col(first.type, np.concatenate(datas), missing, cats)
-    return Col(first.type, np.concatenate([np.asarray(p.data) for p in parts]), missing)
-
-
 _BINOPS = {
     "+": np.add, "-": np.subtract, "*": np.multiply, "/": np.true_divide,
     "==": np.equal, "!=": np.not_equal, "<": np.less, "<=": np.less_equal, ">": np.greater,
     ">=": np.greater_equal,
 }
 _FUSABLE_ROOTS = (ir.Binary, ir.Unary, ir.IfNode, ir.Convert)
-
-
-def materialize(col: Col, n: int) -> Col:
-    data = np.asarray(col.data)
-    if data.shape[0] != n or (data.strides and data.strides[0] == 0):
-        data = np.array(np.broadcast_to(data, (n,)))
-    missing = col.missing
-    if missing is not None and (missing.shape[0] != n):
-        missing = np.broadcast_to(missing, (n,)).copy()
-    return Col(col.type, data, missing, col.cats)
-
-
-def select(c: np.ndarray, a: Col, b: Col, node: ir.IR) -> Col:
-    if node.type.kind in ("code", "text"):
-        ad, bd, cats = unify_codes(a, b)
-        data = np.where(c, ad, bd).astype(np.int32)
-    else:
-        ad, bd = np.asarray(a.data), np.asarray(b.data)
-        data = np.where(c, ad, bd)
-        cats = None
-    missing = None
-    if a.missing is not None or b.missing is not None:
-        am = a.missing if a.missing is not None else np.zeros(len(c), bool)
-        bm = b.missing if b.missing is not None else np.zeros(len(c), bool)
-        missing = np.where(c, am, bm)
-    return Col(node.type, data, missing, cats)

@@ -114,6 +114,9 @@ class Explainer:
         if info.overrides is not None:
             note = f"заменяет определение из {info.overrides.provenance.package}"
         value = self._masked(info.ir, col)
+        if not info.type.optional and col.value_at(0) is None:
+            note = ((note + "; ") if note else "") + "значение не определено: на дату строки не действует " \
+                "параметр, от которого оно зависит (см. ниже)"
         node = TraceNode("definition", f"{entity}.{name} = {info.text}", value,
                          str(info.type), info.label, info.ref, info.unit, str(prov.span), prov.package, note)
         if depth < self.max_depth and info.ir is not None:
@@ -329,6 +332,8 @@ class Explainer:
             if period.end < FAR_FUTURE:
                 note = (note or "значение действует") + f" по {key_text(period.end - 1)}"
             ref = period.reference or ref
+        elif day is not None:
+            note = f"не действует на дату {key_text(day)}: значение не определено"
         if p.assumption:
             note = (note + "; " if note else "") + f"ДОПУЩЕНИЕ: {p.assumption}"
         return TraceNode("parameter", text, value, str(p.type), p.label, ref, p.unit,

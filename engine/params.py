@@ -52,9 +52,14 @@ class ParamDef:
         from dsl.columns import const
 
         live = [p for p in self.periods if p.value is not None]
-        if days is not None and len(live) == 1 and len(days) and \
-                live[0].start <= int(days.min()) and int(days.max()) < live[0].end:
-            return const(live[0].value, self.type, n)
+        if days is not None and len(days) and live:
+            lo, hi = int(days.min()), int(days.max())
+            for p in live:
+                if p.start <= lo and hi < p.end:
+                    return const(p.value, self.type, n)
+            two = self._two_periods(days, lo, hi)
+            if two is not None:
+                return two
         if days is None or (len(live) == 1 and live[0].start <= -(2**30) and live[0].end >= FAR_FUTURE):
             p = live[0] if len(live) == 1 else None
             if days is None:
@@ -80,8 +85,22 @@ class ParamDef:
 
         vals = np.array([p.value if p.value is not None else 0 for p in self.periods],
                         dtype=empty_dtype(self.type.kind))
-        data = vals[safe]
+        data = np.where(ok, vals[safe], vals.dtype.type(0))    # no stray rate where not in force
         return Col(self.type, data, ~ok if not ok.all() else None)
+
+
+    def _two_periods(self, days: np.ndarray, lo: int, hi: int) -> Col | None:
+        """The usual case of a rate changing once inside the rows' dates: one comparison."""
+        if self.type.kind not in ("int", "number", "money"):
+            return None
+        for a, b in zip(self.periods, self.periods[1:], strict=False):
+            if a.value is not None and b.value is not None and a.end == b.start and \
+                    a.start <= lo and hi < b.end:
+                from dsl.columns import empty_dtype
+
+                dtype = empty_dtype(self.type.kind)
+                return Col(self.type, np.where(days >= b.start, dtype(b.value), dtype(a.value)))
+        return None
 
 
 def period_index(starts: np.ndarray, days: np.ndarray) -> np.ndarray:

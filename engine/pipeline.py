@@ -134,10 +134,16 @@ def _files(paths: list[Path]) -> list[Path]:
     return out
 
 
-def write_outputs(res: PipelineResult, out: Path, registry: list[Path] | None = None) -> dict:
-    """Write protocol or results into `out`; returns run.json content.
+DocumentWriter = Callable[[PipelineResult, Path, list[Path]], dict]
 
-    `registry` — the registry files, for the МЭК registries with SANK (default: `res.inputs`).
+
+def write_outputs(res: PipelineResult, out: Path, registry: list[Path] | None = None,
+                  documents: DocumentWriter | None = None) -> dict:
+    """Write protocol or results (CSV) into `out`; returns run.json content.
+
+    `documents` — the layer above renders its documents from the results (the МЭК protocol and
+    SANK registries: forms.mek_outputs.write_outputs); `registry` — the registry files they are
+    built from (default: `res.inputs`).
     """
     out.mkdir(parents=True, exist_ok=True)
     if res.status == "flk_failed":
@@ -170,9 +176,8 @@ def write_outputs(res: PipelineResult, out: Path, registry: list[Path] | None = 
                                 for k, v in r.items()])
         info["totals"] = {k: display(int(v.sum()), MONEY) for k, v in
                           (("billed", s.billed), ("withheld", s.withheld), ("accepted", s.accepted), ("fine", s.fine))}
-        from engine.mek_outputs import write_mek_outputs
-
-        info["mek"] = write_mek_outputs(res, out, registry or [Path(p) for p in res.inputs.get("registry") or []])
+        if documents is not None:
+            info["mek"] = documents(res, out, registry or [Path(p) for p in res.inputs.get("registry") or []])
     info["notices"] = [n.to_dict() for n in res.notices]
     info["status"] = "done"
     (out / "run.json").write_text(json.dumps(info, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -40,8 +40,8 @@ def default_outputs(m: Methodology) -> dict[str, list[str]]:
 
 
 def run(m: Methodology, data: Dataset, outputs: dict[str, list[str]] | None = None, *, checks: bool = True,
-        context_day: int | None = None, fuse: bool = True) -> RunResult:
-    ev = Evaluator(m, data, context_day, fuse=fuse)
+        context_day: int | None = None, fuse: bool | None = None) -> RunResult:
+    ev = Evaluator(m, data, context_day) if fuse is None else Evaluator(m, data, context_day, fuse=fuse)
     wanted = outputs if outputs is not None else default_outputs(m)
     values: dict[str, dict[str, Col]] = {}
     t0 = time.perf_counter()
@@ -82,11 +82,22 @@ def write_run(result: RunResult, out_dir: Path, input_hashes: dict[str, str] | N
         "inputs": input_hashes or {},
         "rows": {e: d.n for e, d in result.data.entities.items()},
         "defects": len(result.defects),
+        "undetermined": undetermined(result),
         "timings": {k: round(v, 4) for k, v in result.timings.items()},
         "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     (out_dir / "run.json").write_text(json.dumps(info, ensure_ascii=False, indent=1), encoding="utf-8")
     return info
+
+
+def undetermined(result: RunResult) -> dict[str, dict]:
+    """Values that could not be determined on some rows (a parameter not in force on the row's
+    date): how many rows, why, and the first row — the rows carry no value, the run went on."""
+    ev = result.evaluator
+    if ev is None:
+        return {}
+    return {what: {"rows": n.rows, "reason": n.reason, "first_row": n.row_key, "rule": str(n.span or "")}
+            for what, n in ev.unresolved_notes.items() if n.entity is not None}
 
 
 def file_hash(path: Path) -> str:

@@ -63,79 +63,139 @@ class TableDef:
         self._build_index()
 
     def _build_index(self) -> None:
-        """Key ids of the rows (in the table's own dictionaries) and the version index per key.
-        Built once at load, so a compiled methodology is read-only during evaluation."""
-        t_ids = np.zeros(len(self.rows), dtype=np.int64)
+        """The key index, built once at load (a compiled methodology is read-only while evaluating).
+
+        Each key column has its own key space — the table's dictionary for codes, its sorted
+        distinct values otherwise — and a key tuple is a mixed-radix id over them (0 = a value the
+        table does not have). Every id has its versions: `first` (position in `order`, the rows
+        sorted by key and start) and `count`. When the id space is small (the rule: a few hundred
+        codes) these are dense arrays indexed by id, so a lookup is a few gathers and never a
+        search over the table's rows."""
+        n = len(self.rows)
+        spaces, t_ids = [], np.zeros(n, dtype=np.int64)
         for kname in self.keys:
             t = self.cols[kname]
             if t.type.kind in ("code", "text"):
-                card = len(t.cats) + 1
+                space = t.cats.astype(str)
                 td = np.asarray(t.data, dtype=np.int64) + 1
             else:
-                uniq = np.unique(np.asarray(t.data))
-                card = len(uniq) + 1
-                td = np.searchsorted(uniq, np.asarray(t.data)) + 1
-            t_ids = t_ids * card + td
+                space = np.unique(np.asarray(t.data))
+                td = np.searchsorted(space, np.asarray(t.data)) + 1
+            spaces.append(space)
+            t_ids = t_ids * (len(space) + 1) + td
         order = np.lexsort((self.starts, t_ids))
         uniq, first, counts = np.unique(t_ids[order], return_index=True, return_counts=True)
+        size = 1
+        for sp in spaces:
+            size *= len(sp) + 1
         self._t_ids = t_ids
-        self._index = {"order": order, "uniq": uniq, "first": first, "counts": counts}
+        self._index = {"order": order, "uniq": uniq, "first": first, "counts": counts, "spaces": spaces,
+                       "starts": self.starts[order], "ends": self.ends[order],
+                       "undated": bool((self.starts <= -(2**30)).all() and (self.ends >= FAR_FUTURE).all()),
+                       "max_count": int(counts.max()) if len(counts) else 0}
+        if size <= DENSE_IDS:
+            d_first = np.zeros(size, dtype=np.int64)
+            d_count = np.zeros(size, dtype=np.int64)
+            d_first[uniq], d_count[uniq] = first, counts
+            d_row = np.full(size, -1, dtype=np.int64)
+            d_row[uniq] = order[first]       # the only (undated: first) version
+            self._index.update(dense=True, d_first=d_first, d_count=d_count, d_row=d_row)
+            if not self._index["undated"]:
+                self._build_epochs(size, t_ids)
+        else:
+            self._index["dense"] = False
+
+    def _build_epochs(self, size: int, t_ids: np.ndarray) -> None:
+        """Per-key validity as a matrix key id × epoch → row in force (−1: none), where epochs
+        are the spans between the table's distinct DATEBEG/DATEEND. A dated lookup is then the
+        row date's epoch (a comparison per boundary) and one gather."""
+        bounds = np.unique(np.concatenate([self.starts[self.starts > -(2**30)], self.ends[self.ends < FAR_FUTURE]]))
+        n_epochs = len(bounds) + 1
+        if size * n_epochs > DENSE_IDS or len(bounds) > MAX_EPOCH_BOUNDS:
+            return
+        first = np.searchsorted(bounds, self.starts, side="right")
+        first[self.starts <= -(2**30)] = 0
+        stop = np.searchsorted(bounds, self.ends, side="right")
+        stop[self.ends >= FAR_FUTURE] = n_epochs
+        by_epoch = np.full((size, n_epochs), -1, dtype=np.int64)
+        for r in range(len(t_ids)):
+            by_epoch[t_ids[r], first[r]:stop[r]] = r
+        self._index.update(bounds=bounds, by_epoch=by_epoch)
 
     # -- lookup --------------------------------------------------------------
     def _key_ids(self, key_cols: list[Col]) -> np.ndarray:
-        """Ids of the queried key tuples in the table's key space (-1 where a part is absent)."""
-        q_ids = np.zeros(len(key_cols[0]) if key_cols else 0, dtype=np.int64)
-        q_bad = np.zeros(q_ids.shape[0], dtype=bool)
-        for kname, q in zip(self.keys, key_cols, strict=True):
-            t = self.cols[kname]
-            if t.type.kind in ("code", "text"):
-                tcats = t.cats.astype(str)
-                qcats = q.cats.astype(str) if q.cats is not None else np.array([], dtype=str)
-                where = np.searchsorted(tcats, qcats)
-                where_c = np.clip(where, 0, max(len(tcats) - 1, 0))
-                hit = (where < len(tcats)) & (tcats[where_c] == qcats) if len(tcats) else np.zeros(len(qcats), bool)
-                per_cat = np.where(hit, where_c + 1, 0)
-                qv = np.asarray(q.data)
-                qd = np.where(qv >= 0, per_cat[np.clip(qv, 0, None)] if len(per_cat) else 0, 0)
-                card = len(tcats) + 1
-            else:
-                tv = np.asarray(t.data)
-                qv = np.asarray(q.data)
-                if t.type.kind == "money" and q.type.kind == "int":
-                    qv = qv * 100
-                uniq = np.unique(tv)
-                card = len(uniq) + 1
-                pos = np.searchsorted(uniq, qv)
-                pos_c = np.clip(pos, 0, max(len(uniq) - 1, 0))
-                found = (pos < len(uniq)) & (uniq[pos_c] == qv) if len(uniq) else np.zeros(len(qv), bool)
-                qd = np.where(found, pos_c + 1, 0)
-            q_bad |= qd == 0
-            q_ids = q_ids * card + qd
-        q_ids[q_bad] = -1
-        return q_ids
+        """Ids of the queried key tuples in the table's key space (0 in a part the table lacks).
+
+        A single dictionary-coded key is mapped per distinct query value and then spread to the
+        rows with one gather."""
+        spaces = self._index["spaces"]
+        q_ids = None
+        for space, t, q in zip(spaces, (self.cols[k] for k in self.keys), key_cols, strict=True):
+            qd = _space_positions(space, t, q)
+            if q.missing is not None:
+                qd = np.where(q.missing, 0, qd)      # an absent key part finds no row
+            q_ids = qd if q_ids is None else q_ids * (len(space) + 1) + qd
+        return q_ids if q_ids is not None else np.zeros(0, dtype=np.int64)
+
+    def rows_by_value(self, key_cols: list[Col], days: np.ndarray | None) -> tuple[np.ndarray, np.ndarray] | None:
+        """The lookup as (rows, index) with row per query = rows[index]: `rows` is small — one
+        entry per distinct code of a single code key (× epoch for a dated table) — so a caller
+        can take a column of the table at those few rows and spread the values with one gather.
+        None when the shape does not allow it (then use find)."""
+        ix = self._index
+        if len(key_cols) != 1 or len(self.rows) == 0 or not ix["dense"] or \
+                not (ix["undated"] or "by_epoch" in ix):
+            return None
+        per_value = per_value_codes(key_cols)
+        if per_value is None:
+            return None
+        qcodes, spread = per_value
+        ids = self._key_ids([qcodes])
+        if ix["undated"]:
+            return ix["d_row"][ids], spread
+        bounds = ix["bounds"]
+        n_epochs = len(bounds) + 1
+        day = np.zeros(len(spread), dtype=np.int64) if days is None else np.asarray(days)
+        if len(bounds) <= 8:
+            epoch = np.zeros(len(day), dtype=np.int64)
+            for b in bounds:
+                epoch += day >= b
+        else:
+            epoch = np.searchsorted(bounds, day, side="right")
+        rows = ix["by_epoch"][ids].ravel()
+        spread = np.where(spread < 0, len(ids) - 1, spread)      # «absent» is the last code
+        return rows, spread * n_epochs + epoch
 
     def find(self, key_cols: list[Col], days: np.ndarray | None) -> np.ndarray:
         """Row index per query (-1 when no row is in force for that key at that date)."""
         nq = len(key_cols[0]) if key_cols else 0
         if len(self.rows) == 0 or nq == 0:
             return np.full(nq, -1, dtype=np.int64)
-        q_ids = self._key_ids(key_cols)
+        by_value = self.rows_by_value(key_cols, days)
+        if by_value is not None:
+            rows, index = by_value
+            return rows[index]
         ix = self._index
-        pos = np.searchsorted(ix["uniq"], q_ids) if len(ix["uniq"]) > 64 else _small_search(ix["uniq"], q_ids)
-        pos_c = np.clip(pos, 0, len(ix["uniq"]) - 1)
-        known = (q_ids >= 0) & (ix["uniq"][pos_c] == q_ids)
-        first = ix["first"][pos_c]
-        count = ix["counts"][pos_c]
-        order = ix["order"]
+        ids = self._key_ids(key_cols)
+        if ix["dense"]:
+            if ix["undated"]:
+                return ix["d_row"][ids]
+            first, count = ix["d_first"][ids], ix["d_count"][ids]
+        else:
+            pos = np.searchsorted(ix["uniq"], ids)
+            pos_c = np.clip(pos, 0, len(ix["uniq"]) - 1)
+            known = ix["uniq"][pos_c] == ids
+            first = ix["first"][pos_c]
+            count = np.where(known, ix["counts"][pos_c], 0)
         if days is None:
             days = np.zeros(nq, dtype=np.int64)
-        slot = first.copy()
-        for j in range(1, int(count.max())):
-            nxt = np.minimum(first + j, len(order) - 1)
-            slot = np.where((j < count) & (days >= self.starts[order[nxt]]), first + j, slot)
-        row = order[slot]
-        ok = known & (days >= self.starts[row]) & (days < self.ends[row])
-        return np.where(ok, row, -1)
+        slot = first
+        last = len(ix["order"]) - 1
+        for j in range(1, ix["max_count"]):
+            nxt = np.minimum(first + j, last)
+            slot = np.where((j < count) & (days >= ix["starts"][nxt]), first + j, slot)
+        ok = (count > 0) & (days >= ix["starts"][slot]) & (days < ix["ends"][slot])
+        return np.where(ok, ix["order"][slot], -1)
 
     def column_at(self, column: str, rows: np.ndarray) -> Col:
         c = self.cols[column]
@@ -143,16 +203,49 @@ class TableDef:
         missing = rows < 0
         if c.missing is not None:
             missing = missing | c.missing[safe]
-        data = np.asarray(c.data)[safe] if len(c.data) else np.zeros(len(rows), dtype=np.asarray(c.data).dtype)
+        data = np.take(np.asarray(c.data), safe) if len(c.data) else np.zeros(len(rows), dtype=np.asarray(c.data).dtype)
         return Col(c.type.as_optional(True), data, missing, c.cats)
 
 
-def _small_search(uniq: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """Position of each query among few sorted ids by comparisons (faster than a binary search)."""
-    pos = np.zeros(q.shape, dtype=np.int64)
-    for u in uniq[:-1]:
-        pos += q > u
-    return pos
+DENSE_IDS = 1 << 22     # key-id spaces up to this size get dense id → version arrays
+MAX_EPOCH_BOUNDS = 256  # distinct validity dates up to which a dated table gets the epoch matrix
+
+
+def per_value_codes(key_cols: list[Col]) -> tuple[Col, np.ndarray] | None:
+    """A code key as its distinct values (the dictionary, plus «absent» last) and the position of
+    each row among them — so the table is consulted once per distinct code, not once per row."""
+    q = key_cols[0]
+    if q.type.kind not in ("code", "text") or q.cats is None or len(q.cats) > len(q) // 4 + 16:
+        return None
+    data = np.asarray(q.data)
+    spread = data if q.missing is None else np.where(q.missing, -1, data)    # -1 → the last entry
+    codes = Col(q.type, np.append(np.arange(len(q.cats), dtype=np.int32), np.int32(-1)), None, q.cats)
+    return codes, spread
+
+
+def _space_positions(space: np.ndarray, t: Col, q: Col) -> np.ndarray:
+    """1-based position of each queried value in a key column's space (0 = not in the table)."""
+    if t.type.kind in ("code", "text"):
+        qcats = q.cats.astype(str) if q.cats is not None else np.array([], dtype=str)
+        where = np.searchsorted(space, qcats)
+        where_c = np.clip(where, 0, max(len(space) - 1, 0))
+        hit = (where < len(space)) & (space[where_c] == qcats) if len(space) else np.zeros(len(qcats), bool)
+        per_cat = np.append(np.where(hit, where_c + 1, 0), 0)     # the last entry: an absent value (-1)
+        qv = np.asarray(q.data)
+        return per_cat[qv].astype(np.int64) if len(qv) else np.zeros(0, np.int64)
+    qv = np.asarray(q.data)
+    if t.type.kind == "money" and q.type.kind == "int":
+        qv = qv * 100
+    if len(space) == 0:
+        return np.zeros(len(qv), dtype=np.int64)
+    if len(space) <= 8:           # a few values (usl_ok, a level): comparisons beat a binary search
+        pos = np.zeros(len(qv), dtype=np.int64)
+        for i, v in enumerate(space):
+            pos[qv == v] = i + 1
+        return pos
+    pos = np.searchsorted(space, qv)
+    pos_c = np.clip(pos, 0, len(space) - 1)
+    return np.where(space[pos_c] == qv, pos_c + 1, 0)
 
 
 def declare_table(name: str, node: Located, pkg_dir: Path, display_dir: str, package: str,

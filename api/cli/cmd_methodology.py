@@ -63,10 +63,10 @@ def register(sub) -> None:
 
 def cmd_check(args) -> int:
     from dsl.diagnostics import DiagnosticError
-    from engine.compiler import compile_package
+    from engine.compile_cache import compile_cached
 
     try:
-        m = compile_package(Path(args.package))
+        m = compile_cached(Path(args.package))
     except DiagnosticError as e:
         if args.json:
             print(json.dumps([d.to_json() for d in e.diagnostics], ensure_ascii=False, indent=1))

@@ -54,7 +54,7 @@ def cmd_allocate(args) -> int:
     from engine.planning.csvio import PlanningInputError, write_rows
     from engine.planning.inputs import read_planning_dir
     from engine.planning.plan import check_limits, diff_plans, save_version
-    from engine.planning.report import write_allocation
+    from forms.planning_report import write_allocation
 
     m = compile_or_report(args.package)
     if m is None:
@@ -97,7 +97,7 @@ def cmd_planfact(args) -> int:
     from engine.planning.csvio import PlanningInputError
     from engine.planning.plan import Plan
     from engine.planning.planfact import fact_from_run_dir, merge_facts, plan_fact, read_fact_csv
-    from engine.planning.report import write_planfact
+    from forms.planning_report import write_planfact
 
     m = compile_or_report(args.package)
     if m is None:

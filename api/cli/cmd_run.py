@@ -53,7 +53,8 @@ def write_flk_p(out: Path, registry: list[Path], protocol: list, prefix: str) ->
 
 def cmd_run(args) -> int:
     from engine.evaluator import EvalError
-    from engine.pipeline import process, write_outputs
+    from engine.pipeline import process
+    from forms.mek_outputs import write_outputs
 
     m = compile_or_report(args.package)
     if m is None:
@@ -124,6 +125,8 @@ def cmd_run(args) -> int:
     print(f"Дефектов: {info['defects']}")
     for n in res.notices:
         print(f"  внимание: {n.message}")
+    for what, u in list((info.get("undetermined") or {}).items())[:5]:
+        print(f"Не определено: {what} — строк {u['rows']} (первая {u['first_row']}): {u['reason']}")
     if t:
         print(f"Выставлено {t['billed']} ₽, не принято {t['withheld']} ₽, принято {t['accepted']} ₽, "
               f"штрафы {t['fine']} ₽")

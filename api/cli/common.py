@@ -10,10 +10,10 @@ from dsl.diagnostics import DiagnosticError, SourceCache
 
 def compile_or_report(pkg: str):
     """Compile a package; on errors print them (Russian, positioned) and return None."""
-    from engine.compiler import compile_package
+    from engine.compile_cache import compile_cached
 
     try:
-        return compile_package(Path(pkg))
+        return compile_cached(Path(pkg))
     except DiagnosticError as e:
         print(e.render(SourceCache()), file=sys.stderr)
         n = len(e.diagnostics)

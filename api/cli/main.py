@@ -27,20 +27,56 @@ COMMAND_MODULES: list[str] = [
 ]
 
 
-def build_parser() -> argparse.ArgumentParser:
+# Every command with its module and one-line help, so that `metodika --help` and a command's
+# start import only what that command needs (tests/api/test_cli_start.py keeps this table equal
+# to what the modules register). A module listed above but absent here is imported eagerly.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "check": ("api.cli.cmd_methodology", "проверить пакет методологии (синтаксис, типы, наследование, циклы)"),
+    "test": ("api.cli.cmd_methodology", "выполнить YAML-тесты пакета"),
+    "calc": ("api.cli.cmd_methodology", "рассчитать методологию на данных (каталог CSV по сущностям)"),
+    "explain": ("api.cli.cmd_methodology", "объяснить значение: дерево расчёта со ссылками на нормы"),
+    "diff": ("api.cli.cmd_methodology", "различия двух методологий: параметры, таблицы, правила, проверки"),
+    "show": ("api.cli.cmd_methodology", "итоговый вид методологии с происхождением каждого определения"),
+    "hash": ("api.cli.cmd_methodology", "хэш содержимого пакета (sha256 по всей цепочке наследования)"),
+    "primitives": ("api.cli.cmd_methodology", "справочник встроенных функций языка"),
+    "run": ("api.cli.cmd_run", "обработать реестры: ФЛК, расчёт по методологии, МЭК, итоги по МО и СМО"),
+    "recalc": ("api.cli.cmd_recalc", "пересчёт данных по двум версиям методологии: разницы по случаям и МО и их причины"),
+    "dataset": ("api.cli.cmd_recalc", "сохранить реестры как типизированный набор данных для быстрых пересчётов"),
+    "db": ("api.cli.cmd_db", "база данных: миграции схемы"),
+    "users": ("api.cli.cmd_users", "пользователи и роли"),
+    "audit": ("api.cli.cmd_audit", "журнал аудита"),
+    "serve": ("api.cli.cmd_serve", "запустить API-сервер"),
+    "registry": ("api.cli.cmd_registry", "реестры счетов ФФОМС (H/D + L, 3.1/3.2, ZIP): ФЛК и импорт"),
+    "allocate": ("api.cli.cmd_planning", "распределить объёмы ТП ОМС между МО: год, кварталы, месяцы, лимиты для МЭК"),
+    "planfact": ("api.cli.cmd_planning", "план-факт: исполнение объёмов по МО × вид помощи × профиль × КСГ × квартал"),
+    "plandiff": ("api.cli.cmd_planning", "сравнить две версии плана (МО × вид помощи × профиль × квартал)"),
+    "form": ("api.cli.cmd_form", "отчётная форма по результатам расчёта: HTML, XLSX, PDF, XML"),
+    "nsi": ("api.cli.cmd_nsi", "справочники НСИ ФФОМС (F014, V002, V009 …): импорт в таблицу методологии"),
+}
+
+
+def build_parser(argv: list[str] | None = None, *, eager: bool = False) -> argparse.ArgumentParser:
+    """The parser; only the module of the command named in `argv` is imported (all with eager)."""
     parser = argparse.ArgumentParser(
         prog="metodika",
         description="Metodika — методологии ОМС как пакеты правил: проверка, расчёт, МЭК, формы.",
     )
     sub = parser.add_subparsers(dest="command", metavar="КОМАНДА")
     sub.required = True
+    wanted = next((a for a in (argv or []) if not a.startswith("-")), None)
+    static = {mod for mod, _ in COMMANDS.values()}
     for name in COMMAND_MODULES:
-        importlib.import_module(name).register(sub)
+        if eager or name not in static or COMMANDS.get(wanted, ("",))[0] == name:
+            importlib.import_module(name).register(sub)
+    for cmd, (_, text) in COMMANDS.items():
+        if cmd not in sub.choices:      # a stub for help; its module is imported when it is run
+            sub.add_parser(cmd, help=text)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
         code = args.handler(args)

@@ -2,21 +2,39 @@
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import numpy as np
 
 
 class Groups:
-    """Rows of S assigned to G groups; precomputes the sort once for every reduction."""
+    """Rows of S assigned to G groups; sorts once, and only for reductions that need the sort
+    (a count or an exact integer sum does not)."""
 
     def __init__(self, g: np.ndarray, n_groups: int) -> None:
         self.g = np.asarray(g, dtype=np.int64)
         self.n = int(n_groups)
-        self.order = np.argsort(self.g, kind="stable")
-        self.sorted_g = self.g[self.order]
-        self.counts = np.bincount(self.g, minlength=self.n).astype(np.int64) if len(self.g) else \
+
+    @cached_property
+    def counts(self) -> np.ndarray:
+        return np.bincount(self.g, minlength=self.n).astype(np.int64) if len(self.g) else \
             np.zeros(self.n, dtype=np.int64)
-        self.starts = np.concatenate([[0], np.cumsum(self.counts)[:-1]]) if self.n else np.zeros(0, np.int64)
-        self.nonempty = self.counts > 0
+
+    @cached_property
+    def starts(self) -> np.ndarray:
+        return np.concatenate([[0], np.cumsum(self.counts)[:-1]]) if self.n else np.zeros(0, np.int64)
+
+    @cached_property
+    def nonempty(self) -> np.ndarray:
+        return self.counts > 0
+
+    @cached_property
+    def order(self) -> np.ndarray:
+        return np.argsort(self.g, kind="stable")
+
+    @cached_property
+    def sorted_g(self) -> np.ndarray:
+        return self.g[self.order]
 
     def reduce(self, ufunc: np.ufunc, values: np.ndarray, empty) -> np.ndarray:
         values = np.asarray(values)

@@ -194,7 +194,6 @@ def test_failing_yaml_case_on_group_aggregate_reports_instead_of_crashing(tmp_pa
 
 
 def test_parameter_not_in_force_only_matters_where_it_is_used(tmp_path):
-    from engine.evaluator import EvalError
 
     rules = ("for case:\n    x: money = if usl_ok == 1 then base_rate else 0\n"
              "    has_rate: bool = present(base_rate)\n")
@@ -207,10 +206,11 @@ def test_parameter_not_in_force_only_matters_where_it_is_used(tmp_path):
     assert ev.column("case", "has_rate").to_python()[3] is False
     raw["case"]["usl_ok"][3] = "1"
     ev = Evaluator(m, bind(m.entities, raw))
-    with pytest.raises(EvalError) as e:
-        ev.column("case", "x")
-    assert "case.x: параметр «base_rate» не действует на дату 2024-12-20" in str(e.value)
-    assert e.value.row_key == "c3"
+    x = ev.column("case", "x")          # one row without a rate does not stop the others
+    assert x.value_at(3) is None and all(x.value_at(i) == 0 for i in (0, 1, 2, 4, 5))
+    note = ev.unresolved_notes["case.x"]
+    assert note.reason == "параметр «base_rate» не действует на дату 2024-12-20"
+    assert (note.row_key, note.rows) == ("c3", 1)
 
 
 def test_explain_shows_conditions_tried_and_the_branch_taken(tmp_path):
@@ -247,3 +247,20 @@ def test_optional_code_column_absent_from_the_input(tmp_path):
     raw = synthetic_raw(4)
     del raw["case"]["ds2"]   # absent column: an optional field with an empty dictionary
     assert Evaluator(m, bind(m.entities, raw)).column("case", "z").to_python() == [True] * 4
+
+
+@pytest.mark.parametrize("fuse", [False, True])
+def test_division_by_zero_only_matters_where_the_branch_is_taken(tmp_path, fuse):
+    from engine.evaluator import EvalError
+
+    rules = ("for case:\n    r: number = if kd > 3 then to_number(sumv) / (kd - 3) else 0\n"
+             "    d: number = decide first:\n        kd <= 3 -> 0.0\n        else -> 1.0 / (kd - 3)\n"
+             "    bad: number = if kd > 1 then 1.0 / (kd - 3) else 0\n")
+    m = compile_package(make_package(tmp_path, rules))
+    raw = synthetic_raw(20)
+    raw["case"]["kd"][:5] = "3"
+    ev = Evaluator(m, bind(m.entities, raw), fuse=fuse)
+    assert ev.column("case", "r").to_python()[:5] == [0.0] * 5
+    assert ev.column("case", "d").to_python()[:5] == [0.0] * 5
+    with pytest.raises(EvalError, match="деление на ноль"):
+        ev.column("case", "bad")

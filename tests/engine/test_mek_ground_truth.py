@@ -256,7 +256,7 @@ def test_dated_code_variant_before_and_after_231n():
         codes[year] = (table.defects[0].code, table.defects[0].share)
     assert codes[2021] == ("5.7.2", 1.0)
     assert codes[2025] == ("1.10.2", 1.0)
-    from engine.mek_outputs import f014_kod
+    from forms.mek_outputs import f014_kod
 
     kod = f014_kod(m)
     assert kod["5.7.2"] == 71 and kod["1.10.2"] == 222 and kod["1.4.4"] == 207 and kod["1.5"] == 210

@@ -7,10 +7,11 @@ from functools import cache
 from pathlib import Path
 
 from engine.compiler import compile_package
-from engine.pipeline import process, write_outputs
+from engine.pipeline import process
 from forms.build import build_form
 from forms.dataset import run_data_from_result
 from forms.definition import load_form, resolve_form_path
+from forms.mek_outputs import write_outputs
 
 ROOT = Path(__file__).parents[2]
 PACKAGE = Path(__file__).parent / "data" / "pkg"

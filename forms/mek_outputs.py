@@ -42,7 +42,7 @@ from forms.model import (
     ValueKind,
 )
 
-SANK_XSD = Path(__file__).resolve().parent / "io" / "schemas" / "SANK_MP_3.2.xsd"
+SANK_XSD = Path(__file__).resolve().parents[1] / "engine" / "io" / "schemas" / "SANK_MP_3.2.xsd"
 F014_TABLE = "f014"
 _NS_UUID = uuid.UUID("6f1c3d1e-8b0e-4c55-9a53-0f5a0d6c0001")
 
@@ -375,3 +375,10 @@ def write_mek_outputs(res, out: Path, registry: list[Path] | None = None, act: M
         if r["problems"]:
             info["sank_problems"] = r["problems"][:50]
     return info
+
+
+def write_outputs(res, out: Path, registry: list[Path] | None = None) -> dict:
+    """A processed month's results (engine.pipeline: CSV, run.json) with its МЭК documents."""
+    from engine.pipeline import write_outputs as write_results
+
+    return write_results(res, Path(out), registry, documents=write_mek_outputs)

@@ -13,15 +13,16 @@ import pytest
 from lxml import etree
 
 from engine.compiler import compile_package
-from engine.mek_outputs import (
+from engine.pipeline import process
+from forms.mek_outputs import (
     MekAct,
     case_results,
     protocol_form,
     sank_schema,
     write_mek_outputs,
+    write_outputs,
     write_sank_registries,
 )
-from engine.pipeline import process, write_outputs
 
 ROOT = Path(__file__).resolve().parents[2]
 MONTH = ROOT / "examples" / "registries" / "2025-03"
