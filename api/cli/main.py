@@ -23,6 +23,7 @@ COMMAND_MODULES: list[str] = [
     "api.cli.cmd_planning",
     "api.cli.cmd_form",
     "api.cli.cmd_nsi",
+    "api.cli.cmd_catalogue",
 ]
 
 
