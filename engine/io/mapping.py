@@ -107,10 +107,12 @@ def build_layout(formats: FormatSet) -> Layout:
 class Handler:
     """What to do with the children of one complex element."""
 
-    __slots__ = ("simple", "complex", "rows")
+    __slots__ = ("simple", "single", "multi", "complex", "rows")
 
     def __init__(self) -> None:
         self.simple: dict[str, tuple[int, int]] = {}  # tag -> (slot, slot of <col>_all or -1)
+        self.single: dict[str, int] = {}  # tag -> slot, for elements that occur at most once
+        self.multi: dict[str, tuple[int, int]] = {}  # tag -> (slot, slot of <col>_all)
         self.complex: dict[str, Handler | EntityPlan] = {}
         self.rows: dict[str, RowsPlan] = {}  # tag -> rows made by a repeated simple element
 
@@ -178,6 +180,10 @@ def _handler(node: Node, h: Handler, entity: str, ancestors: list[str], desc: De
         if ch.simple:
             col = column_of(ch)
             h.simple[ch.name] = (idx[col], idx.get(col + "_all", -1) if _multi(ch) else -1)
+            if h.simple[ch.name][1] < 0:
+                h.single[ch.name] = idx[col]
+            else:
+                h.multi[ch.name] = h.simple[ch.name]
             if ch.rows:
                 ridx = lay.index(ch.rows)
                 rspec = desc.entities.get(ch.rows, {})
@@ -217,25 +223,27 @@ def compile_plan(desc: Description, lay: Layout) -> FilePlan:
 
 def fill(el: etree._Element, h: Handler, row: list, later: list) -> None:
     """Copy simple children into ``row``; flatten complex ones without an entity; defer the rest."""
-    simple, complex_, intern = h.simple, h.complex, _STRINGS.setdefault
+    single, multi, complex_, intern = h.single, h.multi, h.complex, _STRINGS.setdefault
     for ch in el:
         tag = ch.tag
-        s = simple.get(tag)  # type: ignore[arg-type]
+        i = single.get(tag)  # type: ignore[arg-type]
+        if i is not None:
+            text = ch.text
+            row[i] = None if text is None else intern(text, text)
+            continue
+        s = multi.get(tag)  # type: ignore[arg-type]
         if s is not None:
             i, a = s
             text = ch.text
             if text is not None:
                 text = intern(text, text)
-            if a < 0:
+            cur = row[a]
+            if cur is None and row[i] is None:
                 row[i] = text
-            else:
-                cur = row[a]
-                if cur is None and row[i] is None:
-                    row[i] = text
-                if text is not None:
-                    row[a] = text if cur is None else cur + ";" + text
-                if h.rows and tag in h.rows:
-                    later.append((h.rows[tag], text, ch.sourceline))
+            if text is not None:
+                row[a] = text if cur is None else cur + ";" + text
+            if h.rows and tag in h.rows:
+                later.append((h.rows[tag], text, ch.sourceline))
             continue
         sub = complex_.get(tag)  # type: ignore[arg-type]
         if sub is None:
@@ -308,3 +316,25 @@ def plans(formats: FormatSet) -> tuple[Layout, dict[tuple[str, str], FilePlan]]:
         lay = build_layout(formats)
         hit = _PLANS[id(formats)] = (formats, lay, {k: compile_plan(d, lay) for k, d in formats.by_key.items()})
     return hit[1], hit[2]
+
+
+def unique_slots(plan: FilePlan, paths: tuple[tuple[str, ...], ...]) -> list[tuple[str, int]]:
+    """(entity, slot) of each record-relative path, or [] when one of them is not a simple column."""
+    out = []
+    for path in paths:
+        node: Handler | EntityPlan = plan.record
+        entity = plan.record.entity
+        for part in path[:-1]:
+            h = node.handler if isinstance(node, EntityPlan) else node
+            nxt = h.complex.get(part)
+            if nxt is None:
+                return []
+            if isinstance(nxt, EntityPlan):
+                entity = nxt.entity
+            node = nxt
+        h = node.handler if isinstance(node, EntityPlan) else node
+        s = h.simple.get(path[-1])
+        if s is None:
+            return []
+        out.append((entity, s[0]))
+    return out

@@ -19,7 +19,7 @@ from lxml import etree
 from .flk import KIND_NAMES, RECORD_TAGS, translate
 from .formats import FormatSet, load_formats
 from .guard import GuardedStream, GuardError, Limits, check_prolog
-from .mapping import FilePlan, add_row, bound_strings, fill_head, plans
+from .mapping import FilePlan, add_row, bound_strings, fill_head, plans, unique_slots
 from .protocol import FlkError
 from .sources import Source
 from .versions import VersionTable, from_descriptions, period_text
@@ -103,6 +103,7 @@ class _Scanner:
         self.root: etree._Element | None = None
         self.ctx: dict[str, list] = {}
         self.seen: list[dict[str, int]] = []
+        self.uniques: list[tuple[str, int]] = []
 
     def open_context(self) -> dict[str, str | None]:
         """Path and record of the element the parser was inside when it failed."""
@@ -209,6 +210,7 @@ class _Scanner:
         _, by_desc = plans(formats)
         self.plan = by_desc[(desc.kind, desc.version)]
         self.seen = [{} for _ in self.schema.file_unique]
+        self.uniques = unique_slots(self.plan, self.schema.file_unique)
         if kind == "L":
             self.result.pers = {}
             return
@@ -246,12 +248,15 @@ class _Scanner:
     def _record(self, el: etree._Element) -> None:
         if self.validate and self.schema is not None:
             self._validate(el, self.schema.record, el)
-            self._file_unique(el)
         if self.errors.items or self.plan is None:
+            if self.validate and self.schema is not None:
+                self._file_unique(el)
             return  # the file is refused; keep validating, stop collecting rows
         bound_strings()
         if self.result.rows is not None:
             add_row(el, self.plan.record, self.ctx, self.result.rows)
+            if self.validate and self.uniques:
+                self._unique_rows(el)
         elif self.result.pers is not None:
             out: dict[str, list] = {"pers": []}
             row = add_row(el, self.plan.record, {}, out)
@@ -260,17 +265,31 @@ class _Scanner:
                                 path="PERS_LIST/PERS/ID_PAC")  # fmt: skip
             self.result.pers[row[0]] = row
 
+    def _unique_rows(self, el: etree._Element) -> None:
+        """Uniqueness across records from the rows just made (the element is searched only on a repeat)."""
+        rows = self.result.rows
+        assert rows is not None
+        for seen, (entity, slot) in zip(self.seen, self.uniques, strict=True):
+            got = rows[entity]
+            value = got[-1][slot] if got else None
+            if value is not None and value in seen:
+                self._file_unique(el)
+                return
+            if value is not None:
+                seen[value] = el.sourceline or 0
+
     def _file_unique(self, el: etree._Element) -> None:
         assert self.schema is not None
         for seen, path in zip(self.seen, self.schema.file_unique, strict=True):
             target = el.find("/".join(path))
             if target is None or target.text is None:
                 continue
-            first = seen.setdefault(target.text, target.sourceline or 0)
-            if first != (target.sourceline or 0):
+            first = seen.setdefault(target.text, el.sourceline or 0)
+            if first != (el.sourceline or 0):
                 where = f"{self.root_tag}/{self.schema.record_tag}/" + "/".join(path)
-                self.errors.add("FLK-XSD-UNIQUE", f"Значение {path[-1]} повторяется в файле (впервые — в строке "
-                                f"{first})", target.sourceline, path=where, **_context(el, target.sourceline, where))  # fmt: skip
+                self.errors.add("FLK-XSD-UNIQUE", f"Значение {path[-1]} повторяется в файле (впервые — в записи "
+                                f"{self.schema.record_tag} со строки {first})", target.sourceline, path=where,
+                                **_context(el, target.sourceline, where))  # fmt: skip
 
     def _validate(self, el: etree._Element, schema: etree.XMLSchema, record: etree._Element | None) -> None:
         if schema.validate(el):

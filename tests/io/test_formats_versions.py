@@ -150,3 +150,19 @@ def test_adding_a_version_is_data_only(tmp_path):
     bad = _replace(p, b"<NPR_KIND>abc</NPR_KIND>", b"<NPR_KIND>abcd</NPR_KIND>")
     (e,) = read_registry([bad], formats_dir=fmt).protocol
     assert (e.code, e.path) == ("FLK-XSD-LENGTH", "ZL_LIST/ZAP/Z_SL/NPR_KIND")
+
+
+def test_n_zap_and_idcase_unique_in_a_file(tmp_path):
+    p = h_file(tmp_path)
+    data = p.read_bytes()
+    start, end = data.index(b"<ZAP>"), data.index(b"</ZAP>") + len(b"</ZAP>")
+    zap = data[start:end]
+    twice = data[:end] + b"\n" + zap.replace(b"<N_ZAP>1</N_ZAP>", b"<N_ZAP>2</N_ZAP>") + data[end:]
+    p.write_bytes(twice)
+    (e,) = read_registry([p]).protocol
+    first = data[:start].count(b"\n") + 1
+    assert (e.code, e.path, e.n_zap, e.idcase) == ("FLK-XSD-UNIQUE", "ZL_LIST/ZAP/Z_SL/IDCASE", "2", "10000001")
+    assert f"со строки {first}" in e.message
+    lines = twice.split(b"\n")
+    second = lines.index(b"<N_ZAP>2</N_ZAP>")
+    assert e.line == lines.index(b"<IDCASE>10000001</IDCASE>", second) + 1
