@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dsl.checker import ACCOUNT, CheckIR
+from dsl.checker import ACCOUNT, FILE_KINDS, CheckIR
 from dsl.columns import Col, code_strings
 from engine.dataset import Dataset
 
@@ -27,11 +27,13 @@ def account_rows(data: Dataset, entity: str, path: tuple[tuple[str, str], ...]) 
 
 
 def file_kinds(account: Col | None, filename: Col | None, n: int) -> np.ndarray:
-    """Account file kind: `file_type` where given, else the first letter of the file name (D… → D)."""
+    """Account file kind: `file_type` where it is a kind letter, else the file name's first letter (D… → D)."""
     kinds = code_strings(account) if account is not None else np.full(n, None, dtype=object)
+    kinds = np.array([k if k in FILE_KINDS else None for k in kinds], dtype=object)
     if filename is not None:
         names = code_strings(filename)
-        guess = np.array([str(x)[:1].upper() if x else None for x in names], dtype=object)
+        guess = np.array([str(x)[:1].upper() if x and str(x)[:1].upper() in FILE_KINDS else None
+                          for x in names], dtype=object)
         kinds = np.where(kinds == None, guess, kinds)  # noqa: E711  (elementwise on object arrays)
     return kinds
 
