@@ -92,3 +92,7 @@ check q015_003f_00_{n} on case:
     fired = {d.check for d in res.run.defects.defects if d.check.startswith("q015_")}
     assert fired == {"q015_003f_00_0001"}
     assert sum(d.check == "q015_003f_00_0001" for d in res.run.defects.defects) == res.run.data.entities["case"].n
+    from engine.mek_outputs import protocol_form
+
+    texts = [str(c.value) for r in protocol_form(res).rows for c in r.cells if isinstance(c.value, str)]
+    assert any("(Q015 003F.00.0001)" in t for t in texts)   # the МЭК protocol names the catalogue ID
