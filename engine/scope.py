@@ -64,13 +64,20 @@ def account_scope(c: CheckIR, data: Dataset) -> np.ndarray | None:
     return ok
 
 
-def row_scope(c: CheckIR, data: Dataset, entity: str) -> np.ndarray | None:
-    """Mask over the check's entity rows: True where the check applies."""
-    ok = account_scope(c, data)
-    if ok is None:
+def row_scope(c: CheckIR, data: Dataset, entity: str, cache: dict | None = None) -> np.ndarray | None:
+    """Mask over the check's entity rows: True where the check applies (`cache` shares masks between
+    checks of one run with the same binding and entity)."""
+    if c.kinds is None and c.valid_from is None:
         return None
+    key = (entity, c.account_path, c.kinds, c.valid_from, c.valid_to)
+    if cache is not None and key in cache:
+        return cache[key]
+    ok = account_scope(c, data)
     idx = account_rows(data, entity, c.account_path)
-    return np.where(idx >= 0, ok[np.clip(idx, 0, None)] if len(ok) else False, False)
+    mask = np.where(idx >= 0, ok[np.clip(idx, 0, None)] if len(ok) else False, False)
+    if cache is not None:
+        cache[key] = mask
+    return mask
 
 
 def describe(c: CheckIR) -> str | None:
