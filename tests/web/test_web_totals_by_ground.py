@@ -39,3 +39,15 @@ def test_page_and_api_totals_by_ground_equal_the_settlement(month) -> None:  # t
         [(g.code, g.cases, g.withheld, g.fine) for g in grounds]
     assert body["withheld_kopecks"] == int(s.withheld.sum()) == sum(g["withheld_kopecks"] for g in body["by_ground"])
     assert body["cases"] == len(s.keys)
+
+
+def test_scoped_user_sees_totals_by_ground_of_their_mo(month) -> None:
+    import numpy as np
+
+    s = process(compile_package(FEDERAL), [MONTH], {"insured": ERZ}).settlement
+    mine = by_ground(s, np.nonzero(s.mo == "000001")[0])
+    api = month.client()
+    body = api.get(f"/runs/{month.run_id}/totals", headers=login(api, "mo_op", PASSWORD)).json()
+    assert [(g["code"], g["cases"], g["withheld_kopecks"]) for g in body["by_ground"]] == \
+        [(g.code, g.cases, g.withheld) for g in mine]
+    assert body["withheld_kopecks"] == sum(g.withheld for g in mine)
