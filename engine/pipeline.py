@@ -56,6 +56,26 @@ def read_extra(tables: dict[str, Path]) -> dict[str, dict[str, np.ndarray]]:
     return out
 
 
+def format_versions(m: Methodology):
+    """The package's dated table of format versions in force (``format_version``), or None."""
+    import datetime as dt
+
+    from dsl.columns import EPOCH
+    from engine.io.versions import from_dated_rows
+    from engine.params import FAR_FUTURE
+
+    t = m.tables.get("format_version")
+    if t is None:
+        return None
+    rows = []
+    for i, r in enumerate(t.rows):
+        start, end = int(t.starts[i]), int(t.ends[i])  # type: ignore[index]
+        rows.append((str(r["kind"]), str(r["version"]), bool(r.get("accept", 1)),
+                     EPOCH + dt.timedelta(days=max(start, 0)),
+                     None if end >= FAR_FUTURE else EPOCH + dt.timedelta(days=end - 1)))
+    return from_dated_rows(rows, f"{m.package.ref}: format_version")
+
+
 def process(m: Methodology, registry: list[Path], extra: dict[str, Path] | None = None,
             progress: Progress = _no_progress) -> PipelineResult:
     from engine.io import read_registry
@@ -65,7 +85,7 @@ def process(m: Methodology, registry: list[Path], extra: dict[str, Path] | None 
     for entity, p in (extra or {}).items():
         if p.is_file():
             hashes[f"{entity}:{p.name}"] = file_hash(p)
-    reg = read_registry(registry)
+    reg = read_registry(registry, versions=format_versions(m))
     if not reg.ok:
         return PipelineResult("flk_failed", protocol=reg.protocol, input_hashes=hashes)
     res = process_tables(m, dict(reg.data.tables), extra, progress)

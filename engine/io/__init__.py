@@ -1,4 +1,4 @@
-"""Registry input: FFOMS XML reader (H/D + L files, 3.1/3.2, zip), ФЛК stage 1, protocol."""
+"""Registry input: FFOMS XML reader (H, C, T, D and L files of every described version, zip), ФЛК stage 1, protocol."""
 
 from .guard import Limits
 from .protocol import CODES, FlkError, write_protocol

@@ -1,7 +1,8 @@
-"""ФЛК stage 1: XSD validation of registry files, record by record.
+"""ФЛК stage 1: structural validation of registry files, record by record.
 
-lxml cannot report more than one schema error while streaming (``iterparse(schema=…)``
-stops at the first one and loses the line), so each FFOMS schema is split in two:
+The schemas are compiled from the format descriptions (xsdgen.py). lxml cannot report more
+than one schema error while streaming (``iterparse(schema=…)`` stops at the first one and
+loses the line), so each schema is split in two:
 a *record* schema whose global element is ZAP (or PERS for L-files) and a *head*
 schema in which the record element is a stub of any content. Every record is
 validated as it is parsed (the lines stay those of the original file); the head
@@ -11,108 +12,27 @@ root that keeps one emptied record as the stub.
 
 from __future__ import annotations
 
-import copy
 import re
-from dataclasses import dataclass
-from functools import cache
-from importlib import resources
+from typing import TYPE_CHECKING
 
 from lxml import etree
 
-from .columns import PERSONAL
+if TYPE_CHECKING:
+    from .xsdgen import SchemaSet
 
-XS = "{http://www.w3.org/2001/XMLSchema}"
-
-#: (file kind, ZGLV/VERSION) -> schema file in engine/io/schemas
-SCHEMA_FILES: dict[tuple[str, str], str] = {
-    ("H", "3.1"): "MP_3.1.xsd",
-    ("H", "3.2"): "MP_3.2.xsd",
-    ("D", "3.1"): "DISP_3.1_2021-08.xsd",
-    ("L", "3.1"): "PERS_3.2.xsd",
-    ("L", "3.2"): "PERS_3.2.xsd",
-}
 RECORD_TAGS = {"ZL_LIST": "ZAP", "PERS_LIST": "PERS"}
-KIND_NAMES = {"H": "H (медицинская помощь)", "D": "D (диспансеризация)", "L": "L (персональные данные)"}
+KIND_NAMES = {"H": "H (медицинская помощь)", "C": "C (онкология)", "T": "T (высокотехнологичная помощь)",
+              "D": "D (диспансеризация, профилактические осмотры)", "L": "L (персональные данные)"}
 
-
-@dataclass(frozen=True)
-class SchemaSet:
-    file: str
-    root_tag: str
-    record_tag: str
-    record: etree.XMLSchema
-    head: etree.XMLSchema
-    children: dict[tuple[str, ...], tuple[tuple[str, int], ...]]  # element path -> (child, minOccurs)
-    names: frozenset[str]
-    types: dict[str, str]  # element name -> restriction base (xs:date, xs:decimal, …)
-
-
-def _walk_children(decl: etree._Element, path: tuple[str, ...], out: dict) -> None:
-    kids: list[tuple[str, int]] = []
-    ctype = decl.find(f"{XS}complexType")
-    if ctype is None:
-        return
-    for el in ctype.iter(f"{XS}element"):
-        # only direct element children of this complex type (not of nested ones)
-        parent = el.getparent()
-        while parent is not None and parent.tag != f"{XS}element":
-            parent = parent.getparent()
-        if parent is not decl:
-            continue
-        name = el.get("name") or ""
-        kids.append((name, int(el.get("minOccurs", "1"))))
-        _walk_children(el, path + (name,), out)
-    out[path] = tuple(kids)
-
-
-@cache
-def load_schema_set(filename: str) -> SchemaSet:
-    data = resources.files("engine.io").joinpath("schemas").joinpath(filename).read_bytes()
-    doc = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True))
-    root_decl = next(e for e in doc.findall(f"{XS}element"))
-    root_tag = root_decl.get("name") or ""
-    record_tag = RECORD_TAGS[root_tag]
-    seq = root_decl.find(f"{XS}complexType/{XS}sequence")
-    rec_decl = next(e for e in seq.findall(f"{XS}element") if e.get("name") == record_tag)
-
-    record_doc = copy.deepcopy(doc)
-    for e in record_doc.findall(f"{XS}element"):
-        record_doc.remove(e)
-    rec_copy = copy.deepcopy(rec_decl)
-    for attr in ("minOccurs", "maxOccurs"):
-        rec_copy.attrib.pop(attr, None)
-    record_doc.append(rec_copy)
-
-    head_doc = copy.deepcopy(doc)
-    head_seq = head_doc.find(f"{XS}element/{XS}complexType/{XS}sequence")
-    old = next(e for e in head_seq.findall(f"{XS}element") if e.get("name") == record_tag)
-    stub = etree.Element(
-        f"{XS}element", name=record_tag, minOccurs=old.get("minOccurs", "1"), maxOccurs="unbounded"
-    )
-    head_seq.replace(old, stub)
-
-    children: dict[tuple[str, ...], tuple[tuple[str, int], ...]] = {}
-    _walk_children(root_decl, (root_tag,), children)
-    names = frozenset(e.get("name") for e in doc.iter(f"{XS}element") if e.get("name"))
-    types: dict[str, str] = {}
-    for e in doc.iter(f"{XS}element"):
-        r = e.find(f"{XS}simpleType/{XS}restriction")
-        if e.get("name") and r is not None:
-            types.setdefault(e.get("name"), r.get("base", ""))
-    return SchemaSet(
-        filename,
-        root_tag,
-        record_tag,
-        etree.XMLSchema(record_doc),
-        etree.XMLSchema(head_doc),
-        children,
-        names,
-        types,
-    )
-
-
-def schema_file(kind: str, version: str | None) -> str | None:
-    return SCHEMA_FILES.get((kind, (version or "").strip()))
+#: fields whose values never appear in protocol or log messages
+PERSONAL: frozenset[str] = frozenset(
+    {
+        "FAM", "IM", "OT", "FAM_P", "IM_P", "OT_P", "W", "W_P", "DR", "DR_P", "MR", "TEL",
+        "DOST", "DOST_P", "DOCTYPE", "DOCSER", "DOCNUM", "DOCDATE", "DOCORG", "SNILS",
+        "OKATOG", "OKATOP", "COMENTP", "ID_PAC", "SPOLIS", "NPOLIS", "ENP", "IDDOKT", "CODE_MD",
+        "NHISTORY", "NAZ_IDDOKT",
+    }
+)  # fmt: skip
 
 
 # --- translating libxml2 schema errors into Russian protocol entries -------------------
@@ -214,6 +134,8 @@ def translate(entry: etree._LogEntry, schema: SchemaSet) -> tuple[str, str, str]
         code, text = "FLK-XSD-RANGE", f"Значение элемента {tag} вне допустимого диапазона{note}"
     elif kind.startswith("SCHEMAV_CVC_TYPE") or kind.startswith("SCHEMAV_CVC_COMPLEX_TYPE"):
         code, text = "FLK-XSD-STRUCT", f"Недопустимое содержимое или атрибут у элемента {tag}"
+    elif "IDC" in kind:
+        code, text = "FLK-XSD-UNIQUE", f"Значение элемента {tag} повторяется{note}"
     elif kind == "SCHEMAV_CVC_ELT_1":
         code, text = "FLK-FILE-TYPE", f"Корневой элемент не соответствует схеме {schema.file}"
     else:

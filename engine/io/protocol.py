@@ -21,19 +21,21 @@ CODES: dict[str, str] = {
     "FLK-FILE-EMPTY": "Пустой файл",
     "FLK-FILE-SIZE": "Превышен допустимый размер файла",
     "FLK-FILE-READ": "Файл не удалось прочитать",
-    "FLK-FILE-TYPE": "Тип файла не поддерживается",
+    "FLK-FILE-TYPE": "Вид файла не определён или не поддерживается",
+    "FLK-FILE-KIND": "Файл одного вида под именем другого вида",
     "FLK-FILE-DUP": "Файл с таким FILENAME уже есть в пакете",
     "FLK-FILE-NONE": "Не передано ни одного файла",
     "FLK-ZIP-BAD": "Повреждённый ZIP-архив",
     "FLK-ZIP-BOMB": "Подозрительная степень сжатия в ZIP-архиве",
-    "FLK-ZIP-NO-H": "В архиве нет файла случаев (H/D)",
+    "FLK-ZIP-NO-H": "В архиве нет файла случаев (H, C, T, D)",
     "FLK-XML-DTD": "Объявление DOCTYPE/ENTITY запрещено",
     "FLK-XML-SYNTAX": "Нарушена структура XML",
     "FLK-XML-TRUNC": "Файл обрывается (не завершён)",
     "FLK-ENC-DECL": "Не объявлена кодировка windows-1251",
     "FLK-ENC-UTF8": "Содержимое в UTF-8 при объявленной windows-1251",
     "FLK-ENC-BYTES": "Недопустимые байты для кодировки windows-1251",
-    "FLK-VERSION": "Неизвестная версия формата",
+    "FLK-VERSION": "Версия формата не описана",
+    "FLK-VERSION-PERIOD": "Версия формата не действует в отчётном периоде",
     "FLK-XSD-MISSING": "Отсутствует обязательный элемент",
     "FLK-XSD-UNKNOWN": "Неизвестный элемент",
     "FLK-XSD-UNEXPECTED": "Элемент не на своём месте",
@@ -44,7 +46,8 @@ CODES: dict[str, str] = {
     "FLK-XSD-DIGITS": "Недопустимое число разрядов",
     "FLK-XSD-RANGE": "Значение вне допустимого диапазона",
     "FLK-XSD-STRUCT": "Недопустимое содержимое элемента",
-    "FLK-XSD-OTHER": "Нарушение схемы XSD",
+    "FLK-XSD-UNIQUE": "Значение повторяется",
+    "FLK-XSD-OTHER": "Нарушение структуры файла",
     "FLK-PAIR-NO-H": "Файл персональных данных без парного файла случаев",
     "FLK-PAIR-NO-L": "Файл случаев без парного файла персональных данных",
     "FLK-PERS-MISSING": "Нет персональных данных для ID_PAC",
@@ -62,11 +65,16 @@ class FlkError:
     n_zap: str | None = None
     idcase: str | None = None
     sl_id: str | None = None
-    path: str | None = None
+    path: str | None = None  # the element, as ROOT/…/NAME
+    idserv: str | None = None
 
     def __post_init__(self) -> None:
         if self.code not in CODES:
             raise ValueError(f"unknown FLK code {self.code}")
+
+    @property
+    def element(self) -> str | None:
+        return self.path
 
     @property
     def title(self) -> str:
@@ -82,6 +90,7 @@ COLUMNS: list[tuple[str, str]] = [
     ("n_zap", "N_ZAP"),
     ("idcase", "IDCASE"),
     ("sl_id", "SL_ID"),
+    ("idserv", "IDSERV"),
     ("path", "Элемент"),
     ("code", "Код"),
     ("message", "Сообщение"),

@@ -15,11 +15,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .columns import ACCOUNT, CASE, KSLP_ITEM, PATIENT, PERS, SERVICE, SL
+from .formats import month_index
 from .guard import Limits
+from .mapping import plans
 from .protocol import FlkError, sort_key
-from .scan import FileInfo, ScanResult, scan_source
+from .scan import FileInfo, ReadConfig, ScanResult, period_error, scan_source
 from .sources import Source, expand
+from .versions import VersionTable
+
+CASE_KINDS = ("H", "C", "T", "D")
 
 
 @dataclass
@@ -53,15 +57,20 @@ def read_registry(
     validate: bool = True,
     require_pers: bool = False,
     limits: Limits | None = None,
+    versions: VersionTable | None = None,
+    formats_dir: Path | None = None,
 ) -> RegistryResult:
     """Read, check (ФЛК stage 1) and tabulate a submission.
 
-    An H/D-file without an L-file is accepted unless ``require_pers`` (its patients then
-    have no personal columns); an L-file without its H-file never is.
+    ``versions``: the dated table of versions in force (the methodology package's); without it,
+    the periods the descriptions declare. ``formats_dir``: the descriptions (default engine/io/formats).
+    A case file without an L-file is accepted unless ``require_pers`` (its patients then have
+    no personal columns); an L-file whose FILENAME1 names no case file of the submission never is.
     """
     limits = limits or Limits()
+    config = ReadConfig(Path(formats_dir) if formats_dir else None, versions)
     expanded = expand([Path(p) for p in paths], limits)
-    scans = _scan_all(expanded.sources, validate, limits)
+    scans = _scan_all(expanded.sources, validate, limits, config)
     errors = list(expanded.errors)
     for s in scans:
         errors.extend(s.errors)
@@ -69,21 +78,21 @@ def read_registry(
     files = [s.info for s in scans]
     if errors:
         return RegistryResult(False, None, sorted(errors, key=sort_key), files)
-    data, join_errors = _build(scans, require_pers)
+    data, join_errors = _build(scans, require_pers, config)
     if join_errors:
         return RegistryResult(False, None, sorted(join_errors, key=sort_key), files)
     return RegistryResult(True, data, [], files)
 
 
-def _scan_all(sources: list[Source], validate: bool, limits: Limits) -> list[ScanResult]:
+def _scan_all(sources: list[Source], validate: bool, limits: Limits, config: ReadConfig) -> list[ScanResult]:
     workers = min(limits.workers or os.cpu_count() or 1, len(sources))
     total = sum(s.size_hint() for s in sources)
     if workers < 2 or total < limits.parallel_min_bytes:
-        return [scan_source(s, validate, limits) for s in sources]
+        return [scan_source(s, validate, limits, config) for s in sources]
     # largest first, so one huge file does not start last
     order = sorted(range(len(sources)), key=lambda i: -sources[i].size_hint())
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = {i: pool.submit(scan_source, sources[i], validate, limits) for i in order}
+        futures = {i: pool.submit(scan_source, sources[i], validate, limits, config) for i in order}
         return [futures[i].result() for i in range(len(sources))]
 
 
@@ -94,30 +103,26 @@ def _archive_errors(
     out = []
     for archive, members in archives.items():
         if any(e.file.startswith(archive + ":") or e.file == archive for e in errors):
-            continue  # a refused member may have been the H-file
+            continue  # a refused member may have been the case file
         kinds = {by_name[m.name].kind for m in members if m.name in by_name}
-        if not kinds & {"H", "D"} and not any(
-            by_name[m.name].kind is None for m in members if m.name in by_name
-        ):
-            out.append(FlkError("FLK-ZIP-NO-H", "В архиве нет файла случаев (H- или D-файла)", archive))
+        if not kinds & set(CASE_KINDS) and None not in kinds:
+            out.append(FlkError("FLK-ZIP-NO-H", "В архиве нет файла случаев (H, C, T или D)", archive))
     return out
 
 
 def _pair(scans: list[ScanResult], require_pers: bool) -> tuple[dict[int, ScanResult | None], list[FlkError]]:
-    """Map index of each H/D scan -> its L scan (None if it has none); report unpaired files."""
-    cases = [i for i, s in enumerate(scans) if s.info.kind in ("H", "D")]
-    pers = [s for s in scans if s.info.kind == "L"]
+    """Map index of each case-file scan -> its L scan (None if it has none); report unpaired files."""
+    cases = [i for i, s in enumerate(scans) if s.info.kind in CASE_KINDS]
     by_filename = {scans[i].info.filename: i for i in cases}
-    by_tail = {Path(scans[i].info.name.split(":")[-1]).stem[1:].upper(): i for i in cases}
     pairs: dict[int, ScanResult | None] = {}
     errors = []
-    for lscan in pers:
+    for lscan in (s for s in scans if s.info.kind == "L"):
         i = by_filename.get(lscan.info.filename1)
-        if i is None:
-            i = by_tail.get(Path(lscan.info.name.split(":")[-1]).stem[1:].upper())
         if i is None or i in pairs:
-            errors.append(FlkError("FLK-PAIR-NO-H", "Нет парного файла случаев для файла персональных данных "
-                                   "(ZGLV/FILENAME1)", lscan.info.name, lscan.info.line, path="PERS_LIST/ZGLV/FILENAME1"))  # fmt: skip
+            what = ("уже указан другим файлом персональных данных" if i is not None
+                    else "не называет ни одного файла случаев пакета")
+            errors.append(FlkError("FLK-PAIR-NO-H", f"ZGLV/FILENAME1 ({lscan.info.filename1 or 'пусто'}) {what}",
+                                   lscan.info.name, lscan.info.line, path="PERS_LIST/ZGLV/FILENAME1"))  # fmt: skip
             continue
         pairs[i] = lscan
     for i in cases:
@@ -130,60 +135,76 @@ def _pair(scans: list[ScanResult], require_pers: bool) -> tuple[dict[int, ScanRe
     return pairs, errors
 
 
-def _build(scans: list[ScanResult], require_pers: bool) -> tuple[RegistryData | None, list[FlkError]]:
+def _l_version_errors(pairs: dict[int, ScanResult | None], scans: list[ScanResult],
+                      config: ReadConfig) -> list[FlkError]:
+    """An L file has no period of its own: its version must be in force for its case file's period."""
+    out = []
+    for i, lscan in pairs.items():
+        period = scans[i].info.period
+        if lscan is None or period is None:
+            continue
+        msg = period_error(config.table(), lscan.info, month_index(period))
+        if msg is not None:
+            out.append(FlkError("FLK-VERSION-PERIOD", msg + f" (период парного файла {scans[i].info.name})",
+                                lscan.info.name, lscan.version_line, path="PERS_LIST/ZGLV/VERSION"))
+    return out
+
+
+def _build(scans: list[ScanResult], require_pers: bool,
+           config: ReadConfig) -> tuple[RegistryData | None, list[FlkError]]:
     pairs, errors = _pair(scans, require_pers)
+    errors += _l_version_errors(pairs, scans, config)
     seen: dict[str, str] = {}
     for i in pairs:
         info = scans[i].info
-        key = scans[i].rows.account_key  # type: ignore[union-attr]
+        key = scans[i].account[0]  # type: ignore[index]
         if key in seen:
             errors.append(FlkError("FLK-FILE-DUP", f"FILENAME {key} уже встречался в файле {seen[key]}",
                                    info.name, info.line, path="ZL_LIST/ZGLV/FILENAME"))  # fmt: skip
         seen[key] = info.name
     if errors:
         return None, errors
-    rows: dict[str, list[tuple]] = {"account": [], "patient": [], "case": [], "sl": [], "service": [],
-                                    "kslp_item": []}
-    id_pac_at = PATIENT.index("id_pac")
-    n_pers = len(PERS)
+    lay, _ = plans(config.formats())
+    rows: dict[str, list[list]] = {e: [] for e in lay.columns}
+    pidx, fidx = lay.index("patient"), lay.index("pers")
+    moves = [(fidx[c], pidx[c]) for c in lay.columns["pers"] if c != "key" and c in pidx and c != "src_line"]
+    id_pac = pidx["id_pac"]
     for i, lscan in sorted(pairs.items()):
         scan = scans[i]
-        assert scan.rows is not None
-        rows["account"].append(scan.account or _empty(ACCOUNT))
-        pers_start = PATIENT.index(PERS[0])
-        if lscan is None:
-            rows["patient"].extend(scan.rows.patient)
-        for prow in scan.rows.patient if lscan is not None and lscan.pers is not None else ():
-            p = lscan.pers.get(prow[id_pac_at])
+        assert scan.rows is not None and scan.account is not None
+        rows["account"].append(scan.account)
+        for entity, got in scan.rows.items():
+            if entity not in ("account", "patient"):
+                rows[entity].extend(got)
+        if lscan is None or lscan.pers is None:
+            rows["patient"].extend(scan.rows["patient"])
+            continue
+        for prow in scan.rows["patient"]:
+            p = lscan.pers.get(prow[id_pac])
             if p is None:
                 errors.append(FlkError("FLK-PERS-MISSING", "Для ID_PAC записи нет сведений PERS в файле "
                                        "персональных данных", scan.info.name, prow[-1],
-                                       n_zap=prow[PATIENT.index("n_zap")], path="ZL_LIST/ZAP/PACIENT/ID_PAC"))  # fmt: skip
+                                       n_zap=prow[pidx["n_zap"]], path="ZL_LIST/ZAP/PACIENT/ID_PAC"))  # fmt: skip
                 continue
-            rows["patient"].append(prow[:pers_start] + p[1 : 1 + n_pers] + prow[pers_start + n_pers :])
-        rows["case"].extend(scan.rows.case)
-        rows["sl"].extend(scan.rows.sl)
-        rows["service"].extend(scan.rows.service)
-        rows["kslp_item"].extend(scan.rows.kslp_item)
+            for src, dst in moves:
+                if prow[dst] is None:
+                    prow[dst] = p[src]
+            rows["patient"].append(prow)
     if errors:
         return None, errors
-    schema = {"account": ACCOUNT, "patient": PATIENT, "case": CASE, "sl": SL, "service": SERVICE,
-              "kslp_item": KSLP_ITEM}
-    return RegistryData({name: _columns(schema[name], rows[name]) for name in schema}), []
+    del rows["pers"]
+    return RegistryData({name: _columns(lay.columns[name], rows[name]) for name in rows}), []
 
 
-def _empty(columns: tuple[str, ...]) -> tuple:
-    return tuple(None for _ in columns)
-
-
-def _columns(names: tuple[str, ...], rows: list[tuple]) -> dict[str, np.ndarray]:
+def _columns(names: list[str], rows: list[list]) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
-    transposed = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    n = len(rows)
+    transposed = zip(*rows, strict=True) if rows else (() for _ in names)
     for name, values in zip(names, transposed, strict=True):
         if name == "src_line":
-            out[name] = np.fromiter((v or 0 for v in values), dtype=np.int64, count=len(values))
+            out[name] = np.fromiter((v or 0 for v in values), dtype=np.int64, count=n)
         else:
-            arr = np.empty(len(values), dtype=object)
+            arr = np.empty(n, dtype=object)
             arr[:] = values
             out[name] = arr
     return out

@@ -1,32 +1,57 @@
-"""One streaming pass over one registry file: guards, XSD validation per record, row extraction.
+"""One streaming pass over one registry file: guards, structural ФЛК per record, row extraction.
 
-Runs in a worker process when a submission has several large files; everything it
-returns is picklable. Memory stays flat: every record is cleared and detached once
-read, only the first record is kept (emptied) as the stub the head schema expects.
+The file's kind comes from its root and ZGLV/FILENAME, its format description from the kind and
+ZGLV/VERSION, and the version must be in force for SCHET/YEAR+MONTH. Runs in a worker process
+when a submission has several large files; everything it returns is picklable. Memory stays
+flat: every record is cleared and detached once read, only the first record is kept (emptied)
+as the stub the head schema expects.
 """
 
 from __future__ import annotations
 
+import re
 import zipfile
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 from lxml import etree
 
-from .columns import ACCOUNT
-from .flk import KIND_NAMES, RECORD_TAGS, SchemaSet, load_schema_set, schema_file, translate
+from .flk import KIND_NAMES, RECORD_TAGS, translate
+from .formats import FormatSet, load_formats
 from .guard import GuardedStream, GuardError, Limits, check_prolog
+from .mapping import FilePlan, add_row, bound_strings, fill_head, plans, unique_slots
 from .protocol import FlkError
-from .records import RecordRows, fill, pers_values
 from .sources import Source
+from .versions import VersionTable, from_descriptions, period_text
+from .xsdgen import SchemaSet, schema_set
+
+#: a registry file name: kind (H, C, T, D + letter, L), sender type and code (medflk's pattern, with L)
+_NAME = re.compile(r"^([HCTL]|D[A-Z])[MST]\d", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ReadConfig:
+    """What the reader needs besides the files: where the descriptions are, which versions are in force."""
+
+    formats_dir: Path | None = None
+    versions: VersionTable | None = None
+
+    def formats(self) -> FormatSet:
+        return load_formats(self.formats_dir)
+
+    def table(self) -> VersionTable:
+        return self.versions or from_descriptions(self.formats())
 
 
 @dataclass
 class FileInfo:
     name: str
-    kind: str | None = None  # H, D or L
+    kind: str | None = None  # H, C, T, D or L
+    subtype: str | None = None  # the letter after D
     version: str | None = None
     filename: str | None = None  # ZGLV/FILENAME
-    filename1: str | None = None  # ZGLV/FILENAME1 (L-files: the paired H-file)
+    filename1: str | None = None  # ZGLV/FILENAME1 (L-files: the paired file)
+    period: str | None = None  # SCHET/YEAR-MONTH
     sha256: str | None = None
     size: int = 0
     records: int = 0
@@ -40,9 +65,10 @@ class FileInfo:
 class ScanResult:
     info: FileInfo
     errors: list[FlkError] = field(default_factory=list)
-    account: tuple | None = None
-    rows: RecordRows | None = None
-    pers: dict[str, tuple] | None = None  # L-files: ID_PAC -> PERS values
+    account: list | None = None
+    rows: dict[str, list[list]] | None = None  # entity -> rows (lists in the layout's column order)
+    pers: dict[str, list] | None = None  # L-files: ID_PAC -> row of the pers layout
+    version_line: int | None = None
 
 
 class _Errors:
@@ -56,25 +82,28 @@ class _Errors:
             self.items.append(FlkError(code, message, self.file, line or None, **ctx))
 
 
-def _kind_of(filename: str | None, fallback: str) -> str:
-    first = (filename or fallback or "?")[:1].upper()
-    return first
+def kind_of(name: str | None) -> tuple[str | None, str | None]:
+    """(kind, D-subtype) of a registry file name, (None, None) when it is not one."""
+    m = _NAME.match(name or "")
+    if not m:
+        return None, None
+    k = m.group(1).upper()
+    return k[0], (k[1] if len(k) > 1 else None)
 
 
 class _Scanner:
-    def __init__(self, src: Source, stream: GuardedStream, root_tag: str, validate: bool, errors: _Errors):
-        self.src, self.stream, self.root_tag, self.validate, self.errors = (
-            src,
-            stream,
-            root_tag,
-            validate,
-            errors,
-        )
+    def __init__(self, src: Source, stream: GuardedStream, root_tag: str, validate: bool, errors: _Errors,
+                 config: ReadConfig):
+        self.src, self.stream, self.root_tag, self.validate, self.errors = src, stream, root_tag, validate, errors
+        self.config = config
         self.result = ScanResult(FileInfo(src.name))
         self.schema: SchemaSet | None = None
-        self.zglv: dict[str, str | None] = {}
+        self.plan: FilePlan | None = None
         self.stop = False
         self.root: etree._Element | None = None
+        self.ctx: dict[str, list] = {}
+        self.seen: list[dict[str, int]] = []
+        self.uniques: list[tuple[str, int]] = []
 
     def open_context(self) -> dict[str, str | None]:
         """Path and record of the element the parser was inside when it failed."""
@@ -137,58 +166,130 @@ class _Scanner:
         elif self.info.kind is None and not self.stop:
             self.errors.add("FLK-XSD-MISSING", "Отсутствует заголовок ZGLV", 1, path=f"{self.root_tag}/ZGLV")
 
+    def _refuse(self, code: str, message: str, line: int | None, element: str) -> None:
+        self.errors.add(code, message, line, path=f"{self.root_tag}/ZGLV/{element}")
+        self.stop = True
+
     def _zglv(self, el: etree._Element) -> None:
-        head = self.zglv = dict.fromkeys(("version", "data", "filename", "filename1", "sd_z"))
-        fill(el, head, {})
         info = self.info
-        info.version, info.filename, info.filename1, info.line = (
-            head["version"], head["filename"], head["filename1"], el.sourceline)  # fmt: skip
-        if self.root_tag == "PERS_LIST":
-            info.kind = "L"
-            self.result.pers = {}
-        else:
-            info.kind = _kind_of(info.filename, self.src.base_name)
-            if info.kind not in ("H", "D"):
-                self.errors.add("FLK-FILE-TYPE", f"Тип файла {info.kind} пока не поддерживается (поддерживаются H, D, L)",
-                                el.sourceline, path=f"{self.root_tag}/ZGLV/FILENAME")  # fmt: skip
-                self.stop = True
-                return
-            self.result.rows = RecordRows(info.filename or self.src.base_name)
-        name = schema_file(info.kind, info.version)
-        if name is None:
-            if self.validate:
-                self.errors.add("FLK-VERSION", f"Версия формата {info.version or '(пусто)'} для файла типа "
-                                f"{KIND_NAMES[info.kind]} не поддерживается", el.sourceline,
-                                path=f"{self.root_tag}/ZGLV/VERSION")  # fmt: skip
-                self.stop = True
+        info.version, info.filename, info.filename1 = (
+            el.findtext("VERSION"), el.findtext("FILENAME"), el.findtext("FILENAME1"))  # fmt: skip
+        info.line = self.result.version_line = el.sourceline
+        version_el = el.find("VERSION")
+        if version_el is not None:
+            self.result.version_line = version_el.sourceline
+        name = info.filename or self.src.base_name
+        kind, sub = kind_of(name)
+        if kind is None:
+            self._refuse("FLK-FILE-TYPE", f"Имя файла {name} не является именем файла реестра: вид файла "
+                         "(H, C, T, D*, L) не определён", el.sourceline, "FILENAME")  # fmt: skip
             return
-        self.schema = load_schema_set(name)
+        if (self.root_tag == "PERS_LIST") != (kind == "L"):
+            expected = "L" if self.root_tag == "PERS_LIST" else "H, C, T или D*"
+            self._refuse("FLK-FILE-KIND", f"Файл с корнем {self.root_tag} назван как файл вида {kind} "
+                         f"({name}); для такого корня ожидается вид {expected}", el.sourceline, "FILENAME")  # fmt: skip
+            return
+        disk_kind, disk_sub = kind_of(self.src.base_name)
+        if disk_kind is not None and (disk_kind, disk_sub) != (kind, sub):
+            self._refuse("FLK-FILE-KIND", f"Файл {self.src.base_name} назван как файл вида "
+                         f"{disk_kind}{disk_sub or ''}, а ZGLV/FILENAME ({name}) — вида {kind}{sub or ''}",
+                         el.sourceline, "FILENAME")  # fmt: skip
+            return
+        info.kind, info.subtype = kind, sub
+        formats = self.config.formats()
+        desc = formats.get(kind, info.version)
+        if desc is None and not self.validate and formats.versions(kind):
+            desc = formats.get(kind, formats.versions(kind)[-1])  # unchecked reading: the newest description
+        if desc is None:
+            known = ", ".join(formats.versions(kind)) or "нет"
+            self._refuse("FLK-VERSION", f"Версия формата {info.version or '(пусто)'} для файла вида "
+                         f"{KIND_NAMES.get(kind, kind)} не описана (описаны: {known})",
+                         self.result.version_line, "VERSION")  # fmt: skip
+            return
+        self.schema = schema_set(desc)
+        _, by_desc = plans(formats)
+        self.plan = by_desc[(desc.kind, desc.version)]
+        self.seen = [{} for _ in self.schema.file_unique]
+        self.uniques = unique_slots(self.plan, self.schema.file_unique)
+        if kind == "L":
+            self.result.pers = {}
+            return
+        self.result.rows = {e: [] for e in self.plan.layout.columns}
+        lay = self.plan.layout
+        idx = lay.index("account")
+        row = [None] * len(idx)
+        assert self.plan.head is not None
+        fill_head(el, self.plan.head, row)
+        row[0] = info.filename or self.src.base_name
+        row[idx["file_type"]], row[idx["file_subtype"]] = kind, sub
+        row[idx["source_file"]], row[idx["src_line"]] = self.src.name, el.sourceline
+        self.result.account = row
+        self.ctx = {"account": row}
 
     def _schet(self, el: etree._Element) -> None:
-        if self.result.rows is None:
+        if self.result.account is None or self.plan is None or self.plan.head is None:
             return
-        row = dict.fromkeys(ACCOUNT)
-        fill(el, row, {})
-        info = self.info
-        key = self.result.rows.account_key
-        row.update(key=key, file_type=info.kind, version=info.version, filename=info.filename,
-                   source_file=self.src.name, src_line=el.sourceline)  # fmt: skip
-        row["data"], row["sd_z"] = self.zglv["data"], self.zglv["sd_z"]
-        self.result.account = tuple(row.values())
+        fill_head(el, self.plan.head, self.result.account)
+        self.result.account[-1] = el.sourceline
+        year, month = el.findtext("YEAR"), el.findtext("MONTH")
+        if not (year and month and year.isdigit() and month.isdigit() and 1 <= int(month) <= 12):
+            return  # the structural ФЛК reports it
+        ym = int(year) * 12 + int(month) - 1
+        self.info.period = period_text(ym)
+        self.check_period(ym)
+
+    def check_period(self, ym: int) -> None:
+        if not self.validate:
+            return
+        err = period_error(self.config.table(), self.info, ym)
+        if err is not None:
+            self._refuse("FLK-VERSION-PERIOD", err, self.result.version_line, "VERSION")
 
     def _record(self, el: etree._Element) -> None:
         if self.validate and self.schema is not None:
             self._validate(el, self.schema.record, el)
-        if self.errors.items:
+        if self.errors.items or self.plan is None:
+            if self.validate and self.schema is not None:
+                self._file_unique(el)
             return  # the file is refused; keep validating, stop collecting rows
+        bound_strings()
         if self.result.rows is not None:
-            self.result.rows.add_zap(el)
+            add_row(el, self.plan.record, self.ctx, self.result.rows)
+            if self.validate and self.uniques:
+                self._unique_rows(el)
         elif self.result.pers is not None:
-            values = pers_values(el)
-            if values[0] in self.result.pers:
+            out: dict[str, list] = {"pers": []}
+            row = add_row(el, self.plan.record, {}, out)
+            if row[0] in self.result.pers:
                 self.errors.add("FLK-PERS-DUP", "ID_PAC повторяется в файле персональных данных", el.sourceline,
                                 path="PERS_LIST/PERS/ID_PAC")  # fmt: skip
-            self.result.pers[values[0]] = values
+            self.result.pers[row[0]] = row
+
+    def _unique_rows(self, el: etree._Element) -> None:
+        """Uniqueness across records from the rows just made (the element is searched only on a repeat)."""
+        rows = self.result.rows
+        assert rows is not None
+        for seen, (entity, slot) in zip(self.seen, self.uniques, strict=True):
+            got = rows[entity]
+            value = got[-1][slot] if got else None
+            if value is not None and value in seen:
+                self._file_unique(el)
+                return
+            if value is not None:
+                seen[value] = el.sourceline or 0
+
+    def _file_unique(self, el: etree._Element) -> None:
+        assert self.schema is not None
+        for seen, path in zip(self.seen, self.schema.file_unique, strict=True):
+            target = el.find("/".join(path))
+            if target is None or target.text is None:
+                continue
+            first = seen.setdefault(target.text, el.sourceline or 0)
+            if first != (el.sourceline or 0):
+                where = f"{self.root_tag}/{self.schema.record_tag}/" + "/".join(path)
+                self.errors.add("FLK-XSD-UNIQUE", f"Значение {path[-1]} повторяется в файле (впервые — в записи "
+                                f"{self.schema.record_tag} со строки {first})", target.sourceline, path=where,
+                                **_context(el, target.sourceline, where))  # fmt: skip
 
     def _validate(self, el: etree._Element, schema: etree.XMLSchema, record: etree._Element | None) -> None:
         if schema.validate(el):
@@ -203,15 +304,29 @@ class _Scanner:
             self.errors.add(code, message, entry.line, path=path, **_context(record, entry.line, path))
 
 
+def period_error(table: VersionTable, info: FileInfo, ym: int) -> str | None:
+    """The protocol message when ``info.version`` is not in force for its kind in month ``ym``."""
+    assert info.kind is not None
+    accepted = table.in_force(info.kind, ym)
+    if (info.version or "").strip() in accepted:
+        return None
+    expected = " или ".join(accepted) if accepted else "ни одна из описанных (период вне таблицы версий)"
+    return (f"Версия формата {info.version} не действует для файла вида {info.kind} за отчётный период "
+            f"{period_text(ym)}: ожидается {expected}")
+
+
 def _context(record: etree._Element | None, line: int, path: str) -> dict[str, str | None]:
     if record is None or record.tag != "ZAP":
         return {}
     ctx = {"n_zap": record.findtext("N_ZAP"), "idcase": record.findtext("Z_SL/IDCASE")}
-    sl_id = None
+    sl_id = idserv = None
     for sl in record.iterfind("Z_SL/SL") if "/SL" in path else ():
         if sl.sourceline is not None and sl.sourceline <= line:
-            sl_id = sl.findtext("SL_ID")
-    ctx["sl_id"] = sl_id
+            sl_id, idserv = sl.findtext("SL_ID"), None
+            for usl in sl.iterfind("USL") if "/USL" in path else ():
+                if usl.sourceline is not None and usl.sourceline <= line:
+                    idserv = usl.findtext("IDSERV")
+    ctx["sl_id"], ctx["idserv"] = sl_id, idserv
     return ctx
 
 
@@ -233,8 +348,10 @@ def _syntax_error(exc: etree.XMLSyntaxError, stream: GuardedStream, errors: _Err
                    line, **ctx)  # fmt: skip
 
 
-def scan_source(src: Source, validate: bool = True, limits: Limits | None = None) -> ScanResult:
+def scan_source(src: Source, validate: bool = True, limits: Limits | None = None,
+                config: ReadConfig | None = None) -> ScanResult:
     limits = limits or Limits()
+    config = config or ReadConfig()
     errors = _Errors(src.name, limits.max_errors_per_file)
     info = FileInfo(src.name)
     result = ScanResult(info)
@@ -246,7 +363,7 @@ def scan_source(src: Source, validate: bool = True, limits: Limits | None = None
                 if root_tag not in RECORD_TAGS:
                     raise GuardError("FLK-FILE-TYPE", f"Корневой элемент {root_tag} не является реестром "
                                      "(ожидается ZL_LIST или PERS_LIST)", 1)  # fmt: skip
-                scanner = _Scanner(src, stream, root_tag, validate, errors)
+                scanner = _Scanner(src, stream, root_tag, validate, errors, config)
                 result = scanner.result
                 syntax: etree.XMLSyntaxError | None = None
                 try:

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from engine.io import CODES, read_registry, write_protocol
-from engine.io.columns import CASE, PATIENT, SERVICE, SL
+from engine.io.formats import load_formats
+from engine.io.mapping import plans
 
 DATA = Path(__file__).parent / "data"
 H_VALID = DATA / "H_VALID.XML"
@@ -40,7 +41,8 @@ def test_h_sample_3_1_imports():
     assert svc["prvs"][0] == "17" and svc["code_md"][0] == "038-077-626 70"  # 3.1: direct children of USL
     assert d["sl"]["ds2"][0] is None and d["sl"]["ds2_all"][0] is None
     assert d["case"]["src_line"][0] == 30 and d["case"]["src_line"].dtype == np.int64
-    assert set(d["case"]) == set(CASE) and set(d["sl"]) == set(SL) and set(d["service"]) == set(SERVICE)
+    lay, _ = plans(load_formats())
+    assert all(set(d[e]) == set(lay.columns[e]) for e in ("case", "sl", "service"))
     assert d["patient"]["fam"][0] is None  # no L-file given
     assert r.files[0].sha256 and r.files[0].version == "3.1"
 
@@ -178,7 +180,7 @@ def test_size_limit(tmp_path):
 
 def test_unsupported_version_and_type(tmp_path):
     v = _corrupt(tmp_path, "v.XML", b"<VERSION>3.1</VERSION>", b"<VERSION>9.9</VERSION>")
-    t = _corrupt(tmp_path, "t.XML", b"<FILENAME>HM", b"<FILENAME>TM")
+    t = _corrupt(tmp_path, "t.XML", b"<FILENAME>HM", b"<FILENAME>XM")
     r = read_registry([v, t])
     assert sorted(e.code for e in r.protocol) == ["FLK-FILE-TYPE", "FLK-VERSION"]
     assert read_registry([v], validate=False).ok
@@ -231,4 +233,5 @@ def test_codes_documented():
 
 
 def test_patient_columns_cover_pers():
-    assert "fam" in PATIENT and "snils" in PATIENT and PATIENT[-1] == "src_line"
+    patient = plans(load_formats())[0].columns["patient"]
+    assert "fam" in patient and "snils" in patient and patient[-1] == "src_line"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from lxml import etree
 
-from engine.io.records import RecordRows
+from engine.io.formats import load_formats
+from engine.io.mapping import add_row, plans
 
 SL = b"""<SL><SL_ID>1</SL_ID><PROFIL>97</PROFIL><DET>0</DET><NHISTORY>1</NHISTORY>
 <DATE_1>2025-03-01</DATE_1><DATE_2>2025-03-10</DATE_2><DS1>I10</DS1>
@@ -15,12 +16,13 @@ SL = b"""<SL><SL_ID>1</SL_ID><PROFIL>97</PROFIL><DET>0</DET><NHISTORY>1</NHISTOR
 
 
 def test_sl_koef_items_are_rows_with_the_sl_date():
-    rows = RecordRows("HM1")
-    rows._add_sl(etree.fromstring(SL), "HM1/7")
-    assert [r[:5] for r in rows.kslp_item] == [
+    lay, by_desc = plans(load_formats())
+    sl_plan = by_desc[("H", "3.2")].record.handler.complex["Z_SL"].handler.complex["SL"]
+    out = {e: [] for e in lay.columns}
+    add_row(etree.fromstring(SL), sl_plan, {"case": ["HM1/7"]}, out, 1)
+    k = lay.index("kslp_item")
+    assert [(r[0], r[k["sl_ref"]], r[k["idsl"]], r[k["z_sl"]], r[k["date_2"]]) for r in out["kslp_item"]] == [
         ("HM1/7/1/1", "HM1/7/1", "1", "0.2", "2025-03-10"),
         ("HM1/7/1/2", "HM1/7/1", "5", "0.6", "2025-03-10"),
     ]
-    from engine.io.columns import SL as SL_COLUMNS
-
-    assert rows.sl[0][SL_COLUMNS.index("sl_koef")] == "1;5"
+    assert out["sl"][0][lay.index("sl")["sl_koef"]] == "1;5"
