@@ -82,7 +82,7 @@ def _text(m, node: ir.IR) -> str:
     return span_text(m, node.span) or "?"
 
 
-def run_check(ev: Evaluator, info: CheckInfo) -> list[Defect]:
+def run_check(ev: Evaluator, info: CheckInfo, scopes: dict | None = None) -> list[Defect]:
     c = info.ir
     ent = ev.data.entities[info.entity]
     if c is None or c.when is None or ent.n == 0:
@@ -90,7 +90,7 @@ def run_check(ev: Evaluator, info: CheckInfo) -> list[Defect]:
     when = ev.eval(c.when, [ev.root_frame(info.entity)])
     ev.unresolved(when, c.when, [ev.root_frame(info.entity)], f"проверка «{info.name}»")
     fired = np.asarray(np.broadcast_to(when.data, (ent.n,)), dtype=bool)
-    scope = row_scope(c, ev.data, info.entity)
+    scope = row_scope(c, ev.data, info.entity, scopes)
     if scope is not None:
         fired = fired & scope
     hit = np.nonzero(fired)[0]
@@ -136,8 +136,9 @@ def run_check(ev: Evaluator, info: CheckInfo) -> list[Defect]:
 
 def run_checks(ev: Evaluator, names: list[str] | None = None) -> DefectTable:
     table = DefectTable()
+    scopes: dict = {}   # masks shared by checks with the same kinds, validity and entity
     for name, info in ev.m.checks.items():
         if names is not None and name not in names:
             continue
-        table.defects.extend(run_check(ev, info))
+        table.defects.extend(run_check(ev, info, scopes))
     return table

@@ -18,7 +18,7 @@ from dsl.types import MONEY
 from engine.dataset import DataError, Dataset, bind, read_csv_dir
 from engine.model import Methodology
 from engine.runner import RunResult, file_hash, run, write_run
-from engine.settlement import Settlement, settle, summarize
+from engine.settlement import Settlement, by_ground, settle, summarize
 from engine.values import display
 
 Progress = Callable[[str, float], None]
@@ -174,6 +174,15 @@ def write_outputs(res: PipelineResult, out: Path, registry: list[Path] | None = 
                 for r in rows:
                     w.writerow([display(v, MONEY) if k in ("billed", "withheld", "accepted", "fine") else v
                                 for k, v in r.items()])
+        grounds = by_ground(s)
+        with (out / "summary_ground.csv").open("w", encoding="utf-8", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["code", "cases", "billed", "withheld", "fine"])
+            for g in grounds:
+                w.writerow([g.code, g.cases, *(display(v, MONEY) for v in (g.billed, g.withheld, g.fine))])
+        info["by_ground"] = [{"code": g.code, "cases": g.cases, "billed": display(g.billed, MONEY),
+                              "withheld": display(g.withheld, MONEY), "fine": display(g.fine, MONEY)}
+                             for g in grounds]
         info["totals"] = {k: display(int(v.sum()), MONEY) for k, v in
                           (("billed", s.billed), ("withheld", s.withheld), ("accepted", s.accepted), ("fine", s.fine))}
         if documents is not None:

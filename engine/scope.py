@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dsl.checker import ACCOUNT, CheckIR
+from dsl.checker import ACCOUNT, FILE_KINDS, CheckIR
 from dsl.columns import Col, code_strings
 from engine.dataset import Dataset
 
@@ -27,11 +27,13 @@ def account_rows(data: Dataset, entity: str, path: tuple[tuple[str, str], ...]) 
 
 
 def file_kinds(account: Col | None, filename: Col | None, n: int) -> np.ndarray:
-    """Account file kind: `file_type` where given, else the first letter of the file name (D… → D)."""
+    """Account file kind: `file_type` where it is a kind letter, else the file name's first letter (D… → D)."""
     kinds = code_strings(account) if account is not None else np.full(n, None, dtype=object)
+    kinds = np.array([k if k in FILE_KINDS else None for k in kinds], dtype=object)
     if filename is not None:
         names = code_strings(filename)
-        guess = np.array([str(x)[:1].upper() if x else None for x in names], dtype=object)
+        guess = np.array([str(x)[:1].upper() if x and str(x)[:1].upper() in FILE_KINDS else None
+                          for x in names], dtype=object)
         kinds = np.where(kinds == None, guess, kinds)  # noqa: E711  (elementwise on object arrays)
     return kinds
 
@@ -62,13 +64,20 @@ def account_scope(c: CheckIR, data: Dataset) -> np.ndarray | None:
     return ok
 
 
-def row_scope(c: CheckIR, data: Dataset, entity: str) -> np.ndarray | None:
-    """Mask over the check's entity rows: True where the check applies."""
-    ok = account_scope(c, data)
-    if ok is None:
+def row_scope(c: CheckIR, data: Dataset, entity: str, cache: dict | None = None) -> np.ndarray | None:
+    """Mask over the check's entity rows: True where the check applies (`cache` shares masks between
+    checks of one run with the same binding and entity)."""
+    if c.kinds is None and c.valid_from is None:
         return None
+    key = (entity, c.account_path, c.kinds, c.valid_from, c.valid_to)
+    if cache is not None and key in cache:
+        return cache[key]
+    ok = account_scope(c, data)
     idx = account_rows(data, entity, c.account_path)
-    return np.where(idx >= 0, ok[np.clip(idx, 0, None)] if len(ok) else False, False)
+    mask = np.where(idx >= 0, ok[np.clip(idx, 0, None)] if len(ok) else False, False)
+    if cache is not None:
+        cache[key] = mask
+    return mask
 
 
 def describe(c: CheckIR) -> str | None:

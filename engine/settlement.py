@@ -28,7 +28,7 @@ class Settlement:
     accepted: np.ndarray
     fine: np.ndarray
     codes: list[list[str]]   # defect codes per case
-    applied: list[str | None]  # the code whose withholding was applied (the largest)
+    applied: list[str | None]  # the ground applied: the largest withholding (else the largest fine)
     mo: np.ndarray
     smo: np.ndarray
 
@@ -55,6 +55,7 @@ def settle(m: Methodology, data: Dataset, defects: DefectTable, billed_field: st
     fine = np.zeros(cases.n, dtype=np.int64)
     codes: list[list[str]] = [[] for _ in range(cases.n)]
     applied: list[str | None] = [None] * cases.n
+    fine_code: list[str | None] = [None] * cases.n
     with_defects = {d.entity for d in defects.defects}
     index = {e: {str(k): i for i, k in enumerate(data.entities[e].keys)} for e in with_defects}
     for d in defects.defects:
@@ -67,10 +68,15 @@ def settle(m: Methodology, data: Dataset, defects: DefectTable, billed_field: st
             if amount > withheld[r] or (applied[r] is None and amount > 0):
                 applied[r] = d.code
             withheld[r] = max(withheld[r], amount)
-            fine[r] = max(fine[r], d.fine)
+            if d.fine > fine[r]:
+                fine[r] = d.fine
+                fine_code[r] = d.code
             if d.code not in codes[r]:
                 codes[r].append(d.code)
     withheld = np.minimum(withheld, billed)
+    for r in range(cases.n):   # a fine without withholding is applied under the fine's ground
+        if withheld[r] == 0:
+            applied[r] = fine_code[r] if fine[r] > 0 else None
     from dsl.columns import code_strings
 
     mo = code_strings(cases.cols[mo_field])
@@ -84,6 +90,51 @@ def settle(m: Methodology, data: Dataset, defects: DefectTable, billed_field: st
             vals = code_strings(col)
             smo = np.where(idx >= 0, vals[np.clip(idx, 0, None)], None)
     return Settlement(cases.keys, billed, withheld, billed - withheld, fine, codes, applied, mo, smo)
+
+
+@dataclass
+class GroundTotal:
+    code: str
+    cases: int = 0
+    billed: int = 0      # kopecks
+    withheld: int = 0
+    fine: int = 0
+
+    def as_dict(self) -> dict:
+        return {"code": self.code, "cases": self.cases, "billed": self.billed, "withheld": self.withheld,
+                "fine": self.fine}
+
+
+def by_ground(s: Settlement, rows: np.ndarray | None = None) -> list[GroundTotal]:
+    """Totals by the ground applied to each case — each case once, under one ground (231н).
+
+    The one place every output (МЭК act, web run page, API, summary_ground.csv) takes its lines
+    by ground from; Σ withheld over the lines equals the settlement's withheld total.
+    `rows` limits the cases (e.g. to a user's scope).
+    """
+    idx = range(len(s.keys)) if rows is None else rows
+    return totals_by_ground((s.applied[i], int(s.billed[i]), int(s.withheld[i]), int(s.fine[i])) for i in idx)
+
+
+def totals_by_ground(cases) -> list[GroundTotal]:
+    """(applied ground, billed, withheld, fine) per case → lines by ground in F014 order.
+
+    For readers that hold the settlement per case as stored rows (the web page, the API)."""
+    out: dict[str, GroundTotal] = {}
+    for code, billed, withheld, fine in cases:
+        if code is None:
+            continue
+        g = out.setdefault(code, GroundTotal(code))
+        g.cases += 1
+        g.billed += billed
+        g.withheld += withheld
+        g.fine += fine
+    return [out[k] for k in sorted(out, key=ground_order)]
+
+
+def ground_order(code: str) -> tuple:
+    """F014 codes in their natural order: 1.4.2 < 1.4.10 < 1.10.2 < 5.1.1."""
+    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in str(code).split("."))
 
 
 def summarize(s: Settlement, by: str) -> list[dict]:

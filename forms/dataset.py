@@ -99,7 +99,8 @@ def run_data_from_result(res) -> RunData:
     s = res.settlement
     settlement = None
     if s is not None:
-        settlement = {"billed": s.billed, "withheld": s.withheld, "accepted": s.accepted, "fine": s.fine}
+        settlement = {"billed": s.billed, "withheld": s.withheld, "accepted": s.accepted, "fine": s.fine,
+                      "applied": list(s.applied)}
     defects = [{"entity": d.entity, "row": d.row_key, "check": d.check, "code": d.code, "title": d.title,
                 "share": float(d.share), "withheld": int(d.withheld), "fine": int(d.fine)}
                for d in res.run.defects.defects]
@@ -148,6 +149,10 @@ def run_data_from_dir(run_dir: Path, m: Methodology, data: Dataset) -> RunData:
         order = _align(data.entities[CASE].keys, [r[0] for r in rows], spath)
         settlement = {k: np.array([convert(rows[i][header.index(k)], MONEY) for i in order], dtype=np.int64)
                       for k in ("billed", "withheld", "accepted", "fine")}
+        if "applied" not in header:
+            raise WorldError(f"{spath}: нет столбца applied (основание, по которому применена неоплата)")
+        col = header.index("applied")
+        settlement["applied"] = [rows[i][col] or None for i in order]
     defects = []
     dpath = run_dir / "defects.json"
     if dpath.is_file():
@@ -244,7 +249,9 @@ def _add_settlement(rd: RunData, entities: dict[str, EntityDef], ents: dict[str,
     money["accepted"] = np.asarray(s.get("accepted", money["billed"] - money["withheld"]), dtype=np.int64)
     to_case = _case_mapper(rd, ents)
     count = np.zeros(n, dtype=np.int64)
-    reason: list[str | None] = [None] * n
+    # the ground the settlement applied to each case (engine.settlement.settle) — not re-derived here
+    reason: list[str | None] = list(s.get("applied") or [None] * n)
+    flagged = np.zeros(n, dtype=bool)
     rows: dict[str, list] = {k: [] for k in DEFECT_FIELDS}
     rows["case"] = []
     keys = []
@@ -253,20 +260,15 @@ def _add_settlement(rd: RunData, entities: dict[str, EntityDef], ents: dict[str,
         for c in cases:
             count[c] += 1
         one = cases[0] if len(cases) == 1 and d["entity"] != "account" else None
-        applied = False
-        for c in cases:
-            if reason[c] is None and money["withheld"][c] > 0 and d["withheld"] == money["withheld"][c]:
-                reason[c] = d["code"]
-                applied = one is not None
+        applied = one is not None and not flagged[one] and reason[one] == d["code"]
+        if applied:
+            flagged[one] = True
         keys.append(f"d{i + 1}")
         for k in ("code", "title", "check", "entity", "row", "share", "withheld", "fine"):
             rows[k].append(d[k])
         rows["applied"].append(applied)
         rows["has_case"].append(one is not None)
         rows["case"].append(-1 if one is None else one)
-    for c in range(n):  # withholding from a defect that covers several cases (account, patient)
-        if reason[c] is None and money["withheld"][c] > 0:
-            reason[c] = _widest_code(rd, c, to_case)
     cdef = entities[CASE]
     for k, (typ, label) in SETTLEMENT_FIELDS.items():
         if k in cdef.fields:
@@ -288,13 +290,6 @@ def _add_settlement(rd: RunData, entities: dict[str, EntityDef], ents: dict[str,
     ddef.fields["key"] = FieldDef("key", CODE, "Номер дефекта", _SPAN)
     ents[DEFECT] = EntityData(DEFECT, len(keys), dcols, dkeys, None,
                               {"case": np.array(rows["case"], dtype=np.int64)})
-
-
-def _widest_code(rd: RunData, c: int, to_case) -> str | None:
-    for d in rd.defects:
-        if c in to_case(d["entity"], str(d["row"])):
-            return d["code"]
-    return None
 
 
 def _case_mapper(rd: RunData, ents: dict[str, EntityData]):

@@ -72,6 +72,7 @@ class Ground:
     fine: int
     sl_ids: list[str] = field(default_factory=list)
     message: str = ""
+    catalogue: list[str] = field(default_factory=list)   # Q015 IDs of the checks that found it
 
 
 @dataclass
@@ -116,6 +117,8 @@ def case_results(res) -> list[CaseResult]:
             if g is None:
                 g = per_case[r][d.code] = Ground(d.code, d.title, 0, 0, message=d.message)
             g.fine = max(g.fine, d.fine)
+            if d.catalogue and d.catalogue not in g.catalogue:
+                g.catalogue.append(d.catalogue)
             if d.entity == "sl" and len(sl_id) > row and sl_id[row] not in g.sl_ids:
                 g.sl_ids.append(str(sl_id[row]))
     out = []
@@ -172,7 +175,8 @@ def protocol_form(res, act: MekAct | None = None, generated_at: dt.datetime | No
             continue
         for j, g in enumerate(c.grounds):
             n += 1
-            text = g.title if not g.message else f"{g.title}. {g.message}"
+            title = f"{g.title} (Q015 {', '.join(g.catalogue)})" if g.catalogue else g.title
+            text = title if not g.message else f"{title}. {g.message}"
             rows.append(Row(str(n), [
                 Cell(c.account_file or c.nschet), Cell(f"{c.n_zap} / {c.idcase}"), Cell(c.mo), Cell(c.smo),
                 Cell(g.code), Cell(text[:1000]),

@@ -173,8 +173,11 @@ def cmd_show(args) -> int:
         over = f", заменяет {d.overrides.provenance.package}" if d.overrides else ""
         print(f"  {d.qualified}: {d.type} = {' '.join(d.text.split())}  [{d.provenance}{over}]")
     print("\nПроверки:")
+    from engine.scope import describe
+
     for c in m.checks.values():
-        print(f"  {c.name} ({c.entity})  [{c.provenance}]")
+        binding = describe(c.ir) if c.ir is not None else None
+        print(f"  {c.name} ({c.entity}{'; ' + binding if binding else ''})  [{c.provenance}]")
     for d in m.disabled.values():
         print(f"  ⊘ {d.name}: отключена — {d.reason}  [{d.provenance}]")
     return 0

@@ -16,7 +16,17 @@ from api.store.personal import MASK, mask_defect_values, personal_names, public_
 from api.store.queries import MAX_PAGE, Filters, get_registry, get_run, page_rows, row_in_scope, run_visible
 from api.store.registries import UploadError
 from api.store.runs import RunStartError, create_run
-from api.store.schemas import DefectOut, DefectPage, ResultOut, ResultPage, RunOut, TraceOut
+from api.store.schemas import (
+    DefectOut,
+    DefectPage,
+    GroundTotalOut,
+    ResultOut,
+    ResultPage,
+    RunOut,
+    TotalsOut,
+    TraceOut,
+)
+from api.store.totals import summary_in_scope
 from api.store.views import output_types
 from api.worker import worker_for
 
@@ -120,6 +130,22 @@ def get_results(run_id: int, session: SessionDep, settings: SettingsDep, user: R
     types = {f"{e}.{n}": t for e, names in output_types(m).items() for n, t in names.items()}
     types.update({f"case.{f}_kopecks": "money" for f in ("billed", "withheld", "accepted", "fine")})
     return ResultPage(items=items, total=page.total, next_after=page.next_after, types=types, masked=masked)
+
+
+@router.get("/{run_id}/totals", response_model=TotalsOut, summary="Итоги расчёта и не принятое по основаниям",
+            description="Итоги по случаям в области видимости; по основаниям — каждый случай один раз, "
+                        "по применённому основанию (как в акте МЭК и на странице расчёта).")
+def get_totals(run_id: int, session: SessionDep, user: Reader) -> TotalsOut:
+    run = _run(session, user, run_id)
+    if run.status != "done":
+        raise ProblemError(409, f"Расчёт {run_id} не завершён (статус {run.status})")
+    s = summary_in_scope(session, user, run_id)
+    t = s.total
+    grounds = [GroundTotalOut(code=g.code, title=s.titles.get(g.code, ""), cases=g.cases, billed_kopecks=g.billed,
+                              withheld_kopecks=g.withheld, fine_kopecks=g.fine) for g in s.grounds]
+    return TotalsOut(run_id=run_id, cases=t.cases, cases_with_defects=t.with_defects, billed_kopecks=t.billed,
+                     withheld_kopecks=t.withheld, accepted_kopecks=t.accepted, fine_kopecks=t.fine,
+                     by_ground=grounds)
 
 
 @router.get("/{run_id}/defects", response_model=DefectPage, summary="Дефекты МЭК",

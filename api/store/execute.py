@@ -102,6 +102,7 @@ def result_rows(res: PipelineResult, scope: dict[str, tuple[list, list]]) -> lis
             values = {n: columns[n][i] for n in names}
             if ent == CASE and s is not None:
                 values["defect_codes"] = list(s.codes[i])
+                values["applied_code"] = s.applied[i]   # the ground the settlement applied (totals by ground)
             rows.append({"entity": ent, "row_key": str(keys[i]), "mo_code": mo[i], "smo_code": smo[i],
                          "values": values})
     return rows

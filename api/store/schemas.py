@@ -151,6 +151,26 @@ class DefectPage(BaseModel):
     masked: bool = Field(description="Персональные данные скрыты")
 
 
+class GroundTotalOut(BaseModel):
+    code: str = Field(description="Код основания (F014), применённого к случаям")
+    title: str = Field(description="Наименование основания")
+    cases: int = Field(description="Случаев, к которым применено это основание (каждый случай — один раз)")
+    billed_kopecks: int = Field(description="Предъявлено по этим случаям, коп.")
+    withheld_kopecks: int = Field(description="Не принято по этим случаям, коп.")
+    fine_kopecks: int = Field(description="Штрафы по этим случаям, коп.")
+
+
+class TotalsOut(BaseModel):
+    run_id: int = Field(description="Расчёт")
+    cases: int = Field(description="Случаев в области видимости")
+    cases_with_defects: int = Field(description="Случаев с дефектами")
+    billed_kopecks: int = Field(description="Предъявлено, коп.")
+    withheld_kopecks: int = Field(description="Не принято, коп. (= сумме по основаниям)")
+    accepted_kopecks: int = Field(description="Принято, коп.")
+    fine_kopecks: int = Field(description="Штрафы, коп.")
+    by_ground: list[GroundTotalOut] = Field(description="По применённому основанию, в порядке F014")
+
+
 class TraceOut(BaseModel):
     run_id: int = Field(description="Расчёт")
     entity: str = Field(description="Сущность")

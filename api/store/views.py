@@ -36,6 +36,7 @@ def resolved_view(m: Methodology) -> dict[str, Any]:
              "source": _where(d.provenance.span),
              "overrides": d.overrides.provenance.package if d.overrides else None} for d in m.defs.values()]
     checks = [{"name": c.name, "entity": c.entity, "reference": c.ref, "package": c.provenance.package,
+               "catalogue": c.ir.catalogue if c.ir is not None else None,
                "source": _where(c.provenance.span),
                "overrides": c.overrides.provenance.package if c.overrides else None} for c in m.checks.values()]
     disabled = [{"name": d.name, "reason": d.reason, "package": d.provenance.package,

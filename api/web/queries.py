@@ -8,18 +8,16 @@ Every read goes through :func:`api.auth.scoping.apply_scope` / ``run_visible``.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from api.auth.roles import Role, ScopeKind
 from api.auth.scoping import apply_scope
-from api.db.models import BranchMo, MethodologyVersion, Registry, Run, RunDefect, RunResult, User
+from api.db.models import BranchMo, MethodologyVersion, Registry, Run, RunDefect, User
 from api.store.queries import get_registry, get_run
+from api.store.totals import Summary, summary_in_scope
 from api.web.common import Ctx, WebError
-
-MONEY_FIELDS = ("billed", "withheld", "accepted", "fine")
 
 
 def registries_in_scope(ctx: Ctx, *, status: str | None = None, limit: int = 100,
@@ -69,52 +67,9 @@ def user_logins(session: Any, ids: Iterable[int | None]) -> dict[int, str]:
     return dict(session.execute(select(User.id, User.login).where(User.id.in_(wanted))).all())
 
 
-@dataclass
-class Totals:
-    cases: int = 0
-    billed: int = 0
-    withheld: int = 0
-    accepted: int = 0
-    fine: int = 0
-    with_defects: int = 0
-
-    def add(self, values: dict[str, Any]) -> None:
-        self.cases += 1
-        for f in MONEY_FIELDS:
-            setattr(self, f, getattr(self, f) + int(values.get(f"{f}_kopecks") or 0))
-        if values.get("defect_codes"):
-            self.with_defects += 1
-
-
-@dataclass
-class Summary:
-    total: Totals = field(default_factory=Totals)
-    by_mo: dict[str, Totals] = field(default_factory=dict)
-    by_smo: dict[str, Totals] = field(default_factory=dict)
-    by_code: list[tuple[str, str, int, int, int]] = field(default_factory=list)  # code, title, n, withheld, fine
-
-
 def run_summary(ctx: Ctx, run_id: int) -> Summary:
-    """Totals, per-МО and per-СМО summaries of the case rows in the user's scope, defects by code."""
-    out = Summary()
-    stmt = apply_scope(select(RunResult.mo_code, RunResult.smo_code, RunResult.values)
-                       .where(RunResult.run_id == run_id, RunResult.entity == "case"), ctx.user, RunResult)
-    for mo, smo, values in ctx.session.execute(stmt.execution_options(yield_per=5000)):
-        out.total.add(values)
-        out.by_mo.setdefault(mo or "—", Totals()).add(values)
-        out.by_smo.setdefault(smo or "—", Totals()).add(values)
-    codes = apply_scope(select(RunDefect.code, func.min(RunDefect.title), func.count(),
-                               func.sum(RunDefect.withheld_kopecks), func.sum(RunDefect.fine_kopecks))
-                        .where(RunDefect.run_id == run_id), ctx.user, RunDefect).group_by(RunDefect.code)
-    out.by_code = sorted(((c, t or "", int(n), int(w or 0), int(f or 0)) for c, t, n, w, f in
-                          ctx.session.execute(codes)), key=lambda r: _code_key(r[0]))
-    out.by_mo = dict(sorted(out.by_mo.items()))
-    out.by_smo = dict(sorted(out.by_smo.items()))
-    return out
-
-
-def _code_key(code: str) -> tuple:
-    return tuple(int(p) if p.isdigit() else 0 for p in code.split("."))
+    """Totals, per-МО and per-СМО summaries and the lines by applied ground, in the user's scope."""
+    return summary_in_scope(ctx.session, ctx.user, run_id)
 
 
 def defect_choices(ctx: Ctx, run_id: int) -> tuple[list[str], list[str]]:

@@ -127,6 +127,6 @@ def run_page(run_id: int, request: Request, session: SessionDep, settings: Setti
         defects = {"rows": rows, "total": pg.total, "next_after": pg.next_after, "after": cursor,
                    "mo": mo, "smo": smo, "code": code, "mos": mos, "smos": smos, "masked": masked,
                    "per": size if size != PAGE_SIZE else "",
-                   "codes": [c[0] for c in summary.by_code]}
+                   "codes": summary.defect_codes}
     return render(ctx, "run.html", summary=summary, defects=defects, **info)
 

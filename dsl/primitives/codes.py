@@ -97,6 +97,26 @@ def _starts_with(x: Col, *prefixes: Col) -> Col:
     return Col(BOOL, _on_cats(x, lambda c: c.startswith(ps)))
 
 
+def _matches_typer(args: list[Type], consts: list[object]) -> Type:
+    require_kind(args[0], ("code", "text"), 0, "код")
+    [pattern] = _literal_strings(consts, 1, "шаблон")
+    try:
+        re.compile(pattern)
+    except re.error as e:
+        raise PrimitiveTypeError(f"«{pattern}» — неверное регулярное выражение: {e}", 1) from None
+    return BOOL
+
+
+@primitive("matches", "matches(x: code, pattern: text) -> bool", min_args=2, max_args=2, typer=_matches_typer,
+           doc="Код содержит совпадение с регулярным выражением (^ — начало, $ — конец кода; например, тип "
+               "отправителя в имени файла: matches(filename, \"^([HCT]|D[A-Z])[ST]\")).",
+           examples=[('matches("HS76002T76_2503", "^([HCT]|D[A-Z])[ST]")', "true"),
+                     ('matches("120250301", "1$")', "true"), ('matches("HM760001T76_2503", "^H[ST]")', "false")])
+def _matches(x: Col, pattern: Col) -> Col:
+    rx = re.compile(str(pattern.cats[0]))
+    return Col(BOOL, _on_cats(x, lambda c: rx.search(c) is not None))
+
+
 def _prefix_typer(args: list[Type], consts: list[object]) -> Type:
     require_kind(args[0], ("code", "text"), 0, "код")
     require_kind(args[1], ("int",), 1, "длина")

@@ -55,10 +55,44 @@ def test_explain_check_names_the_id_and_says_why_out_of_scope():
 
 def test_file_kind_falls_back_to_the_file_name():
     code = parse_type_name("code", True)
-    given = encode_strings(np.array([None, "C", None, None], dtype=object), code)
-    names = encode_strings(np.array(["HM760002T76_250301", "TM1", "DPM760002T76_2503", None], dtype=object), code)
-    assert list(file_kinds(given, names, 4)) == ["H", "C", "D", None]
+    given = encode_strings(np.array([None, "C", None, None, "-", None], dtype=object), code)
+    names = encode_strings(np.array(["HM760002T76_250301", "TM1", "DPM760002T76_2503", None, "TM2", "XM1"],
+                                    dtype=object), code)
+    assert list(file_kinds(given, names, 6)) == ["H", "C", "D", None, "T", None]
 
 
 def test_describe_without_binding_is_none():
     assert describe(CheckIR("x", "case", None, None, None, None, None, None, None)) is None
+
+
+def test_shipped_month_runs_checks_of_its_kind_and_period_only(tmp_path):
+    """A package extending the federal one: on the shipped H month of 2025-03 only the H check in force fires."""
+    from pathlib import Path
+
+    from engine.compiler import compile_package
+    from engine.pipeline import process
+
+    root = Path(__file__).resolve().parents[2]
+    month = root / "examples" / "registries" / "2025-03"
+    rules = "".join(f'''
+check q015_003f_00_{n} on case:
+    catalogue "003F.00.{n}"
+    kinds {kinds}
+    valid from {start}
+    code "1.4.3"
+    title "Проба области проверки"
+    when sumv > 0
+''' for n, kinds, start in (("0001", "H", "2025-01-01"), ("0002", "C, T", "2025-01-01"),
+                            ("0003", "H", "2025-04-01")))
+    (tmp_path / "probe.rules").write_text(rules, encoding="utf-8")
+    (tmp_path / "methodology.yaml").write_text(
+        f"id: probe\nversion: 0.0.1\ntitle: probe\nextends: {root / 'methodologies' / 'federal' / '2025'}\n"
+        "modules: [probe.rules]\n", encoding="utf-8")
+    res = process(compile_package(tmp_path), [month], {"insured": month / "ERZ_2025-03.csv"})
+    fired = {d.check for d in res.run.defects.defects if d.check.startswith("q015_")}
+    assert fired == {"q015_003f_00_0001"}
+    assert sum(d.check == "q015_003f_00_0001" for d in res.run.defects.defects) == res.run.data.entities["case"].n
+    from engine.mek_outputs import protocol_form
+
+    texts = [str(c.value) for r in protocol_form(res).rows for c in r.cells if isinstance(c.value, str)]
+    assert any("(Q015 003F.00.0001)" in t for t in texts)   # the МЭК protocol names the catalogue ID

@@ -1,0 +1,53 @@
+"""The web run page's table by ground and GET /runs/{id}/totals equal the settlement's totals by the
+applied ground (engine.settlement.by_ground) on the shipped month; Σ by ground = the withheld total."""
+
+from __future__ import annotations
+
+import re
+
+from platform_helpers import PASSWORD, login
+from web_helpers import ERZ, FEDERAL, MONTH
+
+from api.web.common import money
+from engine.compiler import compile_package
+from engine.pipeline import process
+from engine.settlement import by_ground
+
+
+def _page_table(html: str) -> dict[str, tuple[str, str]]:
+    body = html.split('id="by-ground"', 1)[1].split("</table>", 1)[0]
+    out = {}
+    for code, rest in re.findall(r'<tr><td><a[^>]*>([^<]+)</a></td><td>[^<]*</td>(.*?)</tr>', body, re.S):
+        cells = re.findall(r'<td class="num">([^<]*)</td>', rest)
+        out[code] = (cells[0], cells[1])
+    return out
+
+
+def test_page_and_api_totals_by_ground_equal_the_settlement(month) -> None:  # tests/web/conftest.py
+    s = process(compile_package(FEDERAL), [MONTH], {"insured": ERZ}).settlement
+    grounds = by_ground(s)
+    assert sum(g.withheld for g in grounds) == int(s.withheld.sum())
+    c = month.client("economist")
+    page = c.get(f"/web/runs/{month.run_id}")
+    assert page.status_code == 200
+    from api.web.common import number
+
+    assert _page_table(page.text) == {g.code: (number(g.cases), money(g.withheld)) for g in grounds}
+    api = month.client()
+    body = api.get(f"/runs/{month.run_id}/totals", headers=login(api, "economist", PASSWORD)).json()
+    assert [(g["code"], g["cases"], g["withheld_kopecks"], g["fine_kopecks"]) for g in body["by_ground"]] == \
+        [(g.code, g.cases, g.withheld, g.fine) for g in grounds]
+    assert body["withheld_kopecks"] == int(s.withheld.sum()) == sum(g["withheld_kopecks"] for g in body["by_ground"])
+    assert body["cases"] == len(s.keys)
+
+
+def test_scoped_user_sees_totals_by_ground_of_their_mo(month) -> None:
+    import numpy as np
+
+    s = process(compile_package(FEDERAL), [MONTH], {"insured": ERZ}).settlement
+    mine = by_ground(s, np.nonzero(s.mo == "000001")[0])
+    api = month.client()
+    body = api.get(f"/runs/{month.run_id}/totals", headers=login(api, "mo_op", PASSWORD)).json()
+    assert [(g["code"], g["cases"], g["withheld_kopecks"]) for g in body["by_ground"]] == \
+        [(g.code, g.cases, g.withheld) for g in mine]
+    assert body["withheld_kopecks"] == sum(g.withheld for g in mine)
