@@ -57,3 +57,14 @@ def test_same_protocol(month, tmp_path):
     seq, par = read_registry(files, limits=SEQUENTIAL), read_registry(files, limits=PARALLEL)
     assert not seq.ok and seq.protocol
     assert seq.protocol == par.protocol
+
+
+def test_descriptions_same_with_either_yaml_loader(monkeypatch):
+    import yaml
+
+    import engine.io.formats as formats
+
+    fast = formats._load.__wrapped__(formats.FORMATS_DIR, ())
+    monkeypatch.setattr(formats, "_LOADER", yaml.SafeLoader)
+    plain = formats._load.__wrapped__(formats.FORMATS_DIR, ())
+    assert fast.by_key.keys() == plain.by_key.keys() and repr(fast.by_key) == repr(plain.by_key)
