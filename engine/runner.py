@@ -8,6 +8,7 @@ import hashlib
 import json
 import time
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 
 from dsl.columns import Col
@@ -15,7 +16,7 @@ from engine.checks import DefectTable, run_checks
 from engine.dataset import Dataset
 from engine.evaluator import Evaluator
 from engine.model import Methodology
-from engine.values import display
+from engine.values import display_column
 
 ENGINE_VERSION = "0.1.0"
 
@@ -63,8 +64,10 @@ def write_run(result: RunResult, out_dir: Path, input_hashes: dict[str, str] | N
             w = csv.writer(fh)
             names = list(cols)
             w.writerow(["key", *names])
-            for i in range(len(keys)):
-                w.writerow([keys[i], *[display(cols[n].value_at(i), cols[n].type) for n in names]])
+            texts = [display_column(cols[n]) for n in names]
+            rows = zip(keys.tolist() if hasattr(keys, "tolist") else keys, *texts, strict=True)
+            while chunk := list(islice(rows, 50000)):
+                w.writerows(chunk)
     rows = [d.as_row() for d in result.defects.defects]
     with (out_dir / "defects.csv").open("w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal, InvalidOperation
 
+import numpy as np
+
 from dsl.columns import EPOCH
 from dsl.types import Type
 
@@ -99,3 +101,24 @@ def display(value, typ: Type) -> str:
         text = repr(float(value))
         return text if len(text) <= 15 else f"{float(value):.12g}"   # 14481.765269999998 → 14481.76527
     return str(value)
+
+
+def display_column(col) -> list[str]:
+    """`display` of every row of a column (the same text as row by row), a few unique values at a time."""
+    n = len(col)
+    k = col.type.kind
+    data = np.asarray(col.data)
+    if k in ("code", "text"):
+        table = np.array([str(c) for c in (col.cats if col.cats is not None else [])] + ["—"], dtype=object)
+        out = table[np.where(data >= 0, data, len(table) - 1)]
+    elif k == "bool":
+        out = np.where(data.astype(bool), "true", "false").astype(object)
+    elif k in ("int", "money", "date", "number"):
+        cast = float if k == "number" else int
+        uniq, inv = np.unique(data, return_inverse=True)
+        out = np.array([display(cast(v), col.type) for v in uniq.tolist()], dtype=object)[inv.reshape(-1)]
+    else:
+        return [display(col.value_at(i), col.type) for i in range(n)]
+    if col.missing is not None:
+        out[np.asarray(col.missing, dtype=bool)] = "—"
+    return out.tolist()

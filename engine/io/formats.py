@@ -17,6 +17,8 @@ import yaml
 
 FORMATS_DIR = Path(__file__).with_name("formats")
 ENTITIES_FILE = "_entities.yaml"
+#: libyaml's loader when installed: every reader worker loads the descriptions once, ~10× faster
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _OCCURS = re.compile(r"([01])\.\.([1-9]\d*|n)")
 _TYPE = re.compile(r"(T|N|D)(?:\(([^)]*)\))?(?:\s+enum\[([^\]]*)\])?")
@@ -175,13 +177,13 @@ def _entities(directory: Path) -> dict[str, dict]:
     path = directory / ENTITIES_FILE
     if not path.is_file():
         path = FORMATS_DIR / ENTITIES_FILE
-    return yaml.safe_load(path.read_text(encoding="utf-8"))["entities"]
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)["entities"]
 
 
 def load_description(path: Path) -> Description:
     where = path.name
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
     except yaml.YAMLError as e:
         raise FormatError(f"{where}: не YAML ({e})") from None
     for k in ("kind", "version", "root", "tree"):
