@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-CONDITIONS = {"case": "sumv < 0", "sl": "sum_m < 0", "service": "kol_usl < 0", "patient": "w == 9"}
+CONDITIONS = {"case": "sumv < 0", "sl": "sum_m < 0", "service": "default(kol_usl, 1) < 0", "patient": "w == 9"}
 
 
 def _package(where: Path, n: int, bound: bool) -> Path:
@@ -52,7 +52,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         month = Path(tmp) / "month"
         generate(Config(2025, 3, 5, args.cases, 3, month, 0.0, False, ROOT / "methodologies" / "federal" / "2025"))
+        for h in month.glob("H*.XML"):   # H files of 2025 declare 5.0, as the shipped month does
+            h.write_bytes(h.read_bytes().replace(b"<VERSION>3.2</VERSION>", b"<VERSION>5.0</VERSION>", 1))
         reg = read_registry(sorted(month.glob("*.XML")))
+        if not reg.ok:
+            raise SystemExit(f"ФЛК не пройден: {reg.protocol[:3]}")
         raw = dict(reg.data.tables)
         raw.update(read_extra({"insured": next(month.glob("ERZ_*.csv"))}))
         for label, bound in (("unbound", False), ("bound", True)):
