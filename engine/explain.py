@@ -14,9 +14,9 @@ from dsl import ir
 from dsl.diagnostics import Span
 from engine.evaluator import Evaluator, RFrame
 from engine.model import Methodology
+from engine.personal import MASK, masked_value
 from engine.values import display
 
-MASK = "***"
 MAX_CHILD_ROWS = 5   # related rows shown one by one under an aggregate
 
 
@@ -289,25 +289,9 @@ class Explainer:
 
     def _masked(self, node: ir.IR | None, col) -> str:
         """Display a value, masking anything but yes/no answers derived from personal data."""
-        if not self.personal and node is not None and col.type.kind != "bool" \
-                and not isinstance(node, ir.AggNode) and self._reads_personal(node):
+        if not self.personal and masked_value(self.m, node, col.type.kind):
             return MASK
         return display(col.value_at(0), col.type)
-
-    def _reads_personal(self, node: ir.IR, seen: frozenset = frozenset()) -> bool:
-        for x in ir.walk(node):
-            if isinstance(x, ir.AggNode):
-                continue
-            if isinstance(x, ir.FieldRef):
-                if x.is_definition:
-                    key = (x.entity, x.name)
-                    info = self.m.defs.get(key)
-                    if key not in seen and info is not None and info.ir is not None \
-                            and info.type.kind != "bool" and self._reads_personal(info.ir, seen | {key}):
-                        return True
-                elif self.m.entities[x.entity].fields[x.name].personal:
-                    return True
-        return False
 
     def _field_node(self, entity: str, name: str, row: int, text: str) -> TraceNode:
         fdef = self.m.entities[entity].fields[name]

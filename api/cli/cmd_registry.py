@@ -10,7 +10,7 @@ PROTOCOL_SUFFIXES = (".html", ".htm", ".csv", ".json")
 
 
 def register(sub) -> None:
-    reg = sub.add_parser("registry", help="реестры счетов ФФОМС (H/D + L, 3.1/3.2, ZIP): ФЛК и импорт")
+    reg = sub.add_parser("registry", help="реестры счетов ФФОМС (H, C, T, D + L; 3.1–5.1; ZIP): ФЛК и импорт")
     cmds = reg.add_subparsers(dest="registry_command", metavar="ДЕЙСТВИЕ")
     cmds.required = True
 

@@ -46,12 +46,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "users": ("api.cli.cmd_users", "пользователи и роли"),
     "audit": ("api.cli.cmd_audit", "журнал аудита"),
     "serve": ("api.cli.cmd_serve", "запустить API-сервер"),
-    "registry": ("api.cli.cmd_registry", "реестры счетов ФФОМС (H/D + L, 3.1/3.2, ZIP): ФЛК и импорт"),
+    "registry": ("api.cli.cmd_registry", "реестры счетов ФФОМС (H, C, T, D + L; 3.1–5.1; ZIP): ФЛК и импорт"),
     "allocate": ("api.cli.cmd_planning", "распределить объёмы ТП ОМС между МО: год, кварталы, месяцы, лимиты для МЭК"),
     "planfact": ("api.cli.cmd_planning", "план-факт: исполнение объёмов по МО × вид помощи × профиль × КСГ × квартал"),
     "plandiff": ("api.cli.cmd_planning", "сравнить две версии плана (МО × вид помощи × профиль × квартал)"),
     "form": ("api.cli.cmd_form", "отчётная форма по результатам расчёта: HTML, XLSX, PDF, XML"),
     "nsi": ("api.cli.cmd_nsi", "справочники НСИ ФФОМС (F014, V002, V009 …): импорт в таблицу методологии"),
+    "catalogue": ("api.cli.cmd_catalogue", "каталог проверок ФЛК ФФОМС (НСИ Q015)"),
 }
 
 

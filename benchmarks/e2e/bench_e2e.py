@@ -66,7 +66,7 @@ def peak_mb() -> tuple[float, float]:
 
 
 def run(files: list[Path], package: Path, out: Path, insured: Path | None) -> dict[str, float]:
-    import engine.mek_outputs as mek
+    import forms.mek_outputs as mek
     import engine.pipeline as pipeline
     from engine.compiler import compile_package
     from engine.io import read_registry
@@ -90,7 +90,7 @@ def run(files: list[Path], package: Path, out: Path, insured: Path | None) -> di
                Timed(spent, mek, "write_protocol", "out: МЭК protocol (xlsx, html)"),
                Timed(spent, mek, "write_sank_registries", "out: SANK registries")]
     t = time.perf_counter()
-    pipeline.write_outputs(res, out, files)
+    mek.write_outputs(res, out, files)
     total = time.perf_counter() - t
     for w in writers:
         setattr(w.module, w.name, w.inner)

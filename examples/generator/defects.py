@@ -154,8 +154,14 @@ class DefectInjector:
         scen = self._fitting(mo, 3, src.person, day)
         if scen is None or self.f.conflicts(src.person, 3, day, day, scen.profil, ignore=src):
             return None
+        # 1.10.5 (231н) does not count emergency or urgent care (FOR_POM 1, 2) given by another МО
+        for _ in range(8):
+            case = self.f.make(mo, scen, src.person, (day, day), check=False)
+            if case.for_pom == "3" or case.mo == src.mo:
+                break
+        else:
+            return None
         self._take(src)
-        case = self.f.make(mo, scen, src.person, (day, day), check=False)
         return case, Truth("visit_inside_stay", src.idcase)
 
     def _unknown_enp(self, mo: int) -> tuple[Case, Truth] | None:
