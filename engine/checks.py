@@ -123,14 +123,15 @@ def run_check(ev: Evaluator, info: CheckInfo, scopes: dict | None = None) -> lis
     fine_v = np.asarray(fine.data, dtype=np.int64) if fine is not None else np.zeros(len(hit), np.int64)
     rule = str(info.provenance.span)
     out = []
-    # personal data (ФИО, СНИЛС, полис …) never reaches defects, protocols or the database
+    # the values a condition read are collected automatically: those derived from personal data
+    # (ФИО, СНИЛС, полис …) are masked here. A message is written by the methodologist; the API
+    # and the web show its personal values only to roles with that right (api/store/personal.py)
     hidden = {t for t, r in seen.items() if masked_value(ev.m, r, ref_cols[t].type.kind)}
-    hidden_ph = {t for t, x in c.placeholders.items() if masked_value(ev.m, x, ph_cols[t].type.kind)}
     for i, row in enumerate(hit):
         values = {t: MASK if t in hidden else display(v.value_at(i), v.type) for t, v in ref_cols.items()}
         msg = c.message or ""
         for t, v in ph_cols.items():
-            msg = msg.replace("{" + t + "}", MASK if t in hidden_ph else display(v.value_at(i), v.type))
+            msg = msg.replace("{" + t + "}", display(v.value_at(i), v.type))
         out.append(Defect(info.entity, str(ent.keys[row]), info.name,
                           str(codes.value_at(i)) if codes else "", str(titles.value_at(i)) if titles else "",
                           float(share_v[i]), int(withheld[i]), int(fine_v[i]), int(base_v[i]), msg, values,

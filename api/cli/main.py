@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+import traceback
+from pathlib import Path
 
 COMMAND_MODULES: list[str] = [
     "api.cli.cmd_methodology",
@@ -86,6 +89,14 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:  # output piped into head/less that closed early
         return 0
+    except Exception as e:  # an internal error: one line, exit 2 (the message may hold data values)
+        if os.environ.get("METODIKA_DEBUG"):
+            raise
+        tb = traceback.extract_tb(e.__traceback__)
+        where = f" в {Path(tb[-1].filename).name}:{tb[-1].lineno}" if tb else ""
+        print(f"внутренняя ошибка ({type(e).__name__}{where}); подробности: METODIKA_DEBUG=1 metodika …",
+              file=sys.stderr)
+        return 2
     return int(code or 0)
 
 

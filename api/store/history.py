@@ -69,7 +69,9 @@ def accepted_rows(res: PipelineResult, period: str) -> list[dict[str, Any]]:
     s = res.settlement
     rows = []
     for i, accepted in enumerate(np.asarray(s.accepted).tolist()):
-        if accepted <= 0 or vals["enp"][i] is None:
+        # a case without conditions of care or profile (a D-file case: dispanserization) has no
+        # key of 231н п. 1.10.1 here; such cases are not kept (their repeats are not checked yet)
+        if accepted <= 0 or vals["enp"][i] is None or vals["usl_ok"][i] is None or vals["profil"][i] is None:
             continue
         rows.append({"period": period, "person": str(vals["enp"][i]), "lpu": str(vals["lpu"][i]),
                      "usl_ok": int(vals["usl_ok"][i]), "profil": int(vals["profil"][i]),

@@ -7,6 +7,7 @@ import argparse
 import importlib
 import subprocess
 import sys
+from types import SimpleNamespace
 
 from api.cli import main as cli_main
 
@@ -40,3 +41,25 @@ def test_help_imports_no_command_module_and_no_heavy_library():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "КОМАНДА" in out and "check" in out and "проверить пакет методологии" in out
     assert out.strip().splitlines()[-1] == "LOADED:"
+
+
+
+def test_internal_error_is_one_line_and_exit_2(monkeypatch, capsys):
+    """An unexpected exception in a command: exit 2 and one line naming the place, no traceback,
+    and not the exception's text (it may hold data values)."""
+    from api.cli import main as cli_main
+
+    class Parser:
+        def parse_args(self, argv):
+            return SimpleNamespace(handler=_raise)
+
+    monkeypatch.delenv("METODIKA_DEBUG", raising=False)
+    monkeypatch.setattr(cli_main, "build_parser", lambda argv, eager=False: Parser())
+    assert cli_main.main(["hash", "x"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "TypeError" in err and "test_cli_start.py" in err
+    assert "1234567890" not in err and "Traceback" not in err
+
+
+def _raise(args):
+    raise TypeError("значение 1234567890")

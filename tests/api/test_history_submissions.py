@@ -126,3 +126,19 @@ def test_api_resubmission_refused_and_history_across_months(env: ApiEnv, months:
                            params={"file": "HM000001T76_25031.XML"})
     assert flk_p.status_code == 200 and b"<OSHIB>API-RESUBMIT-SAME</OSHIB>" in flk_p.content
     assert flk_p.content.startswith(b'<?xml version="1.0" encoding="windows-1251"?>')
+
+
+def test_history_of_a_month_with_every_file_kind_skips_cases_without_conditions():
+    """A D-file case has no USL_OK/profile: it is not kept in the history, and storing does not fail."""
+    from api.store.history import accepted_rows
+    from engine.compiler import compile_package
+    from engine.pipeline import process
+
+    root = Path(__file__).resolve().parents[2]
+    month = root / "examples" / "registries" / "2025-09"
+    res = process(compile_package(root / "methodologies" / "federal" / "2025"), [month],
+                  {"insured": month / "ERZ_2025-09.csv"})
+    rows = accepted_rows(res, "2025-09")
+    assert rows and all(r["usl_ok"] is not None and r["profil"] is not None for r in rows)
+    d_cases = res.run.data.entities["case"].cols["usl_ok"].missing
+    assert d_cases is not None and d_cases.any()      # the month does have D cases
