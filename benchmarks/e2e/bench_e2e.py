@@ -66,8 +66,8 @@ def peak_mb() -> tuple[float, float]:
 
 
 def run(files: list[Path], package: Path, out: Path, insured: Path | None) -> dict[str, float]:
-    import forms.mek_outputs as mek
     import engine.pipeline as pipeline
+    import forms.mek_outputs as mek
     from engine.compiler import compile_package
     from engine.io import read_registry
 
