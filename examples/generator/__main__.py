@@ -40,9 +40,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--version", default=None, help="ZGLV/VERSION реестров вместо действующей в периоде (например 3.2)"
     )
+    ap.add_argument("--catalogue", type=float, default=0.0,
+                    help="доля чистых случаев, в которые вносится дефект каталога ФЛК ФФОМС (Q015), 0..1; "
+                         "в эталоне — столбец catalogue с идентификатором проверки (по умолчанию 0)")  # fmt: skip
     args = ap.parse_args(argv)
-    if args.mo < 1 or args.mo > 9999 or args.cases < 1 or not 0 <= args.defects <= 1:
-        ap.error("--mo 1..9999, --cases ≥ 1, --defects 0..1")
+    if args.mo < 1 or args.mo > 9999 or args.cases < 1 or not 0 <= args.defects <= 1 or not 0 <= args.catalogue <= 1:
+        ap.error("--mo 1..9999, --cases ≥ 1, --defects 0..1, --catalogue 0..1")
     if not args.kinds or set(args.kinds) - set("HCTD") or "H" not in args.kinds:
         ap.error("--kinds: буквы из H, C, T, D, среди них H (например HCTD)")
     year, month = args.month
@@ -60,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.package,
                 args.kinds.upper(),
                 args.version,
+                args.catalogue,
             )
         )
     except ValueError as e:

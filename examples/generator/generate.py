@@ -22,6 +22,8 @@ from .defects import ACCOUNT_KIND, KINDS, DefectInjector
 from .kinds import write_special
 from .package import DEFAULT_PACKAGE, Package
 from .population import Population
+from .q015_defects import KIND as Q015_KIND
+from .q015_defects import Picker
 from .versions import version_for
 from .xmlwrite import RegistryWriter
 
@@ -41,6 +43,9 @@ class Config:
     #: oncology, ВМП and dispanserization files with the shares of ``KIND_SHARE``
     kinds: str = "H"
     version: str | None = None  # ZGLV/VERSION of the registry files; None = the one in force
+    #: share of the clean cases that get one defect of the FFOMS control catalogue (Q015,
+    #: examples/generator/q015_defects.py); 0 keeps a month as it was made before them
+    catalogue: float = 0.0
 
 
 BATCH = 5000
@@ -82,6 +87,7 @@ def generate(cfg: Config) -> Summary:
     next_id = [(i + 1) * 10_000_000 for i in range(cfg.n_mo)]
     truth: list[list[object]] = []
     batch: list[Case] = []
+    q015 = Picker(cfg.catalogue, cfg.seed * 1000 + 97)  # own stream: without --catalogue nothing is drawn
 
     def flush() -> None:
         for case, price in zip(batch, pkg.price(batch, mo_codes), strict=True):
@@ -92,9 +98,12 @@ def generate(cfg: Config) -> Summary:
     for _ in range(counts["H"]):
         mo = rng.choices(range(cfg.n_mo), weights=mo_weights)[0]
         made = injector.make(mo) if cfg.defects and rng.random() < cfg.defects else None
+        q = None
         if made is None:
             case = factory.make(mo)
-            injector.remember(case)
+            q = q015.pick(case)
+            if q is None:
+                injector.remember(case)  # a case with a catalogue defect is no collision's source
         else:
             case, t = made
             case.mo = mo
@@ -109,6 +118,8 @@ def generate(cfg: Config) -> Summary:
             truth.append(
                 [writers[mo].h_name, case.idcase, kind.kind, kind.related or "", KINDS[kind.kind][0]]
             )
+        elif q is not None:
+            truth.append([writers[mo].h_name, case.idcase, Q015_KIND, "", q.f014, q.id])
 
     flush()
     bad_account = rng.randrange(cfg.n_mo) if cfg.defects else None
@@ -145,8 +156,11 @@ def generate(cfg: Config) -> Summary:
     gt = cfg.out / f"ground_truth_{tag}.csv"
     with open(gt, "w", encoding="utf-8", newline="") as fh:
         wr = csv.writer(fh)
-        wr.writerow(["file", "idcase", "defect", "related_idcase", "f014_osn"])
-        wr.writerows(truth)
+        # the catalogue column (the Q015 ID a q015 row must be reported with) only when asked for:
+        # a month made without --catalogue keeps the ground truth it had
+        head = ["file", "idcase", "defect", "related_idcase", "f014_osn"] + (["catalogue"] if cfg.catalogue else [])
+        wr.writerow(head)
+        wr.writerows(row + [""] * (len(head) - len(row)) for row in truth)
     summary.files += [erz, gt]
     for name, (n, _) in summary.per_file.items():
         k = name[:2] if name[0] == "D" else name[0]

@@ -9,6 +9,8 @@ from .cases import Case, CaseFactory, PlacementError, apply_price
 from .codes import DISP
 from .defects import KINDS, DefectInjector
 from .package import Package
+from .q015_defects import KIND as Q015_KIND
+from .q015_defects import Picker
 from .special import SpecialFactory, fixed_price
 from .xmlwrite import RegistryWriter
 
@@ -33,6 +35,7 @@ def write_special(cfg: Config, kind: str, version: str, rng: random.Random, fact
     """Writers (still open) of the ``kind`` files of every МО; ground-truth rows appended to ``truth``."""
     sf = SpecialFactory(factory, kind, rng)
     inj = DefectInjector(sf, rng, kinds=SPECIAL_DEFECTS[kind])
+    q015 = Picker(cfg.catalogue, cfg.seed * 1000 + 97 + "CTD".index(kind) + 1)  # catalogue defects: own stream
     by_file: dict[tuple[int, str], RegistryWriter] = {}
     letters = [k.letter for k in DISP]
 
@@ -57,6 +60,9 @@ def write_special(cfg: Config, kind: str, version: str, rng: random.Random, fact
             w.add(c, mo_codes)
             if t is not None:
                 truth.append([w.h_name, c.idcase, t.kind, t.related or "", KINDS[t.kind][0]])
+            elif "q015" in c.extra:
+                q = c.extra["q015"]
+                truth.append([w.h_name, c.idcase, Q015_KIND, "", q.f014, q.id])
         batch.clear()
 
     for _ in range(count):
@@ -68,7 +74,8 @@ def write_special(cfg: Config, kind: str, version: str, rng: random.Random, fact
                 case = sf.make(mo)
             except PlacementError:
                 continue
-            inj.remember(case)
+            if q015.pick(case) is None:
+                inj.remember(case)  # a case with a catalogue defect is no collision's source
         else:
             case, t = made
             case.mo = mo

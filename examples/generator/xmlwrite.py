@@ -17,6 +17,7 @@ from . import xmlblocks as xb
 from .cases import Case
 from .catalog import REGION
 from .population import Population
+from .q015_defects import apply as apply_q015
 from .special import Disp, Onko, Vmp
 
 d, el = xb.d, xb.el
@@ -81,6 +82,8 @@ class RegistryWriter:
         else:
             out += self._case(case, mo_codes)
         out += [el("IDSP", case.idsp), el("SUMV", case.written_sumv), "</Z_SL>\n</ZAP>\n"]
+        if "q015" in case.extra:
+            apply_q015(case.extra["q015"], out)
         self.summav += case.written_sumv
         self.h.fh.write("".join(out))
 

@@ -30,6 +30,8 @@ from engine.dataset import bind
 from engine.evaluator import Evaluator
 from engine.pipeline import process
 from engine.testing import build_input
+from examples.generator.q015_defects import BY_ID as Q015_BY_ID
+from examples.generator.q015_defects import KIND as Q015_KIND
 
 ROOT = Path(__file__).resolve().parents[2]
 PKG = ROOT / "methodologies" / "federal" / "2025"
@@ -88,55 +90,90 @@ def _truth(path: Path = TRUTH) -> list[dict]:
 
 
 def _detections(res) -> dict[str, list]:
-    """Case key (FILE/IDCASE) or account key -> defects (sl/service defects carried to their case)."""
+    """Case key (FILE/IDCASE) or account key -> defects; a defect of an entity inside a case (SL,
+    service, performer, ONK_SL, NAZ, …) is carried up its relations to its case."""
     data = res.run.data
     out: dict[str, list] = defaultdict(list)
-    case_keys = data.entities["case"].keys
     for d in res.run.defects.defects:
-        ent = data.entities[d.entity]
-        row = ent.row_index(d.row_key)
-        if d.entity in ("sl", "service"):
-            out[str(case_keys[ent.rel["case"][row]])].append(d)
-        else:
-            out[d.row_key].append(d)
+        entity, row = d.entity, data.entities[d.entity].row_index(d.row_key)
+        while entity not in ("case", "account", "patient"):
+            rel = data.entities[entity].rel
+            up = "case" if "case" in rel else next(iter(rel))  # sl → case, mr_usl_n → service → case, …
+            entity, row = _target(up, entity), int(rel[up][row])
+        out[str(data.entities[entity].keys[row])].append(d)
     return out
 
 
+#: relation name -> the entity it points to, where they differ
+_REL_TARGET = {"medorg": "medorg", "smo_org": "smo"}
+
+
+def _target(rel: str, _entity: str) -> str:
+    return _REL_TARGET.get(rel, rel)
+
+
+def _key(t: dict) -> str:
+    return f"{t['file']}/{t['idcase']}" if t["idcase"] else t["file"]
+
+
+def _right(t: dict, d) -> bool:
+    """Is ``d`` the check meant for the labelled defect ``t``? A catalogue defect: its Q015 ID."""
+    if t["defect"] == Q015_KIND:
+        return d.catalogue == t["catalogue"]
+    return d.check in RIGHT[t["defect"]]
+
+
 def score(res, truth: list[dict] | None = None) -> dict:
-    """Recall per defect kind, wrong F014 codes and false positives (also per file kind)."""
+    """Recall per defect kind (a catalogue defect per Q015 ID), wrong F014 codes, catalogue IDs
+    reported on a catalogue defect beyond the one injected, false positives (per file kind)."""
     truth = _truth() if truth is None else truth
     det = _detections(res)
     per_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    catalogue: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])  # (file kind, ID)
     wrong_code: list[str] = []
+    catalogue_extra: list[str] = []
     labelled: set[str] = set()
+    by_file_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for t in truth:
-        key = f"{t['file']}/{t['idcase']}" if t["idcase"] else t["file"]
+        key = _key(t)
         labelled.add(key)
-        found = [d for d in det.get(key, []) if d.check in RIGHT[t["defect"]]]
-        per_kind[t["defect"]][1] += 1
+        found = [d for d in det.get(key, []) if _right(t, d)]
+        kind = t["defect"] if t["defect"] != Q015_KIND else f"{Q015_KIND} {t['catalogue']}"
+        per_kind[kind][1] += 1
+        by_file_kind[t["file"][0]][1] += 1
+        if t["defect"] == Q015_KIND:
+            catalogue[(t["file"][0], t["catalogue"])][1] += 1
+            allowed = {t["catalogue"], *Q015_BY_ID[t["catalogue"]].also}
+            extra = {d.catalogue for d in det.get(key, []) if d.catalogue} - allowed
+            if extra:
+                catalogue_extra.append(f"{key} ({t['catalogue']}): {sorted(extra)}")
         if found:
-            per_kind[t["defect"]][0] += 1
+            per_kind[kind][0] += 1
+            by_file_kind[t["file"][0]][0] += 1
+            if t["defect"] == Q015_KIND:
+                catalogue[(t["file"][0], t["catalogue"])][0] += 1
             if not any(d.code == t["f014_osn"] for d in found):
                 wrong_code.append(f"{key}: {[d.code for d in found]} ≠ {t['f014_osn']}")
     accounts = set(map(str, res.run.data.entities["account"].keys))
     fp: Counter = Counter()
+    catalogue_fp: Counter = Counter()  # (file kind, Q015 ID) reported on a clean case
     clean_cases: Counter = Counter()  # per file kind (first letter of the file name)
     for key in map(str, res.run.data.entities["case"].keys):
         if key in labelled:
             continue
         clean_cases[key[0]] += 1
         for d in det.get(key, []):
-            fp[(key[0], d.check)] += 1
+            fp[(key[0], d.catalogue or d.check)] += 1
+            if d.catalogue:
+                catalogue_fp[(key[0], d.catalogue)] += 1
     account_fp = [d.check for k in accounts - labelled for d in det.get(k, [])]
-    by_file_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for t in truth:
-        key = f"{t['file']}/{t['idcase']}" if t["idcase"] else t["file"]
-        by_file_kind[t["file"][0]][1] += 1
-        by_file_kind[t["file"][0]][0] += any(d.check in RIGHT[t["defect"]] for d in det.get(key, []))
     return {
         "per_kind": dict(per_kind),
+        "catalogue": dict(catalogue),
+        "catalogue_extra": catalogue_extra,
         "wrong_code": wrong_code,
         "fp": fp,
+        "catalogue_fp": catalogue_fp,
         "clean_cases": sum(clean_cases.values()),
         "clean_by_file_kind": dict(clean_cases),
         "account_fp": account_fp,
@@ -166,8 +203,7 @@ def test_every_labelled_case_detected_by_some_check(month):
     _, res = month
     det = _detections(res)
     for t in _truth():
-        key = f"{t['file']}/{t['idcase']}" if t["idcase"] else t["file"]
-        assert det.get(key), f"{key} ({t['defect']}) без дефектов"
+        assert det.get(_key(t)), f"{_key(t)} ({t['defect']}) без дефектов"
 
 
 def test_settlement_totals_consistent(month):
@@ -293,37 +329,81 @@ def test_checks_have_references_and_f014_codes(month):
 # --- generated 5.1 months with H, C, T and D files ------------------------------------------------
 
 
-def _generated(tmp: Path, n_cases: int, seed: int):
+def _generated(tmp: Path, n_cases: int, seed: int, catalogue: float = 0.1):
+    """A generated 5.1 month: 8 % МЭК defects, and a catalogue (Q015) defect in ``catalogue`` of
+    the clean cases."""
     from examples.generator import Config, generate
 
-    generate(Config(2025, 9, 3, n_cases, seed, tmp, defects=0.08, kinds="HCTD"))
+    generate(Config(2025, 9, 3, n_cases, seed, tmp, defects=0.08, kinds="HCTD", catalogue=catalogue))
     res = process(compile_package(PKG), [tmp], {"insured": tmp / "ERZ_2025-09.csv"})
     assert res.status == "done", (res.protocol or res.data_problems)[:5]
     return res, _truth(tmp / "ground_truth_2025-09.csv")
 
 
-def _assert_exact(res, truth) -> None:
+def _assert_exact(res, truth) -> dict:
     s = score(res, truth)
+    by_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])  # injected, detected, IDs
+    for (fk, _), (f, n) in s["catalogue"].items():
+        by_kind[fk][0] += n
+        by_kind[fk][1] += f
+        by_kind[fk][2] += 1
     print(f"\nby file kind (found/labelled): {s['by_file_kind']}; clean cases: {s['clean_by_file_kind']}")
+    print("catalogue defects by file kind (injected/detected/IDs): "
+          + ", ".join(f"{k} {a}/{b}/{c}" for k, (a, b, c) in sorted(by_kind.items()))
+          + f"; IDs: {len({i for _, i in s['catalogue']})}; on clean cases: {sum(s['catalogue_fp'].values())}")
     missed = {k: (f, n) for k, (f, n) in s["per_kind"].items() if f < n}
     assert not missed, f"не найдены: {missed}"
     assert not s["wrong_code"], s["wrong_code"][:10]
     assert set(s["by_file_kind"]) >= {"H", "C", "D"}, s["by_file_kind"]
+    assert not s["catalogue_fp"], dict(s["catalogue_fp"])
+    assert not s["catalogue_extra"], s["catalogue_extra"][:10]
     assert not s["fp"], dict(s["fp"])
     assert not s["account_fp"], s["account_fp"]
+    assert set(by_kind) == {"H", "C", "T", "D"}, dict(by_kind)  # catalogue defects on every file kind
+    return s
 
 
 def test_generated_51_month_every_kind(tmp_path):
-    """A small 5.1 month of every file kind: full recall, no false positive, per file kind."""
-    _assert_exact(*_generated(tmp_path, 1500, 21))
+    """A small 5.1 month of every file kind with МЭК and catalogue defects: full recall (each
+    catalogue defect reported with its Q015 ID and F014 code), no false positive, per file kind."""
+    s = _assert_exact(*_generated(tmp_path, 2000, 21))
+    assert len({i for _, i in s["catalogue"]}) >= 15, sorted(s["catalogue"])
+
+
+def test_catalogue_defect_is_in_the_written_xml(tmp_path):
+    """The ground truth's catalogue rows name cases whose XML really carries the edit."""
+    from lxml import etree
+
+    from examples.generator import Config, generate
+
+    generate(Config(2025, 9, 2, 400, 7, tmp_path, kinds="HCTD", catalogue=0.3))
+    rows = [t for t in _truth(tmp_path / "ground_truth_2025-09.csv") if t["defect"] == Q015_KIND]
+    assert rows and all(t["catalogue"] in Q015_BY_ID and t["f014_osn"] for t in rows)
+    zsl = {}
+    for f in tmp_path.glob("[HCTD]*.XML"):
+        for z in etree.parse(str(f)).getroot().iter("Z_SL"):
+            zsl[(f.stem, z.findtext("IDCASE"))] = z
+    checks = {
+        "001F.00.0170": lambda z: z.findtext("VIDPOM") == "5",
+        "003F.00.0640": lambda z: z.find("SL/PROFIL_K") is None and z.findtext("USL_OK") in ("1", "2"),
+        "003F.00.0660": lambda z: z.find("SL/P_CEL") is None and z.findtext("USL_OK") == "3",
+        "003F.00.2571": lambda z: z.find("SL/PR_D_N") is None,
+        "006F.00.0310": lambda z: z.findtext("NPR_DATE") > z.findtext("DATE_Z_1"),
+    }
+    for t in rows:
+        z = zsl[(t["file"], t["idcase"])]
+        if t["catalogue"] in checks:
+            assert checks[t["catalogue"]](z), t
 
 
 @pytest.mark.slow
 def test_generated_51_month_20000_cases(tmp_path, request):
-    """The «Must show» month: ≥ 20 000 cases of every kind, every injected defect found, 0 FP.
+    """The «Must show» month: ≥ 20 000 cases of every kind, every injected defect found — every
+    catalogue defect the generator knows among them, by its Q015 ID — and 0 FP.
     Runs with ``pytest -m slow``."""
     if "slow" not in (request.config.getoption("markexpr") or ""):
         pytest.skip("долгий тест: запускается с -m slow")
     res, truth = _generated(tmp_path, 20_000, 5)
     assert len(res.run.data.entities["case"].keys) >= 20_000
-    _assert_exact(res, truth)
+    s = _assert_exact(res, truth)
+    assert {i for _, i in s["catalogue"]} == set(Q015_BY_ID)
