@@ -23,6 +23,7 @@ from api.store.paths import upload_dir
 from api.store.queries import get_registry
 from api.store.registries import UploadError, allowed_mos_of, read_and_check, save_files, store_accepted
 from api.store.schemas import ProtocolOut, RegistryOut
+from api.store.submissions import SubmissionRefused
 from api.worker import worker_for
 
 
@@ -103,11 +104,7 @@ def _import_now(session: SessionDep, home: Path, user: User, streams: list, mo: 
         outcome = read_and_check(Path(tmp), mo_code=mo, period=period, allowed_mos=allowed_mos_of(session, user),
                                  session=session)
     if not outcome.ok and outcome.resubmission:
-        append_event(session, actor=user.login, action="registry.reject", object_type="registry",
-                     payload={"files": hashes, "errors": len(outcome.protocol), "rule": "resubmission"})
-        session.commit()
-        raise ProblemError(409, f"Реестр не принят: {outcome.protocol[0]['message']}",
-                           errors=_flk_errors(outcome.protocol), kind="resubmission")
+        _refuse_resubmission(session, user, hashes, outcome.protocol)
     if not outcome.ok:
         append_event(session, actor=user.login, action="registry.reject", object_type="registry",
                      payload={"files": hashes, "errors": len(outcome.protocol)})
@@ -122,6 +119,9 @@ def _import_now(session: SessionDep, home: Path, user: User, streams: list, mo: 
     try:
         path = store_accepted(session, home, reg, outcome, actor=user.login)
         session.commit()
+    except SubmissionRefused as exc:  # the same МО × period was imported while this one was read
+        session.rollback()
+        _refuse_resubmission(session, user, hashes, exc.protocol)
     except BaseException:
         session.rollback()
         if path is not None:
@@ -130,6 +130,14 @@ def _import_now(session: SessionDep, home: Path, user: User, streams: list, mo: 
     response.status_code = 201
     response.headers["Location"] = f"/registries/{reg.id}"
     return RegistryOut.of(reg)
+
+
+def _refuse_resubmission(session: SessionDep, user: User, hashes: dict[str, str], protocol: list) -> None:
+    append_event(session, actor=user.login, action="registry.reject", object_type="registry",
+                 payload={"files": hashes, "errors": len(protocol), "rule": "resubmission"})
+    session.commit()
+    raise ProblemError(409, f"Реестр не принят: {protocol[0]['message']}",
+                       errors=_flk_errors(protocol), kind="resubmission")
 
 
 @router.get("", response_model=list[RegistryOut], summary="Реестры",

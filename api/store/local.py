@@ -22,6 +22,7 @@ from api.store.methodologies import display_root, publish
 from api.store.paths import run_inputs_dir
 from api.store.registries import ImportOutcome, read_and_check, store_accepted
 from api.store.runs import store_outcome
+from api.store.submissions import SubmissionRefused
 from engine.model import Methodology
 from engine.pipeline import PipelineResult, Progress
 from engine.runner import ENGINE_VERSION
@@ -72,25 +73,31 @@ def process_and_store(sessions: sessionmaker[Session], home: Path, m: Methodolog
 
         return PipelineResult("flk_failed", protocol=read_registry(files).protocol, input_hashes=hashes), None
     t0 = time.perf_counter()
-    with sessions() as session, session.begin():
-        mv, _ = publish(session, m, actor=actor, user_id=None)
-        reg = Registry(filenames=sorted(hashes), input_sha256=hashes, period=outcome.period or "",
-                       status="importing", progress=0.5)
-        session.add(reg)
-        session.flush()
-        path = store_accepted(session, home, reg, outcome, actor=actor)
-        run = Run(methodology_version_id=mv.id, registry_id=reg.id, mo_code=reg.mo_code, period=reg.period,
-                  input_hashes={f"registry:{k}": v for k, v in reg.input_sha256.items()},
-                  engine_version=ENGINE_VERSION, status="running", started_at=utcnow(), progress=0.1)
-        session.add(run)
-        session.flush()
-        run_id = run.id
-        inputs = run_inputs_dir(home, run_id)
-        for entity, p in extra.items():
-            if p.is_file():
-                inputs.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(p, inputs / f"{entity}.csv")
-                run.input_hashes = {**run.input_hashes, f"{entity}:{p.name}": file_sha256(p)}
+    try:
+        with sessions() as session, session.begin():
+            mv, _ = publish(session, m, actor=actor, user_id=None)
+            reg = Registry(filenames=sorted(hashes), input_sha256=hashes, period=outcome.period or "",
+                           status="importing", progress=0.5)
+            session.add(reg)
+            session.flush()
+            path = store_accepted(session, home, reg, outcome, actor=actor)
+            run = Run(methodology_version_id=mv.id, registry_id=reg.id, mo_code=reg.mo_code, period=reg.period,
+                      input_hashes={f"registry:{k}": v for k, v in reg.input_sha256.items()},
+                      engine_version=ENGINE_VERSION, status="running", started_at=utcnow(), progress=0.1)
+            session.add(run)
+            session.flush()
+            run_id = run.id
+            inputs = run_inputs_dir(home, run_id)
+            for entity, p in extra.items():
+                if p.is_file():
+                    inputs.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(p, inputs / f"{entity}.csv")
+                    run.input_hashes = {**run.input_hashes, f"{entity}:{p.name}": file_sha256(p)}
+    except SubmissionRefused as exc:  # the same МО × period was imported while this one was read
+        with sessions() as session, session.begin():
+            append_event(session, actor=actor, action="registry.reject", object_type="registry",
+                         payload={"files": hashes, "errors": len(exc.protocol), "rule": "resubmission"})
+        return PipelineResult("submission_refused", protocol=exc.protocol, input_hashes=hashes), None
     from api.store.runs import fail_run
 
     try:

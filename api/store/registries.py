@@ -24,7 +24,13 @@ from api.auth.roles import Role, ScopeKind
 from api.db.models import BranchMo, Registry, User, utcnow
 from api.store.columnar import save_tables
 from api.store.paths import REGISTRIES_DIR, registry_npz, upload_dir
-from api.store.submissions import SubmissionKey, check_submission, record_submission, submission_keys
+from api.store.submissions import (
+    SubmissionKey,
+    SubmissionRefused,
+    check_submission,
+    claim_submission,
+    submission_keys,
+)
 
 NPZ_HASH_KEY = "columns.npz"  # key of the columnar file's sha256 in registries.input_sha256
 MAX_FILES = 200
@@ -133,8 +139,12 @@ def read_and_check(folder: Path, *, mo_code: str | None, period: str | None,
 
 def store_accepted(session: Session, home: Path, reg: Registry, outcome: ImportOutcome,
                    *, actor: str) -> Path:
-    """Write the columnar file and fill ``reg`` as imported (caller commits; on failure remove the file)."""
+    """Write the columnar file and fill ``reg`` as imported (caller commits; on failure remove the file).
+
+    The submission rule is checked again first, under the lock of its keys (SubmissionRefused:
+    nothing was written, the caller rolls back)."""
     assert outcome.tables is not None
+    claim_submission(session, reg.id, outcome.submissions)
     path = registry_npz(home, reg.id)
     digest = save_tables(path, outcome.tables)
     reg.status = "imported"
@@ -149,7 +159,6 @@ def store_accepted(session: Session, home: Path, reg: Registry, outcome: ImportO
     reg.error = None
     reg.updated_at = utcnow()
     session.flush()
-    record_submission(session, reg.id, outcome.submissions)
     append_event(session, actor=actor, action="registry.import", object_type="registry", object_id=str(reg.id),
                  payload={"files": reg.input_sha256, "counts": outcome.counts, "period": reg.period,
                           "mo_codes": outcome.mo_codes})
@@ -188,20 +197,21 @@ def import_registry(sessions: sessionmaker[Session], home: Path, registry_id: in
         outcome = ImportOutcome(False, protocol=[_problem("API-INTERNAL", "внутренняя ошибка чтения реестра")])
     path = None
     try:
-        with sessions() as session, session.begin():
-            session.execute(update(Registry).where(Registry.id == registry_id).values(updated_at=utcnow()))
-            reg = session.get(Registry, registry_id)
-            assert reg is not None
-            if outcome.ok:
-                path = store_accepted(session, home, reg, outcome, actor=actor)
-            else:
-                reg.status, reg.progress = "rejected", 1.0
-                reg.flk_protocol = outcome.protocol
-                reg.error = (f"Реестр не принят: {outcome.protocol[0]['message']}" if outcome.resubmission
-                             else f"Реестр не принят: ошибок ФЛК — {len(outcome.protocol)}")
-                append_event(session, actor=actor, action="registry.reject", object_type="registry",
-                             object_id=str(reg.id), payload={"files": reg.input_sha256,
-                                                             "errors": len(outcome.protocol)})
+        try:
+            with sessions() as session, session.begin():
+                session.execute(update(Registry).where(Registry.id == registry_id).values(updated_at=utcnow()))
+                reg = session.get(Registry, registry_id)
+                assert reg is not None
+                if outcome.ok:
+                    path = store_accepted(session, home, reg, outcome, actor=actor)
+                else:
+                    _reject(session, reg, outcome, actor)
+        except SubmissionRefused as exc:  # the same key was imported while this one was read
+            outcome = ImportOutcome(False, protocol=exc.protocol, submissions=outcome.submissions)
+            with sessions() as session, session.begin():
+                reg = session.get(Registry, registry_id)
+                assert reg is not None
+                _reject(session, reg, outcome, actor)
     except BaseException:
         if path is not None:
             path.unlink(missing_ok=True)
@@ -209,3 +219,13 @@ def import_registry(sessions: sessionmaker[Session], home: Path, registry_id: in
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return "imported" if outcome.ok else "rejected"
+
+
+def _reject(session: Session, reg: Registry, outcome: ImportOutcome, actor: str) -> None:
+    reg.status, reg.progress = "rejected", 1.0
+    reg.flk_protocol = outcome.protocol
+    reg.error = (f"Реестр не принят: {outcome.protocol[0]['message']}" if outcome.resubmission
+                 else f"Реестр не принят: ошибок ФЛК — {len(outcome.protocol)}")
+    reg.updated_at = utcnow()
+    append_event(session, actor=actor, action="registry.reject", object_type="registry",
+                 object_id=str(reg.id), payload={"files": reg.input_sha256, "errors": len(outcome.protocol)})

@@ -13,6 +13,14 @@ already holds the same key:
   naming the registry that holds the key and how many records are not marked corrected.
 
 Nothing of a refused registry is stored; the refusal is audited like a ФЛК refusal.
+
+The check runs twice: early, right after ФЛК (``check_submission``, to refuse without writing
+anything), and again inside the transaction that stores the registry (``claim_submission``),
+under a lock of the key held until that transaction ends — so two first submissions of the
+same МО × period × payer arriving at once cannot both pass: the second waits for the first to
+commit and then sees it. PostgreSQL: ``pg_advisory_xact_lock`` per key (keys in a fixed order, so
+two registries with several keys do not deadlock). SQLite serialises writers: the claim takes the
+database's write lock first (as BEGIN IMMEDIATE would) and checks under it.
 """
 
 from __future__ import annotations
@@ -22,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from api.db.models import Registry, RegistrySubmission
@@ -79,16 +87,26 @@ def _problem(code: str, message: str, file: str, path: str) -> dict[str, Any]:
             "sl_id": None, "path": path}
 
 
-def check_submission(session: Session, keys: list[SubmissionKey]) -> list[dict[str, Any]]:
+class SubmissionRefused(Exception):
+    """The submission rule refused the registry inside the storing transaction (roll it back)."""
+
+    def __init__(self, protocol: list[dict[str, Any]]) -> None:
+        super().__init__(protocol[0]["message"] if protocol else "реестр не принят")
+        self.protocol = protocol
+
+
+def check_submission(session: Session, keys: list[SubmissionKey],
+                     exclude_registry: int | None = None) -> list[dict[str, Any]]:
     """Problems that refuse the registry (empty: it may be imported)."""
     problems = []
     for k in keys:
-        earlier = session.execute(
-            select(RegistrySubmission, Registry.created_at)
-            .join(Registry, Registry.id == RegistrySubmission.registry_id)
-            .where(Registry.status == "imported", RegistrySubmission.mo_code == k.mo_code,
-                   RegistrySubmission.period == k.period, RegistrySubmission.payer == k.payer)
-            .order_by(RegistrySubmission.id)).all()
+        stmt = (select(RegistrySubmission, Registry.created_at)
+                .join(Registry, Registry.id == RegistrySubmission.registry_id)
+                .where(Registry.status == "imported", RegistrySubmission.mo_code == k.mo_code,
+                       RegistrySubmission.period == k.period, RegistrySubmission.payer == k.payer))
+        if exclude_registry is not None:
+            stmt = stmt.where(Registry.id != exclude_registry)
+        earlier = session.execute(stmt.order_by(RegistrySubmission.id)).all()
         if not earlier:
             continue
         first, when = earlier[0]
@@ -106,6 +124,37 @@ def check_submission(session: Session, keys: list[SubmissionKey]) -> list[dict[s
                 f"записи (PR_NOV = 1), а в счёте {k.filename} записей без признака исправления: "
                 f"{k.records - k.corrections} из {k.records}", k.filename, "ZL_LIST/ZAP/PR_NOV"))
     return problems
+
+
+def lock_key(k: SubmissionKey) -> int:
+    """The advisory lock number of an МО × period × payer (signed 64 bits, as PostgreSQL takes it)."""
+    digest = hashlib.sha256(f"metodika:submission\x1f{k.mo_code}\x1f{k.period}\x1f{k.payer}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def lock_submission_keys(session: Session, keys: list[SubmissionKey]) -> None:
+    """Hold, until the session's transaction ends, the lock of every МО × period × payer of ``keys``."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        for number in sorted({lock_key(k) for k in keys}):
+            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": number})
+    elif dialect == "sqlite":
+        # a write statement takes the database's write lock now (waiting up to busy_timeout for
+        # another writer to commit); every read after it in this transaction sees the committed rows
+        session.execute(text("UPDATE registry_submissions SET id = id WHERE 0 = 1"))
+    else:  # pragma: no cover - the platform runs on SQLite and PostgreSQL only
+        raise RuntimeError(f"правило повторной подачи не поддерживает СУБД {dialect}")
+
+
+def claim_submission(session: Session, registry_id: int, keys: list[SubmissionKey]) -> None:
+    """Inside the transaction that stores registry ``registry_id``: lock its keys, check the rule
+    again under the lock and record the submission; SubmissionRefused when an import of the same
+    key committed in the meantime (the caller rolls back and reports the protocol)."""
+    lock_submission_keys(session, keys)
+    refused = check_submission(session, keys, exclude_registry=registry_id)
+    if refused:
+        raise SubmissionRefused(refused)
+    record_submission(session, registry_id, keys)
 
 
 def record_submission(session: Session, registry_id: int, keys: list[SubmissionKey]) -> None:
