@@ -1,7 +1,10 @@
 """One truth for the totals by ground: the settlement, the МЭК act (in memory and from a run directory)
 and summary_ground.csv agree on every shipped month and a generated one — each case counted once,
-under the ground applied, and Σ by ground = the run's withheld total. The web page and the API:
-tests/web/test_web_totals_by_ground.py."""
+under the ground applied, and Σ by ground = the run's withheld total; and every shipped month
+stored and run on the platform gives the same figures on the web run page, in the act form the
+web serves and in GET /runs/{id}/totals (SQLite and PostgreSQL). The shipped months are the
+directories of examples/registries, found at collection: a new month is covered without a change
+here."""
 
 from __future__ import annotations
 
@@ -95,3 +98,97 @@ def test_act_summary_file_and_settlement_agree(federal, month, tmp_path):
     raw.update(read_extra({"insured": _erz(month)}))
     act_dir, _ = _act_lines(run_data_from_dir(out, federal, bind(federal.entities, raw)), federal)
     assert act_dir == grounds
+
+
+# --- the same month through the platform: upload, run, the web run page, the act form, the API ----
+
+
+@pytest.fixture
+def platform(db, tmp_path):  # type: ignore[no-untyped-def]  # db: tests/conftest.py (SQLite, PostgreSQL)
+    """An app with an economist and the federal package published; (app, methodology version id)."""
+    from platform_helpers import app_with_users
+
+    from api.auth.roles import Role
+    from api.auth.users import Scope
+    from api.store.methodologies import publish
+
+    app, sessions = app_with_users(db.engine, tmp_path / "home", {"economist": (Role.ECONOMIST, Scope())})
+    with sessions() as session:
+        mv, _ = publish(session, compile_package(FEDERAL), actor="economist", user_id=None)
+        session.commit()
+    yield app, mv.id
+    app.state.worker.shutdown(wait_jobs=True)
+
+
+def _platform_run(client, headers: dict[str, str], version_id: int, month: Path) -> int:  # type: ignore[no-untyped-def]
+    import time
+
+    files = [("files", (p.name, p.read_bytes(), "application/xml")) for p in _xml(month)]
+    r = client.post("/registries?wait=true", headers=headers, files=files)
+    assert r.status_code == 201, r.text
+    erz = _erz(month)
+    r = client.post("/runs", headers=headers, files={"insured": (erz.name, erz.read_bytes(), "text/csv")},
+                    data={"methodology_version_id": str(version_id), "registry_id": str(r.json()["id"])})
+    assert r.status_code == 202, r.text
+    run_id = int(r.json()["id"])
+    deadline = time.monotonic() + 300
+    while (body := client.get(f"/runs/{run_id}", headers=headers).json())["status"] not in ("done", "failed"):
+        assert time.monotonic() < deadline, body
+        time.sleep(0.1)
+    assert body["status"] == "done", body
+    return run_id
+
+
+def _act_html(html: str) -> tuple[dict[str, tuple[int, int]], int]:
+    """The МЭК act as the web serves it (HTML): {ground: (cases, withheld kopecks)} of lines 02.N,
+    and line 02's withheld (columns: cases, billed, withheld, accepted, fine)."""
+    import re
+
+    def kop(text: str) -> int:
+        return int(Decimal(re.sub(r"\s", "", text).replace(",", ".")) * 100)
+
+    out, total = {}, None
+    for label, code, cells in re.findall(
+            r'<tr[^>]*><td class="left"[^>]*>([^<]*)</td><td class="center">(02[.0-9]*)</td>(.*?)</tr>', html, re.S):
+        vals = re.findall(r'<td class="right">([^<]*)</td>', cells)
+        if code == "02":
+            total = kop(vals[2])
+        elif vals[0].strip() not in ("", "0"):
+            out[label.split(" — ")[0]] = (int(vals[0]), kop(vals[2]))
+    return out, total
+
+
+@pytest.mark.parametrize("name", [p.name for p in SHIPPED])
+def test_web_page_act_form_api_and_settlement_agree(federal, platform, name) -> None:  # type: ignore[no-untyped-def]
+    """Every shipped month (each directory of examples/registries: 2025-03 H, 2025-09 H+C+T+D),
+    stored and run on the platform (SQLite and PostgreSQL): the web run page's table by code, the
+    МЭК act form the web builds from the stored run, GET /runs/{id}/totals and the settlement's
+    totals by the applied ground are one set of figures, Σ = the run's withheld total. (The
+    generated month: test_act_summary_file_and_settlement_agree above.)"""
+    from fastapi.testclient import TestClient
+    from platform_helpers import PASSWORD, login
+
+    from api.web.common import money, number
+    from tests.web.web_helpers import by_ground_table, web_login
+
+    month = ROOT / "examples" / "registries" / name
+    s = process(federal, _xml(month), {"insured": _erz(month)}).settlement
+    grounds = by_ground(s)
+    assert grounds and sum(g.withheld for g in grounds) == int(s.withheld.sum())
+    app, version_id = platform
+    client = TestClient(app, raise_server_exceptions=True, base_url="http://testserver")
+    run_id = _platform_run(client, login(client, "economist", PASSWORD), version_id, month)
+
+    body = client.get(f"/runs/{run_id}/totals", headers=login(client, "economist", PASSWORD)).json()
+    assert [(g["code"], g["cases"], g["withheld_kopecks"], g["fine_kopecks"]) for g in body["by_ground"]] == \
+        [(g.code, g.cases, g.withheld, g.fine) for g in grounds]
+    assert body["withheld_kopecks"] == int(s.withheld.sum()) and body["cases"] == len(s.keys)
+
+    assert web_login(client, "economist").status_code == 303
+    page = client.get(f"/web/runs/{run_id}")
+    assert page.status_code == 200
+    assert by_ground_table(page.text) == {g.code: (number(g.cases), money(g.withheld)) for g in grounds}
+    act = client.get(f"/web/runs/{run_id}/forms/mek_act.html")
+    assert act.status_code == 200, act.text[act.text.find("<main"):][:600]
+    lines, total = _act_html(act.text)
+    assert lines == {g.code: (g.cases, g.withheld) for g in grounds} and total == int(s.withheld.sum())

@@ -3,24 +3,13 @@ applied ground (engine.settlement.by_ground) on the shipped month; Σ by ground 
 
 from __future__ import annotations
 
-import re
-
 from platform_helpers import PASSWORD, login
-from web_helpers import ERZ, FEDERAL, MONTH
+from web_helpers import ERZ, FEDERAL, MONTH, by_ground_table
 
 from api.web.common import money
 from engine.compiler import compile_package
 from engine.pipeline import process
 from engine.settlement import by_ground
-
-
-def _page_table(html: str) -> dict[str, tuple[str, str]]:
-    body = html.split('id="by-ground"', 1)[1].split("</table>", 1)[0]
-    out = {}
-    for code, rest in re.findall(r'<tr><td><a[^>]*>([^<]+)</a></td><td>[^<]*</td>(.*?)</tr>', body, re.S):
-        cells = re.findall(r'<td class="num">([^<]*)</td>', rest)
-        out[code] = (cells[0], cells[1])
-    return out
 
 
 def test_page_and_api_totals_by_ground_equal_the_settlement(month) -> None:  # tests/web/conftest.py
@@ -32,7 +21,7 @@ def test_page_and_api_totals_by_ground_equal_the_settlement(month) -> None:  # t
     assert page.status_code == 200
     from api.web.common import number
 
-    assert _page_table(page.text) == {g.code: (number(g.cases), money(g.withheld)) for g in grounds}
+    assert by_ground_table(page.text) == {g.code: (number(g.cases), money(g.withheld)) for g in grounds}
     api = month.client()
     body = api.get(f"/runs/{month.run_id}/totals", headers=login(api, "economist", PASSWORD)).json()
     assert [(g["code"], g["cases"], g["withheld_kopecks"], g["fine_kopecks"]) for g in body["by_ground"]] == \

@@ -60,3 +60,13 @@ def start_run(client: TestClient, version_id: int, registry_id: int, insured: bo
     return client.post("/web/runs/new", files=files, follow_redirects=False,
                        data={"csrf": page_csrf(client, "/web/runs/new"), "methodology_version_id": str(version_id),
                              "registry_id": str(registry_id)})
+
+
+def by_ground_table(html: str) -> dict[str, tuple[str, str]]:
+    """The run page's table by ground: {code: (cases, withheld) as displayed}."""
+    body = html.split('id="by-ground"', 1)[1].split("</table>", 1)[0]
+    out = {}
+    for code, rest in re.findall(r'<tr><td><a[^>]*>([^<]+)</a></td><td>[^<]*</td>(.*?)</tr>', body, re.S):
+        cells = re.findall(r'<td class="num">([^<]*)</td>', rest)
+        out[code] = (cells[0], cells[1])
+    return out
