@@ -22,6 +22,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 from .cases import Case
 from .special import Disp, Onko, Vmp
@@ -29,9 +30,10 @@ from .special import Disp, Onko, Vmp
 Lines = list[str]
 
 
-def _idx(out: Lines, tag: str, start: int = 0, stop: int | None = None) -> int:
+def _idx(out: Lines, tag: str, start: int = 0) -> int:
+    """Index of the first line of element ``tag`` at or after ``start``."""
     head = f"<{tag}>"
-    for i in range(start, len(out) if stop is None else stop):
+    for i in range(start, len(out)):
         if out[i].startswith(head):
             return i
     raise LookupError(tag)
@@ -49,24 +51,25 @@ def _value(line: str) -> str:
     return line[line.index(">") + 1 : line.rindex("</")]
 
 
-def _set(tag: str, value: str, where: Callable[[Lines], int] = lambda out: 0, nth: int = 0):
+Where = Callable[[Lines], int]  # the line from which to look for the element (0: the whole ZAP)
+Mutation = Callable[[Lines], None]
+
+
+def _set(tag: str, value: str, where: Where = lambda out: 0) -> Mutation:
     def mutate(out: Lines) -> None:
-        i = where(out) - 1
-        for _ in range(nth + 1):
-            i = _idx(out, tag, i + 1)
-        out[i] = f"<{tag}>{value}</{tag}>\n"
+        out[_idx(out, tag, where(out))] = f"<{tag}>{value}</{tag}>\n"
 
     return mutate
 
 
-def _drop(tag: str, where: Callable[[Lines], int] = lambda out: 0):
+def _drop(tag: str, where: Where = lambda out: 0) -> Mutation:
     def mutate(out: Lines) -> None:
         del out[_idx(out, tag, where(out))]
 
     return mutate
 
 
-def _drop_blocks(tag: str):
+def _drop_blocks(tag: str) -> Mutation:
     def mutate(out: Lines) -> None:
         while f"<{tag}>\n" in out:
             i = out.index(f"<{tag}>\n")
@@ -75,7 +78,7 @@ def _drop_blocks(tag: str):
     return mutate
 
 
-def _insert_after(tag: str, line: str, where: Callable[[Lines], int] = lambda out: 0):
+def _insert_after(tag: str, line: str, where: Where = lambda out: 0) -> Mutation:
     def mutate(out: Lines) -> None:
         out.insert(_idx(out, tag, where(out)) + 1, line)
 
@@ -84,8 +87,6 @@ def _insert_after(tag: str, line: str, where: Callable[[Lines], int] = lambda ou
 
 def _npr_after_start(out: Lines) -> None:
     """NPR_DATE one day after DATE_Z_1: the referral dated after the treatment began (006F.00.0310)."""
-    from datetime import date, timedelta
-
     d1 = date.fromisoformat(_value(out[_idx(out, "DATE_Z_1")]))
     out[_idx(out, "NPR_DATE")] = f"<NPR_DATE>{(d1 + timedelta(days=1)).isoformat()}</NPR_DATE>\n"
 
@@ -138,7 +139,7 @@ class Q015Defect:
     kinds: str  # file kinds (H, C, T, D) of the cases it is made on
     what: str
     applies: Callable[[Case], bool]
-    mutate: Callable[[Lines], None]
+    mutate: Mutation
     #: other catalogue IDs the same edit breaks by the catalogue's own logic (reported too)
     also: tuple[str, ...] = ()
 
