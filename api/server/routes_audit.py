@@ -12,6 +12,7 @@ from api.auth.permissions import Action
 from api.db.models import AuditEvent, User
 from api.server.deps import SessionDep, require
 from api.server.errors import PROBLEM_RESPONSES
+from api.server.params import INT64_MAX
 from api.server.schemas import AuditEventOut, AuditProblemOut, AuditVerifyOut
 
 router = APIRouter(prefix="/audit", tags=["Аудит"], responses=PROBLEM_RESPONSES)
@@ -45,7 +46,7 @@ def verify(session: SessionDep, _: Annotated[User, Depends(require(Action.AUDIT_
 def events(
     session: SessionDep,
     _: Annotated[User, Depends(require(Action.AUDIT_READ))],
-    after: Annotated[int, Query(ge=0, description="Номер записи, после которой читать")] = 0,
+    after: Annotated[int, Query(ge=0, le=INT64_MAX, description="Номер записи, после которой читать")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000, description="Сколько записей вернуть")] = 100,
     action: Annotated[
         str | None, Query(description="Только это действие, например auth.login_failed")

@@ -12,6 +12,7 @@ from api.auth.users import Scope, UserError, create_user, set_branch, update_use
 from api.db.models import User
 from api.server.deps import SessionDep, require
 from api.server.errors import PROBLEM_RESPONSES, ProblemError
+from api.server.params import IdPath
 from api.server.schemas import BranchIn, UserCreate, UserOut, UserUpdate
 
 router = APIRouter(tags=["Пользователи"], responses=PROBLEM_RESPONSES)
@@ -61,7 +62,7 @@ def add_user(body: UserCreate, session: SessionDep, admin: Admin) -> UserOut:
 
 
 @router.get("/users/{user_id}", response_model=UserOut, summary="Пользователь")
-def get_user(user_id: int, session: SessionDep, _: Admin) -> UserOut:
+def get_user(user_id: IdPath, session: SessionDep, _: Admin) -> UserOut:
     return UserOut.of(_get(session, user_id))
 
 
@@ -72,7 +73,7 @@ def get_user(user_id: int, session: SessionDep, _: Admin) -> UserOut:
     description="Смена роли или области видимости, отключение и смена пароля записываются в журнал "
     "аудита. При смене роли область видимости задаётся заново.",
 )
-def patch_user(user_id: int, body: UserUpdate, session: SessionDep, admin: Admin) -> UserOut:
+def patch_user(user_id: IdPath, body: UserUpdate, session: SessionDep, admin: Admin) -> UserOut:
     user = _get(session, user_id)
     sent = body.model_fields_set
     scope = None
@@ -105,7 +106,7 @@ def patch_user(user_id: int, body: UserUpdate, session: SessionDep, admin: Admin
     summary="Отключить пользователя",
     description="Учётная запись не удаляется (на неё ссылаются журнал и расчёты), а отключается.",
 )
-def deactivate_user(user_id: int, session: SessionDep, admin: Admin) -> Response:
+def deactivate_user(user_id: IdPath, session: SessionDep, admin: Admin) -> Response:
     user = _get(session, user_id)
     if user.id == admin.id:
         raise ProblemError(409, "Нельзя отключить себя", kind="self-lockout")

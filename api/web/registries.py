@@ -16,6 +16,7 @@ from api.auth.permissions import Action
 from api.auth.roles import Role, ScopeKind
 from api.db.models import Registry, Run
 from api.server.deps import SessionDep, SettingsDep
+from api.server.params import IdPath
 from api.store.paths import upload_dir
 from api.store.queries import run_visible
 from api.store.registries import UploadError, save_files
@@ -107,7 +108,7 @@ def upload(request: Request, session: SessionDep, settings: SettingsDep,
 
 @router.get("/{registry_id}")
 @page
-def registry_page(registry_id: int, request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+def registry_page(registry_id: IdPath, request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     ctx = _reader(request, session, settings)
     reg = registry_or_404(ctx, registry_id)
     runs = []
@@ -123,7 +124,7 @@ def registry_page(registry_id: int, request: Request, session: SessionDep, setti
 
 @router.get("/{registry_id}/state")
 @page
-def registry_state(registry_id: int, request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+def registry_state(registry_id: IdPath, request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     """Progress for the polling script (ids and states only)."""
     ctx = _reader(request, session, settings)
     reg = registry_or_404(ctx, registry_id)
@@ -137,7 +138,7 @@ def _protocol_rows(reg: Registry) -> list[dict[str, Any]]:
 
 @router.get("/{registry_id}/protocol.csv")
 @page
-def protocol_csv(registry_id: int, request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+def protocol_csv(registry_id: IdPath, request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     ctx = _reader(request, session, settings)
     reg = registry_or_404(ctx, registry_id)
     buf = io.StringIO()
@@ -152,7 +153,7 @@ def protocol_csv(registry_id: int, request: Request, session: SessionDep, settin
 
 @router.get("/{registry_id}/protocol.html")
 @page
-def protocol_html(registry_id: int, request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+def protocol_html(registry_id: IdPath, request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     ctx = _reader(request, session, settings)
     reg = registry_or_404(ctx, registry_id)
     response = render(ctx, "protocol.html", reg=reg, rows=_protocol_rows(reg), columns=PROTOCOL_COLUMNS)
