@@ -110,3 +110,23 @@ class AuditEventOut(BaseModel):
     payload_sha256: str = Field(description="sha256 данных")
     prev_hash: str = Field(description="Хеш предыдущей записи")
     hash: str = Field(description="Хеш записи")
+
+
+class SessionTokenOut(BaseModel):
+    """An issued token (its identifier only: the token itself is never stored)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    jti: str = Field(description="Идентификатор токена (claim jti)")
+    channel: str = Field(description="Где выдан: api (POST /auth/token) или web (страница входа)")
+    client: str | None = Field(description="Адрес клиента при входе")
+    issued_at: datetime = Field(description="Выдан (UTC)")
+    expires_at: datetime = Field(description="Действует до (UTC)")
+    revoked_at: datetime | None = Field(description="Отозван (UTC)")
+    revoked_reason: str | None = Field(description="Причина отзыва: logout, password, deactivated, activated, "
+                                                   "role, admin")
+    state: str = Field(description="active — действует, expired — истёк, revoked — отозван")
+
+
+class RevokedOut(BaseModel):
+    revoked: int = Field(description="Сколько токенов отозвано")
