@@ -84,7 +84,10 @@ class BranchIn(BaseModel):
 
 
 class AuditProblemOut(BaseModel):
-    kind: str = Field(description="edited — запись изменена, deleted — удалена, relinked — цепочка разорвана")
+    kind: str = Field(description="edited — запись изменена, deleted — удалена, relinked — цепочка разорвана, "
+                                  "truncated — удалены последние записи, rewritten — журнал переписан, "
+                                  "unverifiable — нет ключа для проверки, checkpoint — контрольная точка "
+                                  "подделана или отсутствует")
     seqs: list[int] = Field(description="Номера затронутых записей")
     message: str = Field(description="Описание нарушения")
 
@@ -94,7 +97,21 @@ class AuditVerifyOut(BaseModel):
     count: int = Field(description="Проверено записей")
     summary: str = Field(description="Итог проверки")
     first_edited: int | None = Field(description="Номер первой изменённой записи")
+    chain_id: str | None = Field(description="Идентификатор цепочки (из её первой записи с ключом)")
+    keyed_from: int | None = Field(description="Первая запись, заверенная ключом (HMAC-SHA256)")
+    checkpoints: int = Field(description="Сверено контрольных точек")
     problems: list[AuditProblemOut] = Field(description="Нарушения")
+
+
+class CheckpointOut(BaseModel):
+    chain: str = Field(description="Идентификатор цепочки")
+    seq: int = Field(description="Номер записи — головы цепочки на момент точки")
+    hash: str = Field(description="Хеш этой записи")
+    at: str = Field(description="Время точки (UTC)")
+    key_id: str = Field(description="Идентификатор ключа подписи")
+    sig: str = Field(description="Подпись HMAC-SHA256")
+    line: int = Field(description="Строка файла контрольных точек")
+    signature_ok: bool | None = Field(description="Подпись верна (null — ключа подписи нет)")
 
 
 class AuditEventOut(BaseModel):

@@ -97,11 +97,11 @@ def test_admin_lists_and_revokes_tokens(setup: tuple[TestClient, dict[str, str],
 
 def test_cli_lists_and_revokes_tokens(db: Database, sessions: sessionmaker[Session], tmp_path: Path,
                                       monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv(DATABASE_URL_ENV, db.url)
+    monkeypatch.setenv(HOME_ENV, str(tmp_path / "home"))  # one home (audit key) for the app and the CLI
     add_users(sessions, [Role.ECONOMIST])
     client = client_for(db.engine)
     live = login(client, "economist")
-    monkeypatch.setenv(DATABASE_URL_ENV, db.url)
-    monkeypatch.setenv(HOME_ENV, str(tmp_path / "home"))
     assert run(["users", "tokens", "economist"]) == 0
     out = capsys.readouterr().out
     assert "действует" in out and re.search(r"^[0-9a-f]{32} +api ", out, re.M)

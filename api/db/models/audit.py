@@ -40,5 +40,6 @@ class AuditChainHead(Base):
     last_hash: Mapped[str] = mapped_column(String(64), default=GENESIS_HASH)
     # keyed hashing (HMAC-SHA256): id of the key in force and the first record hashed with a key;
     # NULL on a chain that has not switched yet (records before it are plain sha256)
+    chain_id: Mapped[str | None] = mapped_column(String(32), default=None)
     key_id: Mapped[str | None] = mapped_column(String(32), default=None)
     keyed_from_seq: Mapped[int | None] = mapped_column(BigInteger, default=None)

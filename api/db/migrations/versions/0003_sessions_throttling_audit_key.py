@@ -46,6 +46,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_login_failures_failed_at'), ['failed_at'], unique=False)
 
     with op.batch_alter_table('audit_chain_head', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('chain_id', sa.String(length=32), nullable=True))
         batch_op.add_column(sa.Column('key_id', sa.String(length=32), nullable=True))
         batch_op.add_column(sa.Column('keyed_from_seq', sa.BigInteger(), nullable=True))
     with op.batch_alter_table('runs', schema=None) as batch_op:
@@ -62,6 +63,7 @@ def downgrade() -> None:
     with op.batch_alter_table('audit_chain_head', schema=None) as batch_op:
         batch_op.drop_column('keyed_from_seq')
         batch_op.drop_column('key_id')
+        batch_op.drop_column('chain_id')
     with op.batch_alter_table('login_failures', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_login_failures_failed_at'))
         batch_op.drop_index(batch_op.f('ix_login_failures_key'))
