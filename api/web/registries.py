@@ -23,6 +23,7 @@ from api.store.registries import UploadError, save_files
 from api.web.common import DOCUMENT_CSP, PREFIX, SECURITY_HEADERS, Ctx, WebError, page, render, signed_in
 from api.web.queries import registries_in_scope, registry_or_404, run_titles, user_logins
 from api.worker import worker_for
+from engine.io.spreadsheet import safe_row
 
 router = APIRouter(prefix=PREFIX + "/registries", include_in_schema=False)
 
@@ -145,7 +146,7 @@ def protocol_csv(registry_id: IdPath, request: Request, session: SessionDep, set
     writer = csv.writer(buf, delimiter=";")
     writer.writerow([label for _, label in PROTOCOL_COLUMNS])
     for row in _protocol_rows(reg):
-        writer.writerow([row[k] for k, _ in PROTOCOL_COLUMNS])
+        writer.writerow(safe_row(row[k] for k, _ in PROTOCOL_COLUMNS))
     body = "\ufeff" + buf.getvalue()  # BOM: Excel opens UTF-8 CSV with Cyrillic correctly
     return Response(body.encode("utf-8"), media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="flk_protocol_{reg.id}.csv"', "Cache-Control": "no-store"})
