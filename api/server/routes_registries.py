@@ -20,6 +20,7 @@ from api.db.models import Registry, User
 from api.server.deps import SessionDep, SettingsDep, require
 from api.server.errors import PROBLEM_RESPONSES, ProblemError
 from api.server.params import IdPath, OffsetQuery
+from api.server.schemas import FailureDetailOut
 from api.store.paths import upload_dir
 from api.store.queries import get_registry
 from api.store.registries import UploadError, allowed_mos_of, read_and_check, save_files, store_accepted
@@ -156,6 +157,17 @@ def _visible(session: SessionDep, user: User, registry_id: int) -> Registry:
     if reg is None:
         raise ProblemError(404, f"Реестр {registry_id} не найден")
     return reg
+
+
+@router.get("/{registry_id}/failure", response_model=FailureDetailOut, summary="Трассировка сбоя импорта",
+            description="Для администратора: типы исключений и кадры стека внутреннего сбоя чтения реестра. "
+                        "Сообщения исключений и данные не сохраняются.")
+def get_registry_failure(registry_id: IdPath, session: SessionDep,
+                         _: Annotated[User, Depends(require(Action.SYSTEM_DIAGNOSE))]) -> FailureDetailOut:
+    reg = session.get(Registry, registry_id)
+    if reg is None:
+        raise ProblemError(404, f"Реестр {registry_id} не найден")
+    return FailureDetailOut(id=reg.id, status=reg.status, error=reg.error, error_detail=reg.error_detail)
 
 
 @router.get("/{registry_id}", response_model=RegistryOut, summary="Состояние реестра и ход импорта")

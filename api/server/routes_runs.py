@@ -12,6 +12,7 @@ from api.db.models import MethodologyVersion, Registry, Run, RunDefect, RunResul
 from api.server.deps import SessionDep, SettingsDep, require
 from api.server.errors import PROBLEM_RESPONSES, ProblemError
 from api.server.params import INT64_MAX, CursorQuery, IdPath, OffsetQuery
+from api.server.schemas import FailureDetailOut
 from api.store.methodologies import compile_version
 from api.store.personal import MASK, mask_defect_values, personal_names, public_defect_values
 from api.store.queries import MAX_PAGE, Filters, get_registry, get_run, page_rows, row_in_scope, run_visible
@@ -36,6 +37,7 @@ Starter = Annotated[User, Depends(require(Action.RUN_START))]
 Reader = Annotated[User, Depends(require(Action.RUN_READ))]
 DefectReader = Annotated[User, Depends(require(Action.DEFECT_READ))]
 Explainer = Annotated[User, Depends(require(Action.RUN_EXPLAIN))]
+Diagnoser = Annotated[User, Depends(require(Action.SYSTEM_DIAGNOSE))]
 
 EntityQ = Annotated[str | None, Query(description="Сущность: case, service, patient …")]
 MoQ = Annotated[str | None, Query(description="Код МО")]
@@ -105,6 +107,16 @@ def list_runs(session: SessionDep, user: Reader,
     if registry_id is not None:
         stmt = stmt.where(Run.registry_id == registry_id)
     return [_out(session, r) for r in session.scalars(stmt.order_by(Run.id.desc()).limit(limit).offset(offset))]
+
+
+@router.get("/{run_id}/failure", response_model=FailureDetailOut, summary="Трассировка сбоя расчёта",
+            description="Для администратора: типы исключений и кадры стека внутреннего сбоя расчёта. "
+                        "Сообщения исключений и данные не сохраняются.")
+def get_run_failure(run_id: IdPath, session: SessionDep, _: Diagnoser) -> FailureDetailOut:
+    run = session.get(Run, run_id)
+    if run is None:
+        raise ProblemError(404, f"Расчёт {run_id} не найден")
+    return FailureDetailOut(id=run.id, status=run.status, error=run.error, error_detail=run.error_detail)
 
 
 @router.get("/{run_id}", response_model=RunOut, summary="Состояние и ход расчёта")

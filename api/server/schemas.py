@@ -147,3 +147,11 @@ class SessionTokenOut(BaseModel):
 
 class RevokedOut(BaseModel):
     revoked: int = Field(description="Сколько токенов отозвано")
+
+
+class FailureDetailOut(BaseModel):
+    id: int = Field(description="Идентификатор расчёта или реестра")
+    status: str = Field(description="Состояние")
+    error: str | None = Field(description="Сообщение для пользователя")
+    error_detail: str | None = Field(description="Трассировка внутреннего сбоя: типы исключений и кадры стека "
+                                                 "(без сообщений и данных); пусто — сбоя не было")

@@ -25,6 +25,7 @@ from api.db.models import BranchMo, Registry, User, utcnow
 from api.store.columnar import save_tables
 from api.store.paths import REGISTRIES_DIR, registry_npz, upload_dir
 from api.store.submissions import SubmissionKey, check_submission, record_submission, submission_keys
+from api.worker.diagnostics import failure_detail
 
 NPZ_HASH_KEY = "columns.npz"  # key of the columnar file's sha256 in registries.input_sha256
 MAX_FILES = 200
@@ -180,12 +181,14 @@ def import_registry(sessions: sessionmaker[Session], home: Path, registry_id: in
         uploader = session.get(User, reg.uploaded_by) if reg.uploaded_by is not None else None
         actor = uploader.login if uploader is not None else "system"
         allowed_mos = allowed_mos_of(session, uploader)
+    detail = None
     try:
         with sessions() as session:
             outcome = read_and_check(folder, mo_code=mo_code, period=period, allowed_mos=allowed_mos,
                                      session=session)
-    except Exception:  # noqa: BLE001 - the reader failed unexpectedly: reject, keep no data
+    except Exception as exc:  # noqa: BLE001 - the reader failed unexpectedly: reject, keep no data
         outcome = ImportOutcome(False, protocol=[_problem("API-INTERNAL", "внутренняя ошибка чтения реестра")])
+        detail = failure_detail(exc)
     path = None
     try:
         with sessions() as session, session.begin():
@@ -197,6 +200,7 @@ def import_registry(sessions: sessionmaker[Session], home: Path, registry_id: in
             else:
                 reg.status, reg.progress = "rejected", 1.0
                 reg.flk_protocol = outcome.protocol
+                reg.error_detail = detail
                 reg.error = (f"Реестр не принят: {outcome.protocol[0]['message']}" if outcome.resubmission
                              else f"Реестр не принят: ошибок ФЛК — {len(outcome.protocol)}")
                 append_event(session, actor=actor, action="registry.reject", object_type="registry",
