@@ -73,7 +73,7 @@ class Problem(BaseModel):
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "description": TITLES[code], "content": {PROBLEM_MEDIA_TYPE: {}}}
-    for code in (401, 403, 422)
+    for code in (401, 403, 404, 422)
 }
 
 
