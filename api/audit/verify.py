@@ -136,7 +136,8 @@ def _check_head(session: Session, report: VerifyReport, last_seq: int, last_hash
             "relinked", (last_seq,), f"последняя запись №{last_seq} подменена: не совпадает с головой цепочки"))
 
 
-def _check_checkpoints(walk: _Walk, cps: list[checkpoints.Checkpoint], last_seq: int, ring_ok: dict) -> None:
+def _check_checkpoints(walk: _Walk, cps: list[checkpoints.Checkpoint], last_seq: int,
+                       ring_ok: dict[int, bool | None]) -> None:
     report = walk.report
     mine = [cp for cp in cps if cp.chain == report.chain_id] if report.chain_id else []
     if report.chain_id is None:
