@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
@@ -86,9 +87,8 @@ class ChainedRecord(Protocol):
     prev_hash: str
 
 
-def record_hash(record: ChainedRecord) -> str:
-    """sha256 over the canonical JSON array of the record's fields (fixed order)."""
-    fields = [
+def _record_text(record: ChainedRecord) -> str:
+    return canonical_json([
         record.seq,
         format_time(record.occurred_at),
         record.actor,
@@ -97,5 +97,18 @@ def record_hash(record: ChainedRecord) -> str:
         record.object_id,
         record.payload_sha256,
         record.prev_hash,
-    ]
-    return sha256_hex(canonical_json(fields))
+    ])
+
+
+def record_hash(record: ChainedRecord) -> str:
+    """Plain sha256 over the canonical JSON array of the record's fields (fixed order).
+
+    Only the records written before the chain switched to keyed hashes use it; anyone with
+    write access to the database can recompute it, so it proves nothing on its own.
+    """
+    return sha256_hex(_record_text(record))
+
+
+def record_hmac(record: ChainedRecord, record_key: bytes) -> str:
+    """HMAC-SHA256 with the record key (api/audit/keys.py) over the same canonical text."""
+    return hmac.new(record_key, _record_text(record).encode("utf-8"), hashlib.sha256).hexdigest()

@@ -30,6 +30,7 @@ class Action(StrEnum):
     USER_MANAGE = "user.manage"
     AUDIT_READ = "audit.read"
     AUDIT_VERIFY = "audit.verify"
+    SYSTEM_DIAGNOSE = "system.diagnose"
 
     @property
     def label(self) -> str:
@@ -55,6 +56,7 @@ ACTION_LABELS: dict[Action, str] = {
     Action.USER_MANAGE: "управление пользователями",
     Action.AUDIT_READ: "просмотр журнала аудита",
     Action.AUDIT_VERIFY: "проверка целостности журнала аудита",
+    Action.SYSTEM_DIAGNOSE: "диагностика внутренних сбоев (трассировка без данных)",
 }
 
 A = Action
@@ -62,8 +64,9 @@ A = Action
 _READ_RESULTS = {A.METHODOLOGY_READ, A.REGISTRY_READ, A.RUN_READ, A.RUN_EXPLAIN, A.DEFECT_READ, A.FORM_RENDER}
 
 PERMISSIONS: dict[Role, frozenset[Action]] = {
-    # System administrator: accounts and the audit log, no access to money or patients.
-    Role.ADMIN: frozenset({A.METHODOLOGY_READ, A.USER_MANAGE, A.AUDIT_READ, A.AUDIT_VERIFY}),
+    # System administrator: accounts, the audit log and the tracebacks of internal failures
+    # (frames and exception types, no data); no access to money or patients.
+    Role.ADMIN: frozenset({A.METHODOLOGY_READ, A.USER_MANAGE, A.AUDIT_READ, A.AUDIT_VERIFY, A.SYSTEM_DIAGNOSE}),
     # Head of the fund: reads everything except personal data, publishes, approves corrections.
     Role.HEAD: frozenset(
         _READ_RESULTS | {A.METHODOLOGY_PUBLISH, A.PLAN_READ, A.PLAN_CORRECT, A.AUDIT_READ, A.AUDIT_VERIFY}

@@ -33,6 +33,7 @@ class TokenClaims:
     user_id: int
     login: str
     expires_at: datetime
+    jti: str
 
 
 def load_secret_key(home: Path | None = None) -> str:
@@ -53,27 +54,36 @@ def load_secret_key(home: Path | None = None) -> str:
     return key
 
 
-def issue_token(secret: str, user_id: int, login: str, ttl: timedelta = DEFAULT_TTL) -> tuple[str, datetime]:
+def new_jti() -> str:
+    return secrets.token_hex(16)
+
+
+def issue_token(
+    secret: str, user_id: int, login: str, ttl: timedelta = DEFAULT_TTL, *, jti: str | None = None
+) -> tuple[str, datetime]:
     """A signed token for the user and its expiry time.
 
     Role and scope are NOT in the token: they are read from the database on every request,
-    so a role change or deactivation takes effect immediately.
+    so a role change or deactivation takes effect immediately. ``jti`` names the token's row in
+    ``auth_tokens`` (api/auth/sessions.py), which is what makes revocation possible.
     """
     now = datetime.now(UTC)
     expires = now + ttl
-    claims = {"sub": str(user_id), "login": login, "iat": now, "exp": expires, "iss": ISSUER}
+    claims = {"sub": str(user_id), "login": login, "iat": now, "exp": expires, "iss": ISSUER,
+              "jti": jti or new_jti()}
     return jwt.encode(claims, secret, algorithm=ALGORITHM), expires
 
 
 def decode_token(secret: str, token: str) -> TokenClaims:
     try:
         claims = jwt.decode(
-            token, secret, algorithms=[ALGORITHM], issuer=ISSUER, options={"require": ["sub", "exp", "iss"]}
+            token, secret, algorithms=[ALGORITHM], issuer=ISSUER, options={"require": ["sub", "exp", "iss", "jti"]}
         )
         return TokenClaims(
             user_id=int(claims["sub"]),
             login=str(claims.get("login", "")),
             expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
+            jti=str(claims["jti"]),
         )
     except jwt.ExpiredSignatureError as exc:
         raise TokenError("срок действия токена истёк") from exc

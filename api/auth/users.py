@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from api.audit.chain import ANONYMOUS_ACTOR, append_event
 from api.auth.passwords import hash_password, needs_rehash, verify_password
 from api.auth.roles import Role, ScopeKind
+from api.auth.sessions import revoke_user_tokens
 from api.db.models import Branch, BranchMo, User
 
 LOGIN_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{1,63}$")
@@ -140,6 +141,7 @@ def update_user(
                 object_id=user.id,
                 payload={"login": user.login, "before": before, "after": after},
             )
+            revoke_user_tokens(session, user, "role", actor=actor)
     if full_name is not None:
         user.full_name = full_name
     if active is not None and active != user.active:
@@ -152,6 +154,7 @@ def update_user(
             object_id=user.id,
             payload={"login": user.login},
         )
+        revoke_user_tokens(session, user, "activated" if active else "deactivated", actor=actor)
     if password is not None:
         try:
             user.password_hash = hash_password(password)
@@ -165,8 +168,18 @@ def update_user(
             object_id=user.id,
             payload={"login": user.login},
         )
+        revoke_user_tokens(session, user, "password", actor=actor)
     session.flush()
     return user
+
+
+UNKNOWN_LOGIN = "<неизвестный логин>"
+
+
+def _login_payload(login: str, *, known: bool) -> dict[str, object]:
+    """A typed login that matches no account may be a password typed into the wrong field:
+    the audit keeps a fixed marker and the length, never the text."""
+    return {"login": login[:64]} if known else {"login": UNKNOWN_LOGIN, "login_length": len(login)}
 
 
 def authenticate(session: Session, login: str, password: str, *, client: str | None = None) -> User | None:
@@ -184,7 +197,7 @@ def authenticate(session: Session, login: str, password: str, *, client: str | N
             action="auth.login_failed",
             object_type="user",
             object_id=user.id if user else None,
-            payload={"login": login[:64], "reason": reason, "client": client},
+            payload={**_login_payload(login, known=user is not None), "reason": reason, "client": client},
         )
         return None
     if needs_rehash(user.password_hash):

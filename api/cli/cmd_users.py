@@ -1,4 +1,4 @@
-"""``metodika users add|list|role|branch`` — user accounts from the command line."""
+"""``metodika users add|list|role|tokens|branch`` — user accounts from the command line."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.auth.roles import Role, parse_role
+from api.auth.sessions import REASONS, revoke_token, revoke_user_tokens, token_state, user_tokens
 from api.auth.users import Scope, UserError, create_user, get_by_login, set_branch, update_user
 from api.cli.cmd_db import DatabaseNotReady, open_database
-from api.db.models import User
+from api.db.models import AuthToken, User
 
 
 def cli_actor() -> str:
@@ -112,6 +113,31 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _tokens(session: Session, args: argparse.Namespace) -> str:
+    user = get_by_login(session, args.login)
+    if user is None:
+        raise UserError(f"пользователь «{args.login}» не найден")
+    if args.revoke_all:
+        count = revoke_user_tokens(session, user, "admin", actor=cli_actor())
+        return f"Отозвано токенов пользователя «{user.login}»: {count}"
+    if args.revoke:
+        row = session.get(AuthToken, args.revoke)
+        if row is None or row.user_id != user.id:
+            raise UserError(f"у пользователя «{user.login}» нет токена {args.revoke}")
+        revoke_token(session, args.revoke, "admin", actor=cli_actor())
+        return f"Токен {args.revoke} пользователя «{user.login}» отозван"
+    rows = user_tokens(session, user)
+    if not rows:
+        return f"У пользователя «{user.login}» нет выданных токенов"
+    states = {"active": "действует", "expired": "истёк", "revoked": "отозван"}
+    lines = [f"{'токен (jti)':<34} {'канал':<6} {'выдан (UTC)':<17} {'до (UTC)':<17} {'состояние':<10} причина"]
+    for t in rows:
+        reason = REASONS.get(t.revoked_reason or "", "")
+        lines.append(f"{t.jti:<34} {t.channel:<6} {t.issued_at:%Y-%m-%d %H:%M} {t.expires_at:%Y-%m-%d %H:%M} "
+                     f"{states[token_state(t)]:<10} {reason}")
+    return "\n".join(lines)
+
+
 def _scope_args(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--mo", metavar="КОД", help="код МО (для роли mo_operator)")
@@ -143,6 +169,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     role.add_argument("--role", required=True, type=_role, help="новая роль")
     _scope_args(role)
     role.set_defaults(handler=lambda a: _run("смена роли", _change_role, a))
+
+    tok = u_sub.add_parser("tokens", help="выданные пользователю токены (сеансы); отзыв",
+                           description="Список токенов пользователя; --revoke JTI или --revoke-all отзывают.")
+    tok.add_argument("login", metavar="ЛОГИН")
+    group = tok.add_mutually_exclusive_group()
+    group.add_argument("--revoke", metavar="JTI", help="отозвать один токен")
+    group.add_argument("--revoke-all", action="store_true", help="отозвать все действующие токены")
+    tok.set_defaults(handler=lambda a: _run("токены", _tokens, a))
 
     br = u_sub.add_parser("branch", help="задать филиал и его МО")
     br.add_argument("code", metavar="КОД")

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from fastapi import APIRouter, FastAPI, Request, Response
 from sqlalchemy import Engine
 
+from api.audit.chain import HOME_INFO
 from api.db.session import make_engine, make_sessionmaker
 from api.server.errors import install_problem_handlers
 from api.server.routers import ROUTER_MODULES
@@ -59,6 +60,8 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = make_sessionmaker(engine)
+    # the audit chain takes its key and checkpoint file from this home (api/audit/chain.py)
+    app.state.sessions.configure(info={HOME_INFO: str(settings.home)})
     install_problem_handlers(app)
 
     @app.middleware("http")

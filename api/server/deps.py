@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from api.auth.permissions import Action, allowed
 from api.auth.roles import Role
+from api.auth.sessions import token_is_live
 from api.auth.tokens import TokenError, decode_token
 from api.db.models import User
 from api.server.errors import ProblemError
@@ -50,6 +51,8 @@ def current_user(
     user = session.get(User, claims.user_id)
     if user is None or not user.active or user.login != claims.login:
         raise ProblemError(401, "Учётная запись не найдена или отключена", headers=_BEARER)
+    if not token_is_live(session, claims):
+        raise ProblemError(401, "Сеанс завершён или токен отозван: войдите заново", headers=_BEARER)
     return user
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -73,7 +73,7 @@ class Problem(BaseModel):
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "description": TITLES[code], "content": {PROBLEM_MEDIA_TYPE: {}}}
-    for code in (401, 403, 422)
+    for code in (401, 403, 404, 422)
 }
 
 
@@ -127,28 +127,55 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return out
 
 
+WEB_PREFIX = "/web"
+
+
+def _web_page(request: Request, status: int, message: str) -> Response | None:
+    """Pages under /web answer with an HTML error page, never a JSON problem document."""
+    if request.url.path != WEB_PREFIX and not request.url.path.startswith(WEB_PREFIX + "/"):
+        return None
+    from api.web.common import error_page  # the web layer imports this module: import late
+
+    return error_page(request, status, message)
+
+
+def _field_text(errors: list[dict[str, Any]]) -> str:
+    parts = []
+    for err in errors:
+        loc = [str(p) for p in err["loc"] if p not in ("body", "query", "path", "form")]
+        parts.append(f"{'.'.join(loc) or 'запрос'}: {err['msg']}")
+    return "; ".join(parts)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         detail = (
             exc.detail
             if isinstance(exc.detail, str) and exc.detail != HTTPStatus(exc.status_code).phrase
             else None
         )
-        return problem_response(exc.status_code, detail, headers=dict(exc.headers or {}))
+        web = _web_page(request, exc.status_code, detail or TITLES.get(exc.status_code, "Ошибка"))
+        return web or problem_response(exc.status_code, detail, headers=dict(exc.headers or {}))
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
         errors = _field_errors(exc)
-        return problem_response(
+        web = _web_page(request, 422, "Ошибка в адресе или форме — " + _field_text(errors))
+        return web or problem_response(
             422, "Исправьте поля, перечисленные в errors", errors=errors, kind="validation"
         )
 
     @app.exception_handler(ProblemError)
-    async def _problem(_: Request, exc: ProblemError) -> JSONResponse:
+    async def _problem(request: Request, exc: ProblemError) -> Response:
+        web = _web_page(request, exc.status, exc.detail)
+        if web is not None:
+            web.headers.update(exc.headers or {})
+            return web
         return problem_response(exc.status, exc.detail, errors=exc.errors, kind=exc.kind, headers=exc.headers)
 
     @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
         # no details: they may contain data; the traceback goes to the server log by uvicorn
-        return problem_response(500, "Произошла непредвиденная ошибка; обратитесь к администратору")
+        message = "Произошла непредвиденная ошибка; обратитесь к администратору"
+        return _web_page(request, 500, message) or problem_response(500, message)

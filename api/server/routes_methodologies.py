@@ -15,6 +15,7 @@ from api.auth.permissions import Action
 from api.db.models import MethodologyFile, MethodologyVersion, User
 from api.server.deps import SessionDep, SettingsDep, require
 from api.server.errors import PROBLEM_RESPONSES, ProblemError
+from api.server.params import IdPath
 from api.store.methodologies import (
     PublishError,
     compile_version,
@@ -66,19 +67,19 @@ def list_versions(session: SessionDep, _: Reader, package_id: str | None = None)
 
 
 @router.get("/versions/{version_id}", response_model=VersionOut, summary="Версия методологии")
-def get_version(version_id: int, session: SessionDep, _: Reader) -> VersionOut:
+def get_version(version_id: IdPath, session: SessionDep, _: Reader) -> VersionOut:
     return VersionOut.of(_version(session, version_id))
 
 
 @router.get("/versions/{version_id}/files", response_model=list[FileOut], summary="Файлы версии")
-def list_files(version_id: int, session: SessionDep, _: Reader) -> list[FileOut]:
+def list_files(version_id: IdPath, session: SessionDep, _: Reader) -> list[FileOut]:
     mv = _version(session, version_id)
     return [FileOut(path=f.path, sha256=f.sha256, size=len(f.content)) for f in mv.files]
 
 
 @router.get("/versions/{version_id}/files/{path:path}", response_class=PlainTextResponse,
             summary="Текст файла версии", responses={200: {"content": {"text/plain": {}}}})
-def get_file(version_id: int, path: str, session: SessionDep, _: Reader) -> PlainTextResponse:
+def get_file(version_id: IdPath, path: str, session: SessionDep, _: Reader) -> PlainTextResponse:
     _version(session, version_id)
     f = session.scalar(select(MethodologyFile).where(MethodologyFile.version_id == version_id,
                                                      MethodologyFile.path == path))
@@ -90,7 +91,7 @@ def get_file(version_id: int, path: str, session: SessionDep, _: Reader) -> Plai
 @router.get("/versions/{version_id}/resolved", summary="Итоговый вид с происхождением",
             description="Определения, параметры (с периодами действия), таблицы и проверки итоговой "
                         "методологии: из какого пакета (id@version) и файла:строки пришло каждое.")
-def get_resolved(version_id: int, session: SessionDep, settings: SettingsDep, _: Reader) -> dict:
+def get_resolved(version_id: IdPath, session: SessionDep, settings: SettingsDep, _: Reader) -> dict:
     mv = _version(session, version_id)
     m = compile_version(settings.home, mv)
     return strip_paths(resolved_view(m), display_root(m))
@@ -99,7 +100,7 @@ def get_resolved(version_id: int, session: SessionDep, settings: SettingsDep, _:
 @router.get("/versions/{version_id}/diff/{other_id}", summary="Различия двух версий",
             description="Изменения параметров (значения с датами), строк таблиц, определений и проверок "
                         "версии other_id относительно version_id.")
-def get_diff(version_id: int, other_id: int, session: SessionDep, settings: SettingsDep, _: Reader) -> dict:
+def get_diff(version_id: IdPath, other_id: IdPath, session: SessionDep, settings: SettingsDep, _: Reader) -> dict:
     a, b = _version(session, version_id), _version(session, other_id)
     ma, mb = compile_version(settings.home, a), compile_version(settings.home, b)
     changes = strip_paths(diff_view(ma, mb), display_root(ma) + display_root(mb))
@@ -107,7 +108,7 @@ def get_diff(version_id: int, other_id: int, session: SessionDep, settings: Sett
 
 
 @router.post("/versions/{version_id}/tests", summary="Выполнить тесты опубликованной версии")
-def run_version_tests(version_id: int, session: SessionDep, settings: SettingsDep, _: Checker) -> dict:
+def run_version_tests(version_id: IdPath, session: SessionDep, settings: SettingsDep, _: Checker) -> dict:
     from engine.testing import run_tests
 
     mv = _version(session, version_id)

@@ -19,6 +19,8 @@ from api.auth.scoping import apply_scope
 from api.db.models import Registry, User
 from api.server.deps import SessionDep, SettingsDep, require
 from api.server.errors import PROBLEM_RESPONSES, ProblemError
+from api.server.params import IdPath, OffsetQuery
+from api.server.schemas import FailureDetailOut
 from api.store.paths import upload_dir
 from api.store.queries import get_registry
 from api.store.registries import UploadError, allowed_mos_of, read_and_check, save_files, store_accepted
@@ -147,7 +149,7 @@ def list_registries(
     period: Annotated[str | None, Query(description="Отчётный период ГГГГ-ММ")] = None,
     status: Annotated[str | None, Query(description="Состояние")] = None,
     limit: Annotated[int, Query(ge=1, le=500, description="Не больше строк")] = 100,
-    offset: Annotated[int, Query(ge=0, description="Пропустить строк")] = 0,
+    offset: OffsetQuery = 0,
 ) -> list[RegistryOut]:
     stmt = apply_scope(select(Registry), user, Registry)
     if period:
@@ -165,15 +167,26 @@ def _visible(session: SessionDep, user: User, registry_id: int) -> Registry:
     return reg
 
 
+@router.get("/{registry_id}/failure", response_model=FailureDetailOut, summary="Трассировка сбоя импорта",
+            description="Для администратора: типы исключений и кадры стека внутреннего сбоя чтения реестра. "
+                        "Сообщения исключений и данные не сохраняются.")
+def get_registry_failure(registry_id: IdPath, session: SessionDep,
+                         _: Annotated[User, Depends(require(Action.SYSTEM_DIAGNOSE))]) -> FailureDetailOut:
+    reg = session.get(Registry, registry_id)
+    if reg is None:
+        raise ProblemError(404, f"Реестр {registry_id} не найден")
+    return FailureDetailOut(id=reg.id, status=reg.status, error=reg.error, error_detail=reg.error_detail)
+
+
 @router.get("/{registry_id}", response_model=RegistryOut, summary="Состояние реестра и ход импорта")
-def get_registry_status(registry_id: int, session: SessionDep, user: Reader) -> RegistryOut:
+def get_registry_status(registry_id: IdPath, session: SessionDep, user: Reader) -> RegistryOut:
     return RegistryOut.of(_visible(session, user, registry_id))
 
 
 @router.get("/{registry_id}/protocol", response_model=ProtocolOut, summary="Протокол ФЛК",
             description="Ошибки форматно-логического контроля: код, сообщение, файл, строка, N_ZAP, "
                         "IDCASE, путь элемента. Значения персональных данных в протокол не попадают.")
-def get_protocol(registry_id: int, session: SessionDep, user: Reader) -> ProtocolOut:
+def get_protocol(registry_id: IdPath, session: SessionDep, user: Reader) -> ProtocolOut:
     reg = _visible(session, user, registry_id)
     return ProtocolOut(registry_id=reg.id, status=reg.status, errors=reg.flk_protocol or [])
 
@@ -185,7 +198,7 @@ def get_protocol(registry_id: int, session: SessionDep, user: Reader) -> Protoco
                         "данных в протоколе нет.",
             response_class=Response,
             responses={200: {"content": {"application/xml": {}, "application/zip": {}}}})
-def get_flk_p(registry_id: int, session: SessionDep, user: Reader,
+def get_flk_p(registry_id: IdPath, session: SessionDep, user: Reader,
               file: Annotated[str | None, Query(description="Имя файла реестра (HM…XML) или протокола (VHM…XML)")] = None,
               prefix: Annotated[str, Query(pattern=r"^[A-Z]{0,3}$", description="Префикс имени протокола")] = "V",
               ) -> Response:

@@ -11,6 +11,8 @@ from api.auth.permissions import Action, allowed
 from api.db.models import MethodologyVersion, Registry, Run, RunDefect, RunResult, User
 from api.server.deps import SessionDep, SettingsDep, require
 from api.server.errors import PROBLEM_RESPONSES, ProblemError
+from api.server.params import INT64_MAX, CursorQuery, IdPath, OffsetQuery
+from api.server.schemas import FailureDetailOut
 from api.store.methodologies import compile_version
 from api.store.personal import MASK, mask_defect_values, personal_names, public_defect_values
 from api.store.queries import MAX_PAGE, Filters, get_registry, get_run, page_rows, row_in_scope, run_visible
@@ -35,12 +37,13 @@ Starter = Annotated[User, Depends(require(Action.RUN_START))]
 Reader = Annotated[User, Depends(require(Action.RUN_READ))]
 DefectReader = Annotated[User, Depends(require(Action.DEFECT_READ))]
 Explainer = Annotated[User, Depends(require(Action.RUN_EXPLAIN))]
+Diagnoser = Annotated[User, Depends(require(Action.SYSTEM_DIAGNOSE))]
 
 EntityQ = Annotated[str | None, Query(description="Сущность: case, service, patient …")]
 MoQ = Annotated[str | None, Query(description="Код МО")]
 SmoQ = Annotated[str | None, Query(description="Код СМО")]
 KeyQ = Annotated[str | None, Query(description="Ключ строки")]
-AfterQ = Annotated[int | None, Query(description="Курсор: next_after предыдущей страницы")]
+AfterQ = CursorQuery
 LimitQ = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Строк на странице")]
 
 
@@ -64,8 +67,8 @@ def _run(session: SessionDep, user: User, run_id: int) -> Run:
 )
 def start_run(
     request: Request, response: Response, session: SessionDep, settings: SettingsDep, user: Starter,
-    methodology_version_id: Annotated[int, Form(description="Версия методологии")],
-    registry_id: Annotated[int, Form(description="Реестр (состояние imported)")],
+    methodology_version_id: Annotated[int, Form(ge=1, le=INT64_MAX, description="Версия методологии")],
+    registry_id: Annotated[int, Form(ge=1, le=INT64_MAX, description="Реестр (состояние imported)")],
     insured: Annotated[UploadFile | None, File(description="Регистр застрахованных (ЕРЗ), CSV")] = None,
     tables: Annotated[list[UploadFile] | None, File(description="Справочные данные: <сущность>.csv")] = None,
 ) -> RunOut:
@@ -97,23 +100,33 @@ def start_run(
             description="Расчёты в области видимости: оператор МО — по своей МО или содержащие её случаи, "
                         "оператор СМО — содержащие случаи его застрахованных.")
 def list_runs(session: SessionDep, user: Reader,
-              registry_id: Annotated[int | None, Query(description="Реестр")] = None,
+              registry_id: Annotated[int | None, Query(ge=1, le=INT64_MAX, description="Реестр")] = None,
               limit: Annotated[int, Query(ge=1, le=500)] = 100,
-              offset: Annotated[int, Query(ge=0)] = 0) -> list[RunOut]:
+              offset: OffsetQuery = 0) -> list[RunOut]:
     stmt = select(Run).where(run_visible(user))
     if registry_id is not None:
         stmt = stmt.where(Run.registry_id == registry_id)
     return [_out(session, r) for r in session.scalars(stmt.order_by(Run.id.desc()).limit(limit).offset(offset))]
 
 
+@router.get("/{run_id}/failure", response_model=FailureDetailOut, summary="Трассировка сбоя расчёта",
+            description="Для администратора: типы исключений и кадры стека внутреннего сбоя расчёта. "
+                        "Сообщения исключений и данные не сохраняются.")
+def get_run_failure(run_id: IdPath, session: SessionDep, _: Diagnoser) -> FailureDetailOut:
+    run = session.get(Run, run_id)
+    if run is None:
+        raise ProblemError(404, f"Расчёт {run_id} не найден")
+    return FailureDetailOut(id=run.id, status=run.status, error=run.error, error_detail=run.error_detail)
+
+
 @router.get("/{run_id}", response_model=RunOut, summary="Состояние и ход расчёта")
-def get_run_status(run_id: int, session: SessionDep, user: Reader) -> RunOut:
+def get_run_status(run_id: IdPath, session: SessionDep, user: Reader) -> RunOut:
     return _out(session, _run(session, user, run_id))
 
 
 @router.get("/{run_id}/results", response_model=ResultPage, summary="Результаты расчёта",
             description="Постранично (курсор after), с фильтрами; только строки в области видимости.")
-def get_results(run_id: int, session: SessionDep, settings: SettingsDep, user: Reader,
+def get_results(run_id: IdPath, session: SessionDep, settings: SettingsDep, user: Reader,
                 entity: EntityQ = None, mo: MoQ = None, smo: SmoQ = None, row_key: KeyQ = None,
                 after: AfterQ = None, limit: LimitQ = 100) -> ResultPage:
     run = _run(session, user, run_id)
@@ -135,7 +148,7 @@ def get_results(run_id: int, session: SessionDep, settings: SettingsDep, user: R
 @router.get("/{run_id}/totals", response_model=TotalsOut, summary="Итоги расчёта и не принятое по основаниям",
             description="Итоги по случаям в области видимости; по основаниям — каждый случай один раз, "
                         "по применённому основанию (как в акте МЭК и на странице расчёта).")
-def get_totals(run_id: int, session: SessionDep, user: Reader) -> TotalsOut:
+def get_totals(run_id: IdPath, session: SessionDep, user: Reader) -> TotalsOut:
     run = _run(session, user, run_id)
     if run.status != "done":
         raise ProblemError(409, f"Расчёт {run_id} не завершён (статус {run.status})")
@@ -150,7 +163,7 @@ def get_totals(run_id: int, session: SessionDep, user: Reader) -> TotalsOut:
 
 @router.get("/{run_id}/defects", response_model=DefectPage, summary="Дефекты МЭК",
             description="Постранично, с фильтрами по МО, СМО, коду основания и сущности.")
-def get_defects(run_id: int, session: SessionDep, user: DefectReader, entity: EntityQ = None, mo: MoQ = None,
+def get_defects(run_id: IdPath, session: SessionDep, user: DefectReader, entity: EntityQ = None, mo: MoQ = None,
                 smo: SmoQ = None, code: Annotated[str | None, Query(description="Код основания (F014)")] = None,
                 row_key: KeyQ = None, after: AfterQ = None, limit: LimitQ = 100) -> DefectPage:
     _run(session, user, run_id)
@@ -168,7 +181,7 @@ def get_defects(run_id: int, session: SessionDep, user: DefectReader, entity: En
             description="Дерево вычисления значения строки: выражения, значения, параметры с датами, "
                         "строки таблиц, пакет и файл:строка каждого правила. Персональные данные скрыты, "
                         "если у роли нет права personal_data.read.")
-def explain_value(run_id: int, session: SessionDep, settings: SettingsDep, user: Explainer,
+def explain_value(run_id: IdPath, session: SessionDep, settings: SettingsDep, user: Explainer,
                   key: Annotated[str, Query(description="Ключ строки, например ключ случая")],
                   name: Annotated[str, Query(description="Имя определения или поля, например cost")],
                   entity: Annotated[str, Query(description="Сущность")] = "case") -> TraceOut:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Path, Response
 from sqlalchemy import select
 
 from api.auth.permissions import Action
+from api.auth.sessions import revoke_token, revoke_user_tokens, token_state, user_tokens
 from api.auth.users import Scope, UserError, create_user, set_branch, update_user
-from api.db.models import User
+from api.db.models import AuthToken, User
 from api.server.deps import SessionDep, require
 from api.server.errors import PROBLEM_RESPONSES, ProblemError
-from api.server.schemas import BranchIn, UserCreate, UserOut, UserUpdate
+from api.server.params import IdPath
+from api.server.schemas import BranchIn, RevokedOut, SessionTokenOut, UserCreate, UserOut, UserUpdate
 
 router = APIRouter(tags=["Пользователи"], responses=PROBLEM_RESPONSES)
 Admin = Annotated[User, Depends(require(Action.USER_MANAGE))]
@@ -61,7 +63,7 @@ def add_user(body: UserCreate, session: SessionDep, admin: Admin) -> UserOut:
 
 
 @router.get("/users/{user_id}", response_model=UserOut, summary="Пользователь")
-def get_user(user_id: int, session: SessionDep, _: Admin) -> UserOut:
+def get_user(user_id: IdPath, session: SessionDep, _: Admin) -> UserOut:
     return UserOut.of(_get(session, user_id))
 
 
@@ -72,7 +74,7 @@ def get_user(user_id: int, session: SessionDep, _: Admin) -> UserOut:
     description="Смена роли или области видимости, отключение и смена пароля записываются в журнал "
     "аудита. При смене роли область видимости задаётся заново.",
 )
-def patch_user(user_id: int, body: UserUpdate, session: SessionDep, admin: Admin) -> UserOut:
+def patch_user(user_id: IdPath, body: UserUpdate, session: SessionDep, admin: Admin) -> UserOut:
     user = _get(session, user_id)
     sent = body.model_fields_set
     scope = None
@@ -105,11 +107,56 @@ def patch_user(user_id: int, body: UserUpdate, session: SessionDep, admin: Admin
     summary="Отключить пользователя",
     description="Учётная запись не удаляется (на неё ссылаются журнал и расчёты), а отключается.",
 )
-def deactivate_user(user_id: int, session: SessionDep, admin: Admin) -> Response:
+def deactivate_user(user_id: IdPath, session: SessionDep, admin: Admin) -> Response:
     user = _get(session, user_id)
     if user.id == admin.id:
         raise ProblemError(409, "Нельзя отключить себя", kind="self-lockout")
     update_user(session, user, actor=admin.login, active=False)
+    session.commit()
+    return Response(status_code=204)
+
+
+@router.get(
+    "/users/{user_id}/tokens",
+    response_model=list[SessionTokenOut],
+    summary="Токены пользователя",
+    description="Выданные пользователю токены (сеансы), новые первыми: действующие, истёкшие и отозванные.",
+)
+def list_tokens(user_id: IdPath, session: SessionDep, _: Admin) -> list[SessionTokenOut]:
+    user = _get(session, user_id)
+    return [SessionTokenOut.model_validate({**_token_fields(t), "state": token_state(t)})
+            for t in user_tokens(session, user)]
+
+
+def _token_fields(row: AuthToken) -> dict[str, object]:
+    return {c: getattr(row, c) for c in SessionTokenOut.model_fields if c != "state"}
+
+
+@router.delete(
+    "/users/{user_id}/tokens",
+    response_model=RevokedOut,
+    summary="Отозвать все токены пользователя",
+    description="Все действующие сеансы пользователя завершаются; отзыв записывается в журнал аудита.",
+)
+def revoke_all_tokens(user_id: IdPath, session: SessionDep, admin: Admin) -> RevokedOut:
+    count = revoke_user_tokens(session, _get(session, user_id), "admin", actor=admin.login)
+    session.commit()
+    return RevokedOut(revoked=count)
+
+
+@router.delete(
+    "/users/{user_id}/tokens/{jti}",
+    status_code=204,
+    summary="Отозвать токен",
+    description="Один сеанс пользователя завершается; отзыв записывается в журнал аудита.",
+)
+def revoke_one_token(user_id: IdPath, jti: Annotated[str, Path(max_length=32)], session: SessionDep,
+                     admin: Admin) -> Response:
+    user = _get(session, user_id)
+    row = session.get(AuthToken, jti)
+    if row is None or row.user_id != user.id:
+        raise ProblemError(404, f"У пользователя {user.login} нет токена {jti}")
+    revoke_token(session, jti, "admin", actor=admin.login)
     session.commit()
     return Response(status_code=204)
 

@@ -84,7 +84,10 @@ class BranchIn(BaseModel):
 
 
 class AuditProblemOut(BaseModel):
-    kind: str = Field(description="edited — запись изменена, deleted — удалена, relinked — цепочка разорвана")
+    kind: str = Field(description="edited — запись изменена, deleted — удалена, relinked — цепочка разорвана, "
+                                  "truncated — удалены последние записи, rewritten — журнал переписан, "
+                                  "unverifiable — нет ключа для проверки, checkpoint — контрольная точка "
+                                  "подделана или отсутствует")
     seqs: list[int] = Field(description="Номера затронутых записей")
     message: str = Field(description="Описание нарушения")
 
@@ -94,7 +97,21 @@ class AuditVerifyOut(BaseModel):
     count: int = Field(description="Проверено записей")
     summary: str = Field(description="Итог проверки")
     first_edited: int | None = Field(description="Номер первой изменённой записи")
+    chain_id: str | None = Field(description="Идентификатор цепочки (из её первой записи с ключом)")
+    keyed_from: int | None = Field(description="Первая запись, заверенная ключом (HMAC-SHA256)")
+    checkpoints: int = Field(description="Сверено контрольных точек")
     problems: list[AuditProblemOut] = Field(description="Нарушения")
+
+
+class CheckpointOut(BaseModel):
+    chain: str = Field(description="Идентификатор цепочки")
+    seq: int = Field(description="Номер записи — головы цепочки на момент точки")
+    hash: str = Field(description="Хеш этой записи")
+    at: str = Field(description="Время точки (UTC)")
+    key_id: str = Field(description="Идентификатор ключа подписи")
+    sig: str = Field(description="Подпись HMAC-SHA256")
+    line: int = Field(description="Строка файла контрольных точек")
+    signature_ok: bool | None = Field(description="Подпись верна (null — ключа подписи нет)")
 
 
 class AuditEventOut(BaseModel):
@@ -110,3 +127,31 @@ class AuditEventOut(BaseModel):
     payload_sha256: str = Field(description="sha256 данных")
     prev_hash: str = Field(description="Хеш предыдущей записи")
     hash: str = Field(description="Хеш записи")
+
+
+class SessionTokenOut(BaseModel):
+    """An issued token (its identifier only: the token itself is never stored)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    jti: str = Field(description="Идентификатор токена (claim jti)")
+    channel: str = Field(description="Где выдан: api (POST /auth/token) или web (страница входа)")
+    client: str | None = Field(description="Адрес клиента при входе")
+    issued_at: datetime = Field(description="Выдан (UTC)")
+    expires_at: datetime = Field(description="Действует до (UTC)")
+    revoked_at: datetime | None = Field(description="Отозван (UTC)")
+    revoked_reason: str | None = Field(description="Причина отзыва: logout, password, deactivated, activated, "
+                                                   "role, admin")
+    state: str = Field(description="active — действует, expired — истёк, revoked — отозван")
+
+
+class RevokedOut(BaseModel):
+    revoked: int = Field(description="Сколько токенов отозвано")
+
+
+class FailureDetailOut(BaseModel):
+    id: int = Field(description="Идентификатор расчёта или реестра")
+    status: str = Field(description="Состояние")
+    error: str | None = Field(description="Сообщение для пользователя")
+    error_detail: str | None = Field(description="Трассировка внутреннего сбоя: типы исключений и кадры стека "
+                                                 "(без сообщений и данных); пусто — сбоя не было")

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from api.auth.throttle import ThrottlePolicy
 from api.auth.tokens import DEFAULT_TTL, load_secret_key
 from api.db.config import database_url, metodika_home
 
@@ -19,10 +20,12 @@ class Settings:
     secret_key: str = field(repr=False)
     token_ttl: timedelta = DEFAULT_TTL
     home: Path = field(default_factory=metodika_home)
+    login_policy: ThrottlePolicy = field(default_factory=ThrottlePolicy)
 
     @classmethod
     def from_env(cls) -> Settings:
         home = metodika_home()
         ttl_raw = os.environ.get(TOKEN_TTL_ENV)
         ttl = timedelta(minutes=int(ttl_raw)) if ttl_raw else DEFAULT_TTL
-        return cls(database_url=database_url(), secret_key=load_secret_key(home), token_ttl=ttl, home=home)
+        return cls(database_url=database_url(), secret_key=load_secret_key(home), token_ttl=ttl, home=home,
+                   login_policy=ThrottlePolicy.from_env())

@@ -61,6 +61,7 @@ def row_scope(m: Methodology, data: Dataset, s: Settlement | None) -> dict[str, 
             out[name] = (mo.tolist(), smo.tolist())
             continue
         idx = None
+        mixed_mo = mixed_smo = None
         for rel in m.entities[name].relations.values():
             if rel.entity == CASE:
                 idx = ent.rel[rel.name]
@@ -72,14 +73,37 @@ def row_scope(m: Methodology, data: Dataset, s: Settlement | None) -> dict[str, 
                     order = np.arange(len(refs))[::-1]  # first case wins
                     valid = refs[order] >= 0
                     idx[refs[order][valid]] = order[valid]
+                    mixed_mo, mixed_smo = _mixed(refs, idx, mo), _mixed(refs, idx, smo)
         if idx is None:
             out[name] = ([None] * ent.n, [None] * ent.n)
             continue
         ok = idx >= 0
         safe = np.clip(idx, 0, None)
-        out[name] = (np.where(ok, mo[safe] if len(mo) else None, None).tolist(),
-                     np.where(ok, smo[safe] if len(smo) else None, None).tolist())
+        out[name] = (np.where(ok & ~_or_none(mixed_mo, ent.n), mo[safe] if len(mo) else None, None).tolist(),
+                     np.where(ok & ~_or_none(mixed_smo, ent.n), smo[safe] if len(smo) else None, None).tolist())
     return out
+
+
+def _mixed(refs: np.ndarray, first: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Rows (of an entity many cases point to, e.g. an account) whose cases carry different codes.
+
+    Such a row belongs to no single МО/СМО: it gets no scope code, so a scoped operator does not
+    see it (an account of several СМО would otherwise show one СМО the others' cases and amounts;
+    docs/security.md, "Data scoping").
+    """
+    mixed = np.zeros(len(first), dtype=bool)
+    valid = refs >= 0
+    if not len(codes) or not valid.any():
+        return mixed
+    _, inv = np.unique(np.asarray([str(c) for c in codes]), return_inverse=True)
+    rows, own = refs[valid], inv[valid]
+    first_code = inv[np.clip(first, 0, None)]
+    mixed[rows[own != first_code[rows]]] = True
+    return mixed
+
+
+def _or_none(mask: np.ndarray | None, n: int) -> np.ndarray:
+    return mask if mask is not None else np.zeros(n, dtype=bool)
 
 
 def result_rows(res: PipelineResult, scope: dict[str, tuple[list, list]]) -> list[dict[str, Any]]:

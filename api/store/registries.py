@@ -31,6 +31,7 @@ from api.store.submissions import (
     claim_submission,
     submission_keys,
 )
+from api.worker.diagnostics import failure_detail
 
 NPZ_HASH_KEY = "columns.npz"  # key of the columnar file's sha256 in registries.input_sha256
 MAX_FILES = 200
@@ -189,12 +190,14 @@ def import_registry(sessions: sessionmaker[Session], home: Path, registry_id: in
         uploader = session.get(User, reg.uploaded_by) if reg.uploaded_by is not None else None
         actor = uploader.login if uploader is not None else "system"
         allowed_mos = allowed_mos_of(session, uploader)
+    detail = None
     try:
         with sessions() as session:
             outcome = read_and_check(folder, mo_code=mo_code, period=period, allowed_mos=allowed_mos,
                                      session=session)
-    except Exception:  # noqa: BLE001 - the reader failed unexpectedly: reject, keep no data
+    except Exception as exc:  # noqa: BLE001 - the reader failed unexpectedly: reject, keep no data
         outcome = ImportOutcome(False, protocol=[_problem("API-INTERNAL", "внутренняя ошибка чтения реестра")])
+        detail = failure_detail(exc)
     path = None
     try:
         try:
@@ -205,7 +208,7 @@ def import_registry(sessions: sessionmaker[Session], home: Path, registry_id: in
                 if outcome.ok:
                     path = store_accepted(session, home, reg, outcome, actor=actor)
                 else:
-                    _reject(session, reg, outcome, actor)
+                    _reject(session, reg, outcome, actor, detail)
         except SubmissionRefused as exc:  # the same key was imported while this one was read
             outcome = ImportOutcome(False, protocol=exc.protocol, submissions=outcome.submissions)
             with sessions() as session, session.begin():
@@ -221,9 +224,11 @@ def import_registry(sessions: sessionmaker[Session], home: Path, registry_id: in
     return "imported" if outcome.ok else "rejected"
 
 
-def _reject(session: Session, reg: Registry, outcome: ImportOutcome, actor: str) -> None:
+def _reject(session: Session, reg: Registry, outcome: ImportOutcome, actor: str,
+            detail: str | None = None) -> None:
     reg.status, reg.progress = "rejected", 1.0
     reg.flk_protocol = outcome.protocol
+    reg.error_detail = detail
     reg.error = (f"Реестр не принят: {outcome.protocol[0]['message']}" if outcome.resubmission
                  else f"Реестр не принят: ошибок ФЛК — {len(outcome.protocol)}")
     reg.updated_at = utcnow()

@@ -24,6 +24,7 @@ from api.store.history import HISTORY_INPUT, accepted_rows, history_inputs, stor
 from api.store.methodologies import compile_version, display_root
 from api.store.paths import run_inputs_dir
 from api.store.registries import NPZ_HASH_KEY, UploadError, safe_name
+from api.worker.diagnostics import failure_detail
 from engine.runner import ENGINE_VERSION
 
 INSERT_BATCH = 5000
@@ -77,10 +78,12 @@ def _set(sessions: sessionmaker[Session], run_id: int, **values: Any) -> None:
         session.execute(update(Run).where(Run.id == run_id).values(**values))
 
 
-def fail_run(sessions: sessionmaker[Session], run_id: int, message: str, timings: dict[str, float]) -> None:
+def fail_run(sessions: sessionmaker[Session], run_id: int, message: str, timings: dict[str, float],
+             detail: str | None = None) -> None:
     with sessions() as session, session.begin():
         session.execute(update(Run).where(Run.id == run_id).values(
-            status="failed", error=message, progress=1.0, finished_at=utcnow(), timings=timings))
+            status="failed", error=message, error_detail=detail, progress=1.0, finished_at=utcnow(),
+            timings=timings))
         session.execute(delete(RunResult).where(RunResult.run_id == run_id))
         session.execute(delete(RunDefect).where(RunDefect.run_id == run_id))
         append_event(session, actor="system", action="run.fail", object_type="run", object_id=str(run_id),
@@ -142,7 +145,7 @@ def execute_run(sessions: sessionmaker[Session], home: Path, run_id: int) -> str
 
         message = f"ошибка расчёта: {exc}" if isinstance(exc, EvalError) else (
             f"внутренняя ошибка расчёта ({type(exc).__name__}); обратитесь к администратору")
-        fail_run(sessions, run_id, message, timings)
+        fail_run(sessions, run_id, message, timings, failure_detail(exc))
         return "failed"
 
 

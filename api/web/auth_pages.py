@@ -10,8 +10,9 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from api.auth.permissions import Action
-from api.auth.tokens import issue_token
-from api.auth.users import authenticate
+from api.auth.sessions import revoke_token, start_session
+from api.auth.throttle import Throttled, guarded_authenticate
+from api.auth.tokens import decode_token
 from api.db.models import Registry, Run
 from api.server.deps import SessionDep, SettingsDep
 from api.store.queries import run_visible
@@ -72,12 +73,19 @@ def login(request: Request, session: SessionDep, settings: SettingsDep,
         return _login_page(request, status=403, next_url=next_url, login=username,
                            error="Страница входа устарела. Повторите вход.")
     client = request.client.host if request.client else None
-    user = authenticate(session, username, password, client=client)
+    try:
+        user = guarded_authenticate(session, settings.secret_key, settings.login_policy, username, password,
+                                    client=client)
+    except Throttled as exc:
+        response = _login_page(request, status=429, next_url=next_url, login=username, error=str(exc))
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     session.commit()  # the failed attempt stays in the audit log, as with POST /auth/token
     if user is None:
         return _login_page(request, status=401, next_url=next_url, login=username,
                            error="Неверный логин или пароль, либо учётная запись отключена.")
-    token, _ = issue_token(settings.secret_key, user.id, user.login, settings.token_ttl)
+    token, _ = start_session(session, settings.secret_key, user, settings.token_ttl, channel="web", client=client)
+    session.commit()
     response = RedirectResponse(safe_next(next_url), status_code=303, headers=SECURITY_HEADERS)
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", path="/",
                         secure=request.url.scheme == "https",
@@ -92,6 +100,8 @@ def logout(request: Request, session: SessionDep, settings: SettingsDep,
            csrf: Annotated[str, Form()] = "") -> Response:
     ctx = signed_in(request, session, settings)
     ctx.check_csrf(csrf)
+    revoke_token(session, decode_token(settings.secret_key, ctx.token).jti, "logout", actor=ctx.user.login)
+    session.commit()
     response = RedirectResponse(PREFIX + "/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
     return response

@@ -31,6 +31,7 @@ from api.auth.roles import Role
 from api.db.models import User
 from api.server.deps import current_user
 from api.server.errors import ProblemError
+from api.server.params import in_int64
 from api.server.settings import Settings
 
 HERE = Path(__file__).resolve().parent
@@ -220,8 +221,9 @@ def page(fn: Callable[..., Response]) -> Callable[..., Response]:
 
 
 def int_or_none(value: str | None) -> int | None:
-    """A numeric query value; empty or malformed → None (pages are forgiving)."""
+    """A numeric query value; empty, malformed or beyond a 64-bit column → None (pages are forgiving)."""
     try:
-        return int(value) if value not in (None, "") else None
+        number = int(value) if value not in (None, "") else None
     except ValueError:
         return None
+    return number if number is not None and in_int64(number) else None

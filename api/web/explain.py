@@ -13,6 +13,7 @@ from api.auth.permissions import Action
 from api.auth.scoping import apply_scope
 from api.db.models import MethodologyVersion, Registry, RunDefect, RunResult
 from api.server.deps import SessionDep, SettingsDep
+from api.server.params import IdPath
 from api.store.methodologies import compile_version
 from api.store.personal import MASK, mask_defect_values, personal_names, public_defect_values
 from api.store.queries import row_in_scope
@@ -57,7 +58,7 @@ def _value_rows(m: Methodology, entity: str, values: dict[str, Any], hidden: set
 
 @router.get("/{run_id}/explain")
 @page
-def explain_page(run_id: int, request: Request, session: SessionDep, settings: SettingsDep,
+def explain_page(run_id: IdPath, request: Request, session: SessionDep, settings: SettingsDep,
                  key: str = "", entity: str = "case", name: str = "", check: str = "") -> Response:
     ctx = signed_in(request, session, settings)
     ctx.need(Action.RUN_EXPLAIN)

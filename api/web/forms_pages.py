@@ -23,6 +23,7 @@ from sqlalchemy import select
 from api.auth.permissions import Action
 from api.db.models import MethodologyVersion, Registry, Run, RunResult
 from api.server.deps import SessionDep, SettingsDep
+from api.server.params import IdPath
 from api.store.columnar import file_sha256, load_tables
 from api.store.methodologies import compile_version
 from api.store.paths import run_inputs_dir
@@ -111,7 +112,7 @@ def _params(form: Any, run: Run, mo: str) -> dict[str, str] | None:
 
 @router.get("/{run_id}/forms")
 @page
-def forms_list(run_id: int, request: Request, session: SessionDep, settings: SettingsDep, mo: str = "") -> Response:
+def forms_list(run_id: IdPath, request: Request, session: SessionDep, settings: SettingsDep, mo: str = "") -> Response:
     ctx = signed_in(request, session, settings)
     run, mv, reg = _context(ctx, run_id)
     mos = _mo_codes(ctx, run)
@@ -130,7 +131,7 @@ def forms_list(run_id: int, request: Request, session: SessionDep, settings: Set
 
 @router.get("/{run_id}/forms/{form_id}/controls")
 @page
-def form_controls(run_id: int, form_id: str, request: Request, session: SessionDep, settings: SettingsDep,
+def form_controls(run_id: IdPath, form_id: str, request: Request, session: SessionDep, settings: SettingsDep,
                   mo: str = "") -> Response:
     ctx = signed_in(request, session, settings)
     run, mv, reg = _context(ctx, run_id)
@@ -168,7 +169,7 @@ def _build(ctx: Ctx, run: Run, mv: MethodologyVersion, reg: Registry, form_id: s
 
 @router.get("/{run_id}/forms/{form_id}.{fmt}")
 @page
-def form_download(run_id: int, form_id: str, fmt: str, request: Request, session: SessionDep,
+def form_download(run_id: IdPath, form_id: str, fmt: str, request: Request, session: SessionDep,
                   settings: SettingsDep, mo: str = "") -> Response:
     from forms.render import render as render_form
 

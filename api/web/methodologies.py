@@ -10,6 +10,7 @@ from api.audit.verify import verify_chain
 from api.auth.permissions import Action
 from api.db.models import AuditEvent, MethodologyVersion
 from api.server.deps import SessionDep, SettingsDep
+from api.server.params import IdPath
 from api.store.methodologies import compile_version, display_root, strip_paths
 from api.store.views import diff_view, resolved_view
 from api.web.common import PREFIX, Ctx, WebError, int_or_none, page, render, signed_in
@@ -61,7 +62,7 @@ def version_diff(request: Request, session: SessionDep, settings: SettingsDep, a
 
 @router.get("/methodologies/{version_id}")
 @page
-def version_page(version_id: int, request: Request, session: SessionDep, settings: SettingsDep,
+def version_page(version_id: IdPath, request: Request, session: SessionDep, settings: SettingsDep,
                  part: str = "definitions") -> Response:
     ctx = _reader(request, session, settings)
     mv = version_or_404(ctx, version_id)

@@ -16,12 +16,14 @@ from api.auth.permissions import Action
 from api.auth.roles import Role, ScopeKind
 from api.db.models import Registry, Run
 from api.server.deps import SessionDep, SettingsDep
+from api.server.params import IdPath
 from api.store.paths import upload_dir
 from api.store.queries import run_visible
 from api.store.registries import UploadError, save_files
 from api.web.common import DOCUMENT_CSP, PREFIX, SECURITY_HEADERS, Ctx, WebError, page, render, signed_in
 from api.web.queries import registries_in_scope, registry_or_404, run_titles, user_logins
 from api.worker import worker_for
+from engine.io.spreadsheet import safe_row
 
 router = APIRouter(prefix=PREFIX + "/registries", include_in_schema=False)
 
@@ -107,7 +109,7 @@ def upload(request: Request, session: SessionDep, settings: SettingsDep,
 
 @router.get("/{registry_id}")
 @page
-def registry_page(registry_id: int, request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+def registry_page(registry_id: IdPath, request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     ctx = _reader(request, session, settings)
     reg = registry_or_404(ctx, registry_id)
     runs = []
@@ -123,7 +125,7 @@ def registry_page(registry_id: int, request: Request, session: SessionDep, setti
 
 @router.get("/{registry_id}/state")
 @page
-def registry_state(registry_id: int, request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+def registry_state(registry_id: IdPath, request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     """Progress for the polling script (ids and states only)."""
     ctx = _reader(request, session, settings)
     reg = registry_or_404(ctx, registry_id)
@@ -137,14 +139,14 @@ def _protocol_rows(reg: Registry) -> list[dict[str, Any]]:
 
 @router.get("/{registry_id}/protocol.csv")
 @page
-def protocol_csv(registry_id: int, request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+def protocol_csv(registry_id: IdPath, request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     ctx = _reader(request, session, settings)
     reg = registry_or_404(ctx, registry_id)
     buf = io.StringIO()
     writer = csv.writer(buf, delimiter=";")
     writer.writerow([label for _, label in PROTOCOL_COLUMNS])
     for row in _protocol_rows(reg):
-        writer.writerow([row[k] for k, _ in PROTOCOL_COLUMNS])
+        writer.writerow(safe_row(row[k] for k, _ in PROTOCOL_COLUMNS))
     body = "\ufeff" + buf.getvalue()  # BOM: Excel opens UTF-8 CSV with Cyrillic correctly
     return Response(body.encode("utf-8"), media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="flk_protocol_{reg.id}.csv"', "Cache-Control": "no-store"})
@@ -152,7 +154,7 @@ def protocol_csv(registry_id: int, request: Request, session: SessionDep, settin
 
 @router.get("/{registry_id}/protocol.html")
 @page
-def protocol_html(registry_id: int, request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+def protocol_html(registry_id: IdPath, request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     ctx = _reader(request, session, settings)
     reg = registry_or_404(ctx, registry_id)
     response = render(ctx, "protocol.html", reg=reg, rows=_protocol_rows(reg), columns=PROTOCOL_COLUMNS)

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from api.auth.permissions import Action
 from api.db.models import MethodologyVersion, Registry, RunDefect
 from api.server.deps import SessionDep, SettingsDep
+from api.server.params import IdPath
 from api.store.personal import mask_defect_values, public_defect_values
 from api.store.queries import Filters, get_registry, page_rows, run_visible
 from api.store.registries import UploadError
@@ -94,7 +95,7 @@ def start(request: Request, session: SessionDep, settings: SettingsDep,
 
 @router.get("/{run_id}/state")
 @page
-def run_state(run_id: int, request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+def run_state(run_id: IdPath, request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     ctx = _reader(request, session, settings)
     run = run_or_404(ctx, run_id)
     return JSONResponse({"status": run.status, "progress": run.progress, "final": run.status in ("done", "failed")},
@@ -103,7 +104,7 @@ def run_state(run_id: int, request: Request, session: SessionDep, settings: Sett
 
 @router.get("/{run_id}")
 @page
-def run_page(run_id: int, request: Request, session: SessionDep, settings: SettingsDep,
+def run_page(run_id: IdPath, request: Request, session: SessionDep, settings: SettingsDep,
              mo: str = "", smo: str = "", code: str = "", after: str = "", per: str = "") -> Response:
     ctx = _reader(request, session, settings)
     run = run_or_404(ctx, run_id)

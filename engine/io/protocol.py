@@ -16,6 +16,8 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from engine.io.spreadsheet import safe_row
+
 #: code -> short Russian title (documented in docs/registries.md)
 CODES: dict[str, str] = {
     "FLK-FILE-EMPTY": "Пустой файл",
@@ -107,7 +109,7 @@ def to_csv(errors: Iterable[FlkError]) -> str:
     w = csv.writer(buf, delimiter=";", lineterminator="\n")
     w.writerow([title for _, title in COLUMNS])
     for e in errors:
-        w.writerow(["" if getattr(e, k) is None else getattr(e, k) for k, _ in COLUMNS])
+        w.writerow(safe_row("" if getattr(e, k) is None else getattr(e, k) for k, _ in COLUMNS))
     return buf.getvalue()
 
 

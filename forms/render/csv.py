@@ -12,6 +12,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from engine.io.spreadsheet import safe_row
 from forms.model import RenderedForm
 from forms.render.layout import exact_number
 
@@ -30,13 +31,13 @@ def write_csv(form: RenderedForm, path: str | os.PathLike[str]) -> Path:
     try:
         with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as fh:
             w = csv.writer(fh)
-            w.writerow(["code", "label", *(c.code for c in form.columns)])
-            w.writerow(["", "", *(c.label for c in form.columns)])
+            w.writerow(safe_row(["code", "label", *(c.code for c in form.columns)]))
+            w.writerow(safe_row(["", "", *(c.label for c in form.columns)]))
             for row in form.rows:
                 if row.is_section:
                     continue
-                w.writerow([row.code or "", row.label, *(_value(cell, col) for cell, col in
-                                                          zip(row.cells, form.columns, strict=False))])
+                w.writerow(safe_row([row.code or "", row.label, *(_value(cell, col) for cell, col in
+                                                                   zip(row.cells, form.columns, strict=False))]))
         os.replace(tmp, target)
     finally:
         if os.path.exists(tmp):

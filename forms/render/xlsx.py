@@ -15,6 +15,7 @@ from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from engine.io.spreadsheet import neutralize_workbook
 from forms.model import Column, RenderedForm, Row, ValueKind
 from forms.render.layout import DASH, TableLayout, exact_number
 from forms.render.output import write_atomically
@@ -215,6 +216,7 @@ def build_workbook(form: RenderedForm) -> Workbook:
     wb.properties.creator = "Metodika"
     wb.properties.created = wb.properties.modified = form.meta.generated_at
     wb.properties.subject = form.meta.caption()
+    neutralize_workbook(wb)  # text from registries/users never runs as a formula
     return wb
 
 

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.audit.chain import HOME_INFO
 from api.auth.roles import Role, ScopeKind
 from api.auth.users import Scope, create_user, set_branch
 from api.db.session import make_sessionmaker
@@ -65,6 +66,7 @@ def app_with_users(db_engine: Engine, home: Path, users: Mapping[str, tuple[Role
                    threads: int | None = None) -> tuple[FastAPI, sessionmaker[Session]]:
     """An app with its own METODIKA_HOME and its background worker; ``users`` by login, password PASSWORD."""
     sessions = make_sessionmaker(db_engine)
+    sessions.configure(info={HOME_INFO: str(home)})  # the audit key and checkpoints of the app's home
     with sessions() as session, session.begin():
         for login_name, (role, scope) in users.items():
             create_user(session, login=login_name, password=PASSWORD, role=role, scope=scope, actor="test")

@@ -81,7 +81,9 @@ def test_users_crud_and_audited_role_change(db: Database, sessions: sessionmaker
         and changed.json()["role"] == "economist"
         and changed.json()["mo_code"] is None
     )
-    # the old token now carries the new role: permissions come from the database
+    # a role change ends the user's sessions; a new sign-in carries the new role
+    assert client.get("/me", headers=user_headers).status_code == 401
+    user_headers = login(client, "petrova")
     assert "run.start" in client.get("/me", headers=user_headers).json()["permissions"]
     [event] = _events(sessions, "user.role_changed")
     payload = json.loads(event.payload)

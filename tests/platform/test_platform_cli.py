@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from platform_helpers import Database
-from sqlalchemy import update
+from sqlalchemy import delete, update
 
 from api.cli import main as cli_main
 from api.db.config import DATABASE_URL_ENV, HOME_ENV
-from api.db.models import AuditEvent
+from api.db.models import AuditChainHead, AuditEvent
 from api.db.session import make_sessionmaker
 
 MODULES = ["api.cli.cmd_db", "api.cli.cmd_users", "api.cli.cmd_audit", "api.cli.cmd_serve"]
@@ -82,7 +82,23 @@ def test_cli_end_to_end(cli_env: Database, capsys: pytest.CaptureFixture[str]) -
     out = capsys.readouterr().out
     assert "admin" in out and "Медик СМО" in out and "СМО 56001" in out
     assert run(["audit", "verify"]) == 0
-    assert capsys.readouterr().out.strip() == "Журнал аудита цел: 3 записей"
+    out = capsys.readouterr().out
+    assert out.startswith("Журнал аудита цел: 4 записей; контрольных точек сверено: 3\n")
+    assert "заверена ключом с записи №1" in out and "audit-checkpoints.jsonl" in out
+    assert run(["audit", "checkpoint"]) == 0 and "запись №4" in capsys.readouterr().out
+    assert run(["audit", "rotate-key"]) == 0 and "прежний" in capsys.readouterr().out
+    assert run(["audit", "rotate-key", "--lost"]) == 1  # the key file is there: nothing is lost
+    assert "--lost только когда" in capsys.readouterr().err
+    assert run(["audit", "verify"]) == 0 and "цел: 5 записей" in capsys.readouterr().out
+
+    # the last record deleted and the head moved back: the checkpoint file contradicts it
+    with make_sessionmaker(cli_env.engine)() as session, session.begin():
+        session.execute(delete(AuditEvent).where(AuditEvent.seq == 5))
+        last = session.get(AuditEvent, 4)
+        assert last is not None
+        session.execute(update(AuditChainHead).values(last_seq=4, last_hash=last.hash))
+    assert run(["audit", "verify"]) == 1
+    assert "удалены последние записи №5–№5" in capsys.readouterr().err
 
     with make_sessionmaker(cli_env.engine)() as session, session.begin():
         session.execute(update(AuditEvent).where(AuditEvent.seq == 2).values(payload="{}"))

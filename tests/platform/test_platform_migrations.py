@@ -27,6 +27,8 @@ EXPECTED_TABLES = {
     "audit_chain_head",
     "accepted_cases",
     "registry_submissions",
+    "auth_tokens",
+    "login_failures",
 }
 
 

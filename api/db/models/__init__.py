@@ -7,16 +7,19 @@ from api.db.models.methodology import MethodologyFile, MethodologyVersion
 from api.db.models.plans import Plan, PlanCorrection
 from api.db.models.registries import REGISTRY_STATUSES, Registry
 from api.db.models.runs import RUN_STATUSES, Run, RunDefect, RunResult
+from api.db.models.sessions import AuthToken, LoginFailure
 from api.db.models.users import Branch, BranchMo, User
 
 __all__ = [
     "GENESIS_HASH",
+    "LoginFailure",
     "AcceptedCase",
     "RegistrySubmission",
     "REGISTRY_STATUSES",
     "RUN_STATUSES",
     "AuditChainHead",
     "AuditEvent",
+    "AuthToken",
     "Base",
     "Branch",
     "BranchMo",

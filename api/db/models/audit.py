@@ -38,3 +38,8 @@ class AuditChainHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     last_hash: Mapped[str] = mapped_column(String(64), default=GENESIS_HASH)
+    # keyed hashing (HMAC-SHA256): id of the key in force and the first record hashed with a key;
+    # NULL on a chain that has not switched yet (records before it are plain sha256)
+    chain_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    key_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    keyed_from_seq: Mapped[int | None] = mapped_column(BigInteger, default=None)

@@ -32,6 +32,8 @@ class Registry(Base):
     counts: Mapped[dict[str, int] | None] = mapped_column(JsonDoc, default=None)  # rows per entity
     storage_path: Mapped[str | None] = mapped_column(String(1000), default=None)  # the .npz file
     error: Mapped[str | None] = mapped_column(Text, default=None)
+    # the traceback of an internal failure (frames and exception types, no messages): admin only
+    error_detail: Mapped[str | None] = mapped_column(Text, default=None)
     uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)

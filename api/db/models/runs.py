@@ -30,6 +30,8 @@ class Run(Base):
     progress: Mapped[float] = mapped_column(default=0.0)
     timings: Mapped[dict[str, float] | None] = mapped_column(JsonDoc, default=None)
     error: Mapped[str | None] = mapped_column(Text, default=None)
+    # the traceback of an internal failure (frames and exception types, no messages): admin only
+    error_detail: Mapped[str | None] = mapped_column(Text, default=None)
     # reference inputs a check could not compare against (engine.required_inputs), as stored notices
     notices: Mapped[list[dict[str, Any]] | None] = mapped_column(JsonDoc, default=None)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
