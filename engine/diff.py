@@ -37,6 +37,13 @@ def _with_unit(value: str, unit: str) -> str:
     return value if value in (_NOT_IN_FORCE, _ABSENT) else value + unit
 
 
+def _change(old: str, new: str, unit: str) -> str:
+    """«old → new unit»: the unit once, after the last side that is a value."""
+    if _with_unit(new, unit) != new:
+        return f"{old} → {new}{unit}"
+    return f"{_with_unit(old, unit)} → {new}"
+
+
 def _when(day: int) -> str:
     return "всегда" if day <= -(2**30) else f"с {key_text(day)}"
 
@@ -60,8 +67,7 @@ def diff_params(a: dict[str, ParamDef], b: dict[str, ParamDef]) -> list[Change]:
         lines = []
         for d in sorted(set(va) | set(vb)):
             if va.get(d) != vb.get(d):
-                old, new = va.get(d, _ABSENT), vb.get(d, _ABSENT)
-                lines.append(f"~ {name}{label} {_when(d)}: {_with_unit(old, unit)} → {_with_unit(new, unit)}")
+                lines.append(f"~ {name}{label} {_when(d)}: {_change(va.get(d, _ABSENT), vb.get(d, _ABSENT), unit)}")
         if pa.type != pb.type:
             lines.append(f"~ {name}: тип {pa.type} → {pb.type}")
         if (pa.reference or "") != (pb.reference or ""):
