@@ -99,7 +99,7 @@ def cmd_form(args) -> int:
         print(e.render(SourceCache()), file=sys.stderr)
         return 1
     for c in result.controls:
-        print(("  выполнено  " if c.ok else "  НАРУШЕНО  ") + c.message, file=sys.stderr if not c.ok else sys.stdout)
+        print("  " + c.message, file=sys.stderr if not c.ok else sys.stdout)   # the message says выполнено/НАРУШЕНО
     out = Path(args.out or f"{form.id}.{args.format}")
     from forms.render import render
 
