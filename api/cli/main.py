@@ -27,6 +27,7 @@ COMMAND_MODULES: list[str] = [
     "api.cli.cmd_form",
     "api.cli.cmd_nsi",
     "api.cli.cmd_catalogue",
+    "api.cli.cmd_table",
 ]
 
 
@@ -56,6 +57,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "form": ("api.cli.cmd_form", "отчётная форма по результатам расчёта: HTML, XLSX, PDF, XML"),
     "nsi": ("api.cli.cmd_nsi", "справочники НСИ ФФОМС (F014, V002, V009 …): импорт в таблицу методологии"),
     "catalogue": ("api.cli.cmd_catalogue", "каталог проверок ФЛК ФФОМС (НСИ Q015)"),
+    "table": ("api.cli.cmd_table", "таблица методологии в Excel (XLSX) и обратно: выгрузка и загрузка с проверкой"),
+    "param": ("api.cli.cmd_table", "параметры методологии с периодами действия в Excel (XLSX) и обратно"),
 }
 
 
