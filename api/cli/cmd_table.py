@@ -55,33 +55,54 @@ def cmd_export(args) -> int:
     return 0
 
 
-def cmd_import(args) -> int:
-    from api.workbench.xlsx_tables import XlsxError, import_table, table_file
+def _import(args, what: str, run, files) -> int:
+    """Compile, import (run(m) → (result, touched files)), re-compile; on a rejected sheet nothing
+    was written, on a package that no longer compiles the touched files are put back."""
+    from api.workbench.xlsx_tables import XlsxError
     from dsl.diagnostics import DiagnosticError, SourceCache
     from engine.compiler import compile_package
 
     m = compile_or_report(args.package)
     if m is None:
         return 1
+    snapshot = {p: p.read_bytes() for p in files(m)}
     try:
-        _, path = table_file(m, args.name)
-        before = path.read_bytes()
-        result = import_table(m, args.name, Path(args.xlsx))
+        result, touched = run(m)
     except XlsxError as e:
-        print(f"таблица {args.name} не загружена, файлы пакета не изменены:", file=sys.stderr)
+        print(f"{what} не загружены, файлы пакета не изменены:", file=sys.stderr)
         for p in e.problems:
             print("  " + p, file=sys.stderr)
         return 1
     try:
         after = compile_package(Path(args.package))
-    except DiagnosticError as e:   # the package rejects the new table: put the old file back
-        path.write_bytes(before)
+    except DiagnosticError as e:
+        for p in touched:
+            if p in snapshot:
+                p.write_bytes(snapshot[p])
         print(e.render(SourceCache()), file=sys.stderr)
-        print(f"\nтаблица {args.name} не загружена: пакет с ней не компилируется; файл восстановлен",
-              file=sys.stderr)
+        print(f"\n{what} не загружены: пакет с ними не компилируется; файлы восстановлены", file=sys.stderr)
         return 1
-    print(f"таблица {args.name}: {result.rows} строк, изменено ячеек {result.changed_cells}; {result.file}; "
-          f"sha256 {m.content_hash[:16]}… → {after.content_hash[:16]}…")
+    return result, f"sha256 {m.content_hash[:16]}… → {after.content_hash[:16]}…"
+
+
+def cmd_import(args) -> int:
+    from api.workbench.xlsx_tables import import_table, table_file
+
+    def run(m):
+        result = import_table(m, args.name, Path(args.xlsx))
+        return result, [result.file]
+
+    def files(m):
+        try:
+            return [table_file(m, args.name)[1]]
+        except Exception:  # noqa: BLE001 - an unknown table is reported by import_table
+            return []
+
+    out = _import(args, f"данные таблицы {args.name}", run, files)
+    if isinstance(out, int):
+        return out
+    result, hashes = out
+    print(f"таблица {args.name}: {result.rows} строк, изменено ячеек {result.changed_cells}; {result.file}; {hashes}")
     return 0
 
 
@@ -98,30 +119,16 @@ def cmd_param_export(args) -> int:
 
 def cmd_param_import(args) -> int:
     from api.workbench.xlsx_params import import_params
-    from api.workbench.xlsx_tables import XlsxError
-    from dsl.diagnostics import DiagnosticError, SourceCache
-    from engine.compiler import compile_package
 
-    m = compile_or_report(args.package)
-    if m is None:
-        return 1
-    snapshot = {p: p.read_bytes() for p in Path(args.package).rglob("*.yaml")}
-    try:
+    def run(m):
         result = import_params(m, Path(args.xlsx))
-    except XlsxError as e:
-        print("параметры не загружены, файлы пакета не изменены:", file=sys.stderr)
-        for p in e.problems:
-            print("  " + p, file=sys.stderr)
-        return 1
-    try:
-        after = compile_package(Path(args.package))
-    except DiagnosticError as e:
-        for p in result.files:
-            p.write_bytes(snapshot[p]) if p in snapshot else None
-        print(e.render(SourceCache()), file=sys.stderr)
-        print("\nпараметры не загружены: пакет с ними не компилируется; файлы восстановлены", file=sys.stderr)
-        return 1
+        return result, result.files
+
+    out = _import(args, "параметры", run, lambda m: list(Path(args.package).rglob("*.yaml")))
+    if isinstance(out, int):
+        return out
+    result, hashes = out
     for line in result.changed:
         print("  ~ " + line)
-    print(f"параметры: изменений {len(result.changed)}; sha256 {m.content_hash[:16]}… → {after.content_hash[:16]}…")
+    print(f"параметры: изменений {len(result.changed)}; {hashes}")
     return 0

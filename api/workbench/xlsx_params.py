@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from api.workbench.xlsx_tables import XlsxError
+from api.workbench.xlsx_tables import XlsxError, save_workbook
 from dsl.columns import EPOCH
 from engine.values import ValueError_, convert, parse_date
 
@@ -57,15 +57,7 @@ def export_params(m, out: Path) -> Path:
     for col, width in zip("ABCDEFG", (28, 12, 16, 10, 12, 60, 20), strict=True):
         ws.column_dimensions[col].width = width
     ws.freeze_panes = "A2"
-    fd, tmp = tempfile.mkstemp(dir=out.parent if out.parent.exists() else None, suffix=".xlsx.tmp")
-    os.close(fd)
-    try:
-        wb.save(tmp)
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return out
+    return save_workbook(wb, out)
 
 
 def _sheet_value(v, typ):

@@ -96,6 +96,11 @@ def export_table(m, name: str, out: Path) -> Path:
     info.append(["столбец", "тип"])
     for h in header:
         info.append([DATE_COLUMNS.get(h, h), "дата (ДД.ММ.ГГГГ)" if h in DATE_COLUMNS else str(types[h])])
+    return save_workbook(wb, out)
+
+
+def save_workbook(wb, out: Path) -> Path:
+    """Write through a temporary file in the same directory: the XLSX appears whole or not at all."""
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".xlsx.tmp")
     os.close(fd)

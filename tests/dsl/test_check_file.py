@@ -122,7 +122,7 @@ def test_watch_sees_a_change_and_ctrl_c_exits_0(tmp_path):
         seen = _read_until(proc, "ошибок: 1")
         assert "файлы изменились" in seen and "absent_name" in seen and "pkg/sub/b.rules:2:" in seen
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=20) == 0
+        assert proc.wait(timeout=90) == 0
     finally:
         if proc.poll() is None:
             proc.kill()
