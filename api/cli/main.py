@@ -28,6 +28,7 @@ COMMAND_MODULES: list[str] = [
     "api.cli.cmd_nsi",
     "api.cli.cmd_catalogue",
     "api.cli.cmd_table",
+    "api.cli.cmd_lsp",
 ]
 
 
@@ -59,6 +60,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "catalogue": ("api.cli.cmd_catalogue", "каталог проверок ФЛК ФФОМС (НСИ Q015)"),
     "table": ("api.cli.cmd_table", "таблица методологии в Excel (XLSX) и обратно: выгрузка и загрузка с проверкой"),
     "param": ("api.cli.cmd_table", "параметры методологии с периодами действия в Excel (XLSX) и обратно"),
+    "lsp": ("api.cli.cmd_lsp", "языковой сервер (LSP) для .rules и YAML пакетов: ошибки, подсказки, переход к "
+                               "определению, дополнение; обмен через stdin/stdout"),
 }
 
 
