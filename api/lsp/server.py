@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -37,9 +38,23 @@ def build_server() -> LanguageServer:
     ws = Workspace()
     published: dict[Path, set[str]] = {}
 
-    def check(uri: str) -> None:
+    pending: dict[str, int] = {}
+
+    async def check(uri: str, debounce: float = 0.0) -> None:
+        """Compile in a worker thread (a package with the federal chain takes seconds; hover and
+        completion stay answered meanwhile); a change that arrives while waiting supersedes this one."""
+        ticket = pending[uri] = pending.get(uri, 0) + 1
+        if debounce:
+            await asyncio.sleep(debounce)
+            if pending.get(uri) != ticket:
+                return
         path = path_of(uri)
-        result = ws.compile(path)
+        result = await asyncio.get_running_loop().run_in_executor(None, ws.compile, path)
+        if pending.get(uri) != ticket:
+            return
+        publish(uri, path, result)
+
+    def publish(uri: str, path: Path, result) -> None:
         if result is None:
             server.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri, [_no_package(path)]))
             return
@@ -60,19 +75,19 @@ def build_server() -> LanguageServer:
         published[result.root] = uris
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
-    def did_open(ls, params: lsp.DidOpenTextDocumentParams):
+    async def did_open(ls, params: lsp.DidOpenTextDocumentParams):
         ws.set_text(path_of(params.text_document.uri), params.text_document.text)
-        check(params.text_document.uri)
+        await check(params.text_document.uri)
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
-    def did_change(ls, params: lsp.DidChangeTextDocumentParams):
+    async def did_change(ls, params: lsp.DidChangeTextDocumentParams):
         doc = ls.workspace.get_text_document(params.text_document.uri)
         ws.set_text(path_of(params.text_document.uri), doc.source)
-        check(params.text_document.uri)
+        await check(params.text_document.uri, debounce=0.3)
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_SAVE)
-    def did_save(ls, params: lsp.DidSaveTextDocumentParams):
-        check(params.text_document.uri)
+    async def did_save(ls, params: lsp.DidSaveTextDocumentParams):
+        await check(params.text_document.uri)
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls, params: lsp.DidCloseTextDocumentParams):
