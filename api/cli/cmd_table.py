@@ -55,16 +55,17 @@ def cmd_export(args) -> int:
     return 0
 
 
-def _import(args, what: str, run, files) -> int:
+def _import(args, what: str, run, files) -> tuple[object, str] | None:
     """Compile, import (run(m) → (result, touched files)), re-compile; on a rejected sheet nothing
-    was written, on a package that no longer compiles the touched files are put back."""
+    was written, on a package that no longer compiles the touched files are put back. Returns
+    (result, «sha256 old → new») or None after printing why the import did not happen."""
     from api.workbench.xlsx_tables import XlsxError
     from dsl.diagnostics import DiagnosticError, SourceCache
     from engine.compiler import compile_package
 
     m = compile_or_report(args.package)
     if m is None:
-        return 1
+        return None
     snapshot = {p: p.read_bytes() for p in files(m)}
     try:
         result, touched = run(m)
@@ -72,7 +73,7 @@ def _import(args, what: str, run, files) -> int:
         print(f"{what} не загружены, файлы пакета не изменены:", file=sys.stderr)
         for p in e.problems:
             print("  " + p, file=sys.stderr)
-        return 1
+        return None
     try:
         after = compile_package(Path(args.package))
     except DiagnosticError as e:
@@ -81,7 +82,7 @@ def _import(args, what: str, run, files) -> int:
                 p.write_bytes(snapshot[p])
         print(e.render(SourceCache()), file=sys.stderr)
         print(f"\n{what} не загружены: пакет с ними не компилируется; файлы восстановлены", file=sys.stderr)
-        return 1
+        return None
     return result, f"sha256 {m.content_hash[:16]}… → {after.content_hash[:16]}…"
 
 
@@ -99,8 +100,8 @@ def cmd_import(args) -> int:
             return []
 
     out = _import(args, f"данные таблицы {args.name}", run, files)
-    if isinstance(out, int):
-        return out
+    if out is None:
+        return 1
     result, hashes = out
     print(f"таблица {args.name}: {result.rows} строк, изменено ячеек {result.changed_cells}; {result.file}; {hashes}")
     return 0
@@ -125,8 +126,8 @@ def cmd_param_import(args) -> int:
         return result, result.files
 
     out = _import(args, "параметры", run, lambda m: list(Path(args.package).rglob("*.yaml")))
-    if isinstance(out, int):
-        return out
+    if out is None:
+        return 1
     result, hashes = out
     for line in result.changed:
         print("  ~ " + line)

@@ -139,3 +139,14 @@ def test_unknown_sheet_table_and_inherited_table(exported, tmp_path, capsys):
     (tmp_path / "not.xlsx").write_text("a,b\n", encoding="utf-8")
     assert main(["table", "import", str(pkg), "ksg", str(tmp_path / "not.xlsx")]) == 1
     assert "не читается как XLSX" in capsys.readouterr().err
+
+
+def test_a_table_the_package_rejects_is_put_back(exported, tmp_path, capsys):
+    """The sheet is valid on its own, but the fixture's rule table refers to st21.001: the package
+    no longer compiles, the CSV is restored."""
+    pkg, xlsx = exported
+    bad = edit(xlsx, tmp_path / "no_st21.xlsx", lambda ws: ws.delete_rows(3, 2))
+    assert main(["table", "import", str(pkg), "ksg", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "пакет с ними не компилируется; файлы восстановлены" in err and "st21.001" in err, err
+    assert (pkg / "tables" / "ksg.csv").read_text(encoding="utf-8") == CSV
