@@ -215,6 +215,7 @@ class Disable(Node):
 class Param(Node):
     name: str
     type: TypeRef
+    default: Node | None = None     # trailing parameters only: used when a call omits the argument
 
 
 @dataclass

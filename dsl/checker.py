@@ -293,11 +293,35 @@ def check_catalogue_clauses(c: ast.Check, diags: Diagnostics, out: CheckIR) -> b
 __all__ = ["check_definition", "check_check", "CheckIR", "declared_type", "NUMBER"]
 
 
+def _check_defaults(symbols: Symbols, diags: Diagnostics, fn) -> None:
+    """Defaults are trailing and context-free (constants, package parameters, tables): a call
+    that omits the argument evaluates the default in its own context, which may be any entity."""
+    from dsl.types import assignable
+
+    seen_default = None
+    for p, (_, typ) in zip(fn.node.params, fn.params, strict=True):
+        if p.default is None:
+            if seen_default is not None:
+                diags.error("E0203", f"функция «{fn.name}»: аргумент «{p.name}» без значения по умолчанию стоит после "
+                            f"аргумента со значением по умолчанию «{seen_default}»", p.span)
+            continue
+        seen_default = p.name
+        ck = ExprChecker(symbols, diags, None)
+        try:
+            value = ck.coerce(ck.check(p.default), typ)
+        except CheckFailed:
+            continue
+        if not assignable(value.type, typ):
+            diags.error("E0204", f"функция «{fn.name}»: значение по умолчанию аргумента «{p.name}» имеет тип "
+                        f"{value.type}, а аргумент объявлен как {typ}", p.default.span)
+
+
 def check_function(symbols: Symbols, diags: Diagnostics, fn, ensure_function=None) -> ir.IR | None:
     """Type-check a function body once; arguments become ArgRef, dates come from the caller."""
     from dsl.typecheck import money_literal
 
     check_annotations(fn.node.annotations, diags)
+    _check_defaults(symbols, diags, fn)
     args = {name: (i, typ) for i, (name, typ) in enumerate(fn.params)}
     ck = ExprChecker(symbols, diags, None, fn_args=args, ensure_function=ensure_function)
     try:

@@ -125,8 +125,8 @@ class _Builder(Transformer):
                                override is not None, annotations)
 
     def fparam(self, meta, children):
-        name, typ = children
-        return ast.Param(self._span(meta), str(name), typ)
+        name, typ, *default = children
+        return ast.Param(self._span(meta), str(name), typ, default[0] if default else None)
 
     def block(self, meta, children):
         entity_tok, *members = children

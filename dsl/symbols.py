@@ -65,6 +65,12 @@ class FunctionInfo:
     body: object | None = None   # typed IR of the body (ArgRef for arguments), filled by the checker
     label: str | None = None
     span: Span | None = None
+    defaults: list = field(default_factory=list)   # per parameter: its default (AST) or None
+
+    @property
+    def required(self) -> int:
+        """How many leading arguments a call must pass (the rest have defaults)."""
+        return sum(1 for d in self.defaults if d is None) if self.defaults else len(self.params)
 
 
 @dataclass

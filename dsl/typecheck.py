@@ -424,13 +424,16 @@ class ExprChecker:
 
         if n.has_clauses:
             raise self.fail("E0203", f"функция «{fn.name}» не агрегирует: by/where/as/order здесь недопустимы", n)
-        k = len(fn.params)
-        if len(n.args) != k:
-            sig = ", ".join(f"{p}: {t}" for p, t in fn.params)
-            raise self.fail("E0203", f"функция «{fn.name}» принимает {k} {plural(k, 'аргумент', 'аргумента', 'аргументов')}, "
+        k, need = len(fn.params), fn.required
+        if not need <= len(n.args) <= k:
+            sig = ", ".join(f"{p}: {t}" + (" = …" if fn.defaults and fn.defaults[i] is not None else "")
+                            for i, (p, t) in enumerate(fn.params))
+            count = f"{k} {plural(k, 'аргумент', 'аргумента', 'аргументов')}" if need == k else f"от {need} до {k} аргументов"
+            raise self.fail("E0203", f"функция «{fn.name}» принимает {count}, "
                             f"передано {len(n.args)}; сигнатура: {fn.name}({sig}) -> {fn.returns}", n)
+        nodes = list(n.args) + [fn.defaults[i] for i in range(len(n.args), k)]
         args = []
-        for (pname, ptype), node in zip(fn.params, n.args, strict=True):
+        for (pname, ptype), node in zip(fn.params, nodes, strict=True):
             a = self.coerce(self.check(node), ptype)
             if not assignable(a.type, ptype):
                 raise self.fail("E0204", f"{fn.name}: аргумент «{pname}» имеет тип {ptype}, а передано значение типа "

@@ -169,14 +169,36 @@ def _load_functions(module, ref: str, shown: str, functions: dict, own: set, dia
         if not _overlay_ok("функция", f.name, f.name_span, f.override, prev, own, functions, "E0301",
                            "override def", diags):
             continue
-        if prev is not None and ([(p.name, p.type.name, p.type.optional) for p in f.params] !=
-                                 [(p.name, p.type.name, p.type.optional) for p in prev.ast.params]
-                                 or (f.returns.name, f.returns.optional) != (prev.ast.returns.name, prev.ast.returns.optional)):
-            diags.error("E0308", f"override def «{f.name}»: аргументы и тип результата должны совпадать с базовой "
-                        "функцией", f.name_span, related=[Related(prev.provenance.span, "базовая функция")])
-            continue
+        if prev is not None:
+            problem = signature_change(f, prev.ast)
+            if problem:
+                diags.error("E0308", f"override def «{f.name}»: {problem}", f.name_span,
+                            related=[Related(prev.provenance.span, "базовая функция")],
+                            hints=["новый вход добавляется в конец списка аргументов со значением по умолчанию: "
+                                   "«…, usl_ok: int = 0)»; вызовы базового пакета получат это значение"])
+                continue
         functions[f.name] = FunctionDefInfo(f.name, f, Provenance(ref, shown, f.name_span), prev)
         own.add(f.name)
+
+
+def signature_change(new, old) -> str | None:
+    """What an override changes in a function's signature beyond what is allowed (None: compatible).
+
+    Allowed: the same leading parameters (names, types) and result type, plus trailing parameters
+    with defaults, so every call written against the base signature still type-checks."""
+    def sig(p) -> tuple:
+        return p.name, p.type.name, p.type.optional
+
+    if (new.returns.name, new.returns.optional) != (old.returns.name, old.returns.optional):
+        return "тип результата должен совпадать с базовой функцией"
+    if len(new.params) < len(old.params) or [sig(p) for p in new.params[: len(old.params)]] != \
+            [sig(p) for p in old.params]:
+        return ("аргументы базовой функции должны остаться теми же и в том же порядке: "
+                + ", ".join(f"{p.name}: {p.type.name}{'?' if p.type.optional else ''}" for p in old.params))
+    added = [p.name for p in new.params[len(old.params):] if p.default is None]
+    if added:
+        return f"добавленный аргумент «{added[0]}» должен иметь значение по умолчанию"
+    return None
 
 
 def check_functions(symbols, functions: dict, diags: Diagnostics) -> None:
@@ -190,7 +212,8 @@ def check_functions(symbols, functions: dict, diags: Diagnostics) -> None:
         ret = declared_type(f.returns, diags)
         if ret is None or any(t is None for _, t in params):
             continue
-        symbols.functions[name] = FunctionInfo(name, params, ret, f, None, f.annotation("label"), f.name_span)
+        symbols.functions[name] = FunctionInfo(name, params, ret, f, None, f.annotation("label"), f.name_span,
+                                               [p.default for p in f.params])
     state: dict[str, str] = {}
 
     def ensure(name: str, call_node=None) -> None:

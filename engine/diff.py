@@ -21,11 +21,27 @@ class Change:
         return {"kind": self.kind, "op": self.op, "name": self.name, "details": self.lines}
 
 
+_NOT_IN_FORCE = "не действует"
+_ABSENT = "—"
+
+
 def _periods(p: ParamDef) -> dict[int, str]:
     out = {}
     for per in p.periods:
-        out[per.start] = "не действует" if per.value is None else display(per.value, p.type)
+        out[per.start] = _NOT_IN_FORCE if per.value is None else display(per.value, p.type)
     return out
+
+
+def _with_unit(value: str, unit: str) -> str:
+    """A value with its unit; a missing value (no period, not in force) carries none."""
+    return value if value in (_NOT_IN_FORCE, _ABSENT) else value + unit
+
+
+def _change(old: str, new: str, unit: str) -> str:
+    """«old → new unit»: the unit once, after the last side that is a value."""
+    if _with_unit(new, unit) != new:
+        return f"{old} → {new}{unit}"
+    return f"{_with_unit(old, unit)} → {new}"
 
 
 def _when(day: int) -> str:
@@ -41,7 +57,7 @@ def diff_params(a: dict[str, ParamDef], b: dict[str, ParamDef]) -> list[Change]:
         label = f" «{lab}»" if lab else ""
         unit = f" {un}" if un else ""
         if pa is None:
-            vals = "; ".join(f"{_when(d)} {v}{unit}" for d, v in sorted(_periods(pb).items()))
+            vals = "; ".join(f"{_when(d)} {_with_unit(v, unit)}" for d, v in sorted(_periods(pb).items()))
             out.append(Change("parameter", "added", name, [f"+ {name}{label}: {vals}"]))
             continue
         if pb is None:
@@ -51,7 +67,7 @@ def diff_params(a: dict[str, ParamDef], b: dict[str, ParamDef]) -> list[Change]:
         lines = []
         for d in sorted(set(va) | set(vb)):
             if va.get(d) != vb.get(d):
-                lines.append(f"~ {name}{label} {_when(d)}: {va.get(d, '—')} → {vb.get(d, '—')}{unit}")
+                lines.append(f"~ {name}{label} {_when(d)}: {_change(va.get(d, _ABSENT), vb.get(d, _ABSENT), unit)}")
         if pa.type != pb.type:
             lines.append(f"~ {name}: тип {pa.type} → {pb.type}")
         if (pa.reference or "") != (pb.reference or ""):

@@ -49,6 +49,8 @@ def scalar(ev: Evaluator, comp: Compiled):
 def eval_cell(ev, world, cell, r: RowDef, c: ColumnDef, values: dict, extra: dict, cell_values: dict) -> fm.Cell:
     if cell is None or cell.compiled is None:
         return fm.Cell.dash() if cell is not None and cell.dash else fm.Cell()
+    if c.key is not None:
+        extra = {**extra, "col": c.key}
     bind(ev, world, cell.compiled, values, extra, cell_values, "")
     v = scalar(ev, cell.compiled)
     if r.code and r.repeat is None:

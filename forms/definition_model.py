@@ -19,6 +19,16 @@ class Expr:
 
 
 @dataclass
+class ColumnRepeat:
+    """Columns generated from a methodology table: one per distinct value of ``field``."""
+
+    table: str
+    field: str
+    label: str | None          # template of the generated labels ({key}); None: the column's label
+    span: Span
+
+
+@dataclass
 class ColumnDef:
     code: str
     label: str
@@ -28,6 +38,12 @@ class ColumnDef:
     cell: Expr | None          # template for rows without an explicit cell
     where: Expr | None         # column filter, added to every aggregate of template cells
     span: Span
+    repeat: ColumnRepeat | None = None   # a template: expanded into generated columns
+    applies: Expr | None = None          # bool per cell; false → a deliberate dash («не применяется»)
+    defined: Expr | None = None          # bool per cell; false → an empty cell (the value is not defined)
+    required: bool = False               # an empty cell fails the form's control
+    key: str | None = None               # a generated column's value ($col in its expressions)
+    group: str | None = None             # a generated column's template code
 
 
 @dataclass
@@ -36,6 +52,8 @@ class HeaderDef:
     colspan: int
     rowspan: int
     span: Span
+    columns: str | None = None     # colspan = the number of columns generated from this template
+    labels: str | None = None      # one cell per generated column of this template, with its label
 
 
 @dataclass

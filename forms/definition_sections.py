@@ -12,6 +12,7 @@ from dsl.diagnostics import Related, did_you_mean
 from engine.yamlpos import Located
 from forms.definition_model import (
     ColumnDef,
+    ColumnRepeat,
     ControlDef,
     FormDef,
     HeaderDef,
@@ -66,7 +67,9 @@ def read_params(form: FormDef, top: dict[str, Located], src: DefinitionSource) -
                                       node.key_spans[name])
 
 
-COLUMN_KEYS = {"code", "label", "kind", "decimals", "width", "cell", "where", "override", "after"}
+COLUMN_KEYS = {"code", "label", "kind", "decimals", "width", "cell", "where", "override", "after", "repeat",
+               "applies", "defined", "required"}
+COLUMN_REPEAT_KEYS = {"table", "field", "label"}
 
 
 def read_columns(form: FormDef, node: Located | None, src: DefinitionSource, overlay: bool) -> list[ColumnDef]:
@@ -103,7 +106,11 @@ def read_columns(form: FormDef, node: Located | None, src: DefinitionSource, ove
                         kind, src.int_(f.get("decimals"), "decimals", existing.decimals if existing else 2),
                         float(f["width"].value) if "width" in f else (existing.width if existing else 25.0),
                         src.expr(f.get("cell"), "cell") or (existing.cell if existing else None),
-                        src.expr(f.get("where"), "where") or (existing.where if existing else None), item.span)
+                        src.expr(f.get("where"), "where") or (existing.where if existing else None), item.span,
+                        _column_repeat(f.get("repeat"), src) if "repeat" in f else (existing.repeat if existing else None),
+                        src.expr(f.get("applies"), "applies") or (existing.applies if existing else None),
+                        src.expr(f.get("defined"), "defined") or (existing.defined if existing else None),
+                        bool(f["required"].value) if "required" in f else (existing.required if existing else False))
         if existing is not None:
             form.columns[form.columns.index(existing)] = col
             continue
@@ -123,6 +130,16 @@ def read_columns(form: FormDef, node: Located | None, src: DefinitionSource, ove
     return added
 
 
+def _column_repeat(node: Located, src: DefinitionSource) -> ColumnRepeat | None:
+    f = src.mapping(node, "repeat столбца", COLUMN_REPEAT_KEYS)
+    if "table" not in f or "field" not in f:
+        src.diags.error("E0601", "repeat столбца: укажите table (таблица методики) и field (её столбец: "
+                        "один столбец формы на каждое значение)", node.span)
+        return None
+    return ColumnRepeat(src.text(f["table"], "table") or "", src.text(f["field"], "field") or "",
+                        src.text(f.get("label"), "label"), node.span)
+
+
 def read_header(node: Located, src: DefinitionSource) -> list[list[HeaderDef]]:
     out: list[list[HeaderDef]] = []
     if not isinstance(node.value, list):
@@ -135,9 +152,10 @@ def read_header(node: Located, src: DefinitionSource) -> list[list[HeaderDef]]:
         cells = []
         for c in row.value:
             if isinstance(c.value, dict):
-                f = src.mapping(c, "ячейка заголовка", {"text", "colspan", "rowspan"})
+                f = src.mapping(c, "ячейка заголовка", {"text", "colspan", "rowspan", "columns", "labels"})
                 cells.append(HeaderDef(src.text(f.get("text"), "text", "") or "", src.int_(f.get("colspan"), "colspan", 1),
-                                       src.int_(f.get("rowspan"), "rowspan", 1), c.span))
+                                       src.int_(f.get("rowspan"), "rowspan", 1), c.span,
+                                       src.text(f.get("columns"), "columns"), src.text(f.get("labels"), "labels")))
             else:
                 cells.append(HeaderDef(src.text(c, "ячейка заголовка") or "", 1, 1, c.span))
         out.append(cells)

@@ -28,7 +28,20 @@ class FormCell:
 
 def check_form(form: FormDef, world: FormWorld, params: dict[str, str] | None = None) -> None:
     """Type-check every cell and control; raises DiagnosticError."""
-    compile_form(form, world, Diagnostics(), raise_errors=True)
+    from forms.generated_columns import expand_columns
+
+    diags = Diagnostics()
+    form = expand_columns(form, world, diags)
+    diags.raise_if_errors()
+    compile_form(form, world, diags, raise_errors=True)
+
+
+def placeholders(form: FormDef) -> set[str]:
+    """Names usable as $name: form parameters, $key of generated rows, $col of generated columns."""
+    out = set(form.params) | {"key"}
+    if any(c.key is not None for c in form.columns):
+        out.add("col")
+    return out
 
 
 def compile_form(form: FormDef, world: FormWorld, diags: Diagnostics, raise_errors: bool):
@@ -45,8 +58,17 @@ def compile_form(form: FormDef, world: FormWorld, diags: Diagnostics, raise_erro
             if cc not in columns:
                 diags.error("E0102", f"строка «{r.label}»: в форме нет столбца «{cc}»", span,
                             hints=did_you_mean(cc, columns))
-    comp = CellCompiler(world.methodology.symbols, diags, codes, columns, set(form.params) | {"key"})
+    comp = CellCompiler(world.methodology.symbols, diags, codes, columns, placeholders(form))
     _check_header(form, diags)
+    _check_methodology_rows(form, world, diags)
+    for c in form.columns:
+        for what, cond in (("applies", c.applies), ("defined", c.defined)):
+            if cond is None or c.key != _first_key(form, c):
+                continue
+            a = comp.compile(cond, None, (), None, {})
+            if a is not None and a.ir.type.kind != "bool":
+                diags.error("E0201", f"столбец «{c.label}», {what}: ожидалось условие (bool), выражение имеет тип "
+                            f"{a.ir.type}", cond.span)
     static: dict[str, FormCell] = {}
     pending: list[tuple[str, FormCell, Expr, list[Expr]]] = []
     for r in form.rows:
@@ -101,12 +123,37 @@ def compile_form(form: FormDef, world: FormWorld, diags: Diagnostics, raise_erro
         controls.append((ctrl, c))
     repeats = {}
     for r in form.rows:
-        if r.repeat is not None and r.repeat.where is not None:
+        if r.repeat is not None:
             ent = _repeat_entity(form, r, world, diags)
-            repeats[id(r)] = comp.compile(r.repeat.where, ent) if ent else None
+            if r.repeat.where is None:
+                continue
+            repeats[id(r)] = comp.compile(r.repeat.where, ent) if ent or r.repeat.kind == "table" else None
+            if repeats[id(r)] is not None and repeats[id(r)].ir.type.kind != "bool":
+                diags.error("E0201", f"repeat, where: ожидалось условие (bool), выражение имеет тип "
+                            f"{repeats[id(r)].ir.type}", r.repeat.where.span)
     if raise_errors:
         diags.raise_if_errors()
     return static, types, controls, repeats
+
+
+def _first_key(form: FormDef, c: ColumnDef) -> str | None:
+    """applies is checked once per template: on its first generated column (or the column itself)."""
+    if c.group is None:
+        return c.key
+    return next(x.key for x in form.columns if x.group == c.group)
+
+
+def _check_methodology_rows(form: FormDef, world: FormWorld, diags: Diagnostics) -> None:
+    """A form over a methodology has no entity rows to filter: a row's `where` would be ignored."""
+    if form.source != "methodology":
+        return
+    for r in form.rows:
+        if r.where is not None:
+            hint = ("отберите строки условием repeat: {table: …, where: …} по ключу $key"
+                    if r.repeat is not None and r.repeat.kind == "table" else
+                    "в форме по методике ячейки читают параметры и таблицы, отбирать нечего")
+            diags.error("E0601", f"строка «{r.label}»: where в форме по методике (source: methodology) не действует",
+                        r.where.span, hints=[hint])
 
 
 def _all_names(pending) -> set[str]:

@@ -9,17 +9,17 @@ from dsl.diagnostics import Diagnostics
 from engine.evaluator import EvalError, materialize
 from engine.values import display
 from forms import model as fm
-from forms.cell_eval import FormError, bind, eval_cell
+from forms.cell_eval import FormError, bind, eval_cell, scalar
 from forms.cells import CellCompiler, Compiled
 from forms.dataset import FormWorld
 from forms.definition_model import Expr, FormDef, RowDef
-from forms.form_compile import FormCell, cell_source
+from forms.form_compile import FormCell, cell_source, placeholders
 from forms.form_values import convert, fill
 
 
 def repeat_rows(ev, world: FormWorld, form: FormDef, r: RowDef, values: dict, where_comp) -> list[fm.Row]:
     rp = r.repeat
-    keys, labels = _repeat_keys(ev, world, rp, where_comp)
+    keys, labels = _repeat_keys(ev, world, rp, where_comp, values)
     if rp.kind == "list":
         return _list_rows(ev, world, form, r, keys, labels, values)
     out = []
@@ -30,6 +30,10 @@ def repeat_rows(ev, world: FormWorld, form: FormDef, r: RowDef, values: dict, wh
             expr, filters = cell_source(r, c)
             if expr is None or expr.text.strip() == "-":
                 cells.append(fm.Cell.dash() if expr is not None else fm.Cell())
+                continue
+            state = column_state(ev, world, form, c, values, extra)
+            if state is not None:
+                cells.append(state)
                 continue
             comp = _compile_one(world, form, expr, filters, None)
             cell = FormCell(r, c, comp)
@@ -42,34 +46,63 @@ def repeat_rows(ev, world: FormWorld, form: FormDef, r: RowDef, values: dict, wh
 _COMPILED: dict[tuple, Compiled] = {}
 
 
+def column_state(ev, world: FormWorld, form: FormDef, c, values: dict, extra: dict) -> fm.Cell | None:
+    """A column's conditions for one cell: a dash where it does not apply, an empty cell where its
+    value is not defined, None where the cell is to be evaluated."""
+    for cond, cell in ((c.applies, fm.Cell.dash), (c.defined, fm.Cell)):
+        if cond is None:
+            continue
+        comp = _compile_one(world, form, cond, (), None)
+        bind(ev, world, comp, values, {**extra, "col": c.key} if c.key is not None else extra, {}, "")
+        if not scalar(ev, comp):
+            return cell()
+    return None
+
+
 def _compile_one(world: FormWorld, form: FormDef, expr: Expr, filters, entity) -> Compiled:
     key = (id(world), id(expr), tuple(id(f) for f in filters), entity)
     hit = _COMPILED.get(key)
     if hit is None:
         diags = Diagnostics()
         comp = CellCompiler(world.methodology.symbols, diags, set(), {c.code for c in form.columns},
-                            set(form.params) | {"key"})
+                            placeholders(form))
         hit = comp.compile(expr, entity, filters)
         diags.raise_if_errors()
         _COMPILED[key] = hit
     return hit
 
 
-def _repeat_keys(ev, world: FormWorld, rp, where_comp) -> tuple[list, list[dict]]:
+def _repeat_keys(ev, world: FormWorld, rp, where_comp, values: dict) -> tuple[list, list[dict]]:
     if rp.kind == "table":
-        t = world.methodology.tables[rp.source]
-        day = world.context_day
-        keys, labels, seen = [], [], set()
-        for i, row in enumerate(t.rows):
-            if day is not None and t.starts is not None and not (t.starts[i] <= day < t.ends[i]):
-                continue
-            k = str(row[t.keys[0]])
-            if k in seen:
-                continue
-            seen.add(k)
-            keys.append(k)
-            labels.append({n: ("" if v is None else v) for n, v in row.items()})
-        return keys, labels
+        keys, labels = _table_keys(world, rp)
+        if where_comp is None:
+            return keys, labels
+        kept = []
+        for k, lab in zip(keys, labels, strict=True):
+            bind(ev, world, where_comp, values, {"key": k}, {}, "")
+            if scalar(ev, where_comp):
+                kept.append((k, lab))
+        return [k for k, _ in kept], [lab for _, lab in kept]
+    return _entity_keys(ev, world, rp, where_comp)
+
+
+def _table_keys(world: FormWorld, rp) -> tuple[list, list[dict]]:
+    t = world.methodology.tables[rp.source]
+    day = world.context_day
+    keys, labels, seen = [], [], set()
+    for i, row in enumerate(t.rows):
+        if day is not None and t.starts is not None and not (t.starts[i] <= day < t.ends[i]):
+            continue
+        k = str(row[t.keys[0]])
+        if k in seen:
+            continue
+        seen.add(k)
+        keys.append(k)
+        labels.append({n: ("" if v is None else v) for n, v in row.items()})
+    return keys, labels
+
+
+def _entity_keys(ev, world: FormWorld, rp, where_comp) -> tuple[list, list[dict]]:
     ent = rp.source.split(".")[0]
     data = world.data.entities[ent]
     rows = np.arange(data.n)
@@ -125,8 +158,10 @@ def _list_rows(ev, world: FormWorld, form: FormDef, r: RowDef, rows: list, label
         if expr is None or expr.text.strip() == "-":
             columns.append([fm.Cell.dash() if expr is not None else fm.Cell()] * len(idx))
             continue
+        if c.applies is not None or c.defined is not None:
+            raise FormError(f"столбец «{c.label}»: applies и defined не поддерживаются в строках repeat: list")
         comp = _compile_one(world, form, expr, (), ent)
-        bind(ev, world, comp, values, {}, {}, "")
+        bind(ev, world, comp, values, {"col": c.key} if c.key is not None else {}, {}, "")
         try:
             col = materialize(ev.eval(comp.ir, [frame]), len(idx))
         except EvalError as e:

@@ -14,11 +14,11 @@ def register(sub) -> None:
     csub = p.add_subparsers(dest="catalogue_command", metavar="ДЕЙСТВИЕ")
     csub.required = True
     c = csub.add_parser("coverage", help="какие проверки каталога реализованы и протестированы, каких нет и почему")
-    c.add_argument("package")
+    c.add_argument("package", help="каталог пакета методологии (в нём methodology.yaml)")
     c.add_argument("--list", dest="id_list", help="другой список каталога (CSV со столбцом id) вместо списка пакета")
     c.add_argument("--no-tests", action="store_true", help="не выполнять тесты (без сведений о тестах)")
     c.add_argument("--min", type=int, help="код выхода 1, если реализовано меньше стольких проверок с обоими тестами")
-    c.add_argument("--json", action="store_true")
+    c.add_argument("--json", action="store_true", help="покрытие в JSON")
     c.set_defaults(handler=cmd_coverage)
 
 

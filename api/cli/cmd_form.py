@@ -22,7 +22,8 @@ def register(sub) -> None:
     p.add_argument("--input", action="append", default=[], metavar="ИМЯ=CSV",
                    help="входная таблица формы (inputs), например plan=plan.csv")
     p.add_argument("--param", action="append", default=[], metavar="ИМЯ=ЗНАЧЕНИЕ", help="параметр формы")
-    p.add_argument("--format", choices=["html", "xlsx", "pdf", "xml", "csv"], default="html")
+    p.add_argument("--format", choices=["html", "xlsx", "pdf", "xml", "csv"], default="html",
+                   help="формат результата (по умолчанию html)")
     p.add_argument("--out", help="файл результата")
     p.add_argument("--strict", action="store_true", help="код возврата 3, если нарушено контрольное соотношение")
     p.set_defaults(handler=cmd_form)
@@ -98,7 +99,7 @@ def cmd_form(args) -> int:
         print(e.render(SourceCache()), file=sys.stderr)
         return 1
     for c in result.controls:
-        print(("  выполнено  " if c.ok else "  НАРУШЕНО  ") + c.message, file=sys.stderr if not c.ok else sys.stdout)
+        print("  " + c.message, file=sys.stderr if not c.ok else sys.stdout)   # the message says выполнено/НАРУШЕНО
     out = Path(args.out or f"{form.id}.{args.format}")
     from forms.render import render
 

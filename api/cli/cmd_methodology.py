@@ -8,53 +8,63 @@ from pathlib import Path
 
 from api.cli.common import compile_or_report, load_data, load_inputs, parse_day
 
+PKG_HELP = "каталог пакета методологии (в нём methodology.yaml)"
+
 
 def register(sub) -> None:
     p = sub.add_parser("check", help="проверить пакет методологии (синтаксис, типы, наследование, циклы)")
-    p.add_argument("package")
+    p.add_argument("package", metavar="ПАКЕТ|ФАЙЛ",
+                   help="каталог пакета или один его файл (.rules, .yaml): файл проверяется в составе "
+                        "пакета, к которому относится (ближайший methodology.yaml выше по дереву), "
+                        "его ошибки выводятся первыми")
     p.add_argument("--json", action="store_true", help="диагностика в JSON")
+    p.add_argument("--watch", action="store_true",
+                   help="следить за файлами пакета и цепочки наследования и проверять заново при "
+                        "каждом изменении (Ctrl-C — выход)")
+    p.add_argument("--interval", type=float, default=0.5, metavar="СЕК",
+                   help="период опроса файлов при --watch, секунд (по умолчанию 0,5)")
     p.set_defaults(handler=cmd_check)
 
     p = sub.add_parser("test", help="выполнить YAML-тесты пакета")
-    p.add_argument("package")
+    p.add_argument("package", help=PKG_HELP)
     p.add_argument("-k", dest="name", help="только тесты, в имени которых есть эта строка")
     p.set_defaults(handler=cmd_test)
 
     p = sub.add_parser("calc", help="рассчитать методологию на данных (каталог CSV по сущностям)")
-    p.add_argument("package")
+    p.add_argument("package", help=PKG_HELP)
     p.add_argument("--data", required=True, help="каталог с <сущность>.csv")
     p.add_argument("--out", required=True, help="каталог результатов")
     p.add_argument("--date", help="дата расчёта для значений без своей даты (ГГГГ-ММ-ДД)")
-    p.add_argument("--no-checks", action="store_true")
+    p.add_argument("--no-checks", action="store_true", help="не выполнять проверки (только расчёт)")
     p.set_defaults(handler=cmd_calc)
 
     p = sub.add_parser("explain", help="объяснить значение: дерево расчёта со ссылками на нормы")
-    p.add_argument("package")
+    p.add_argument("package", help=PKG_HELP)
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--data", help="каталог CSV по сущностям или сохранённый набор .npz")
     src.add_argument("--registry", nargs="+", help="файлы реестров H/L (XML, ZIP) или каталог")
     p.add_argument("--insured", help="регистр застрахованных (CSV)")
-    p.add_argument("--entity", required=True)
+    p.add_argument("--entity", required=True, help="сущность строки (case, sl, service …)")
     p.add_argument("--row", required=True, help="ключ строки")
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--value", help="имя определения")
     what.add_argument("--check", help="имя проверки: почему она срабатывает (или нет) на этой строке")
-    p.add_argument("--date")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--date", help="дата расчёта для значений без своей даты (ГГГГ-ММ-ДД)")
+    p.add_argument("--json", action="store_true", help="дерево в JSON")
     p.set_defaults(handler=cmd_explain)
 
     p = sub.add_parser("diff", help="различия двух методологий: параметры, таблицы, правила, проверки")
-    p.add_argument("old")
-    p.add_argument("new")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("old", help="каталог прежней версии пакета")
+    p.add_argument("new", help="каталог новой версии пакета")
+    p.add_argument("--json", action="store_true", help="список изменений в JSON")
     p.set_defaults(handler=cmd_diff)
 
     p = sub.add_parser("show", help="итоговый вид методологии с происхождением каждого определения")
-    p.add_argument("package")
+    p.add_argument("package", help=PKG_HELP)
     p.set_defaults(handler=cmd_show)
 
     p = sub.add_parser("hash", help="хэш содержимого пакета (sha256 по всей цепочке наследования)")
-    p.add_argument("package")
+    p.add_argument("package", help=PKG_HELP)
     p.set_defaults(handler=cmd_hash)
 
     p = sub.add_parser("primitives", help="справочник встроенных функций языка")
@@ -62,26 +72,16 @@ def register(sub) -> None:
 
 
 def cmd_check(args) -> int:
-    from dsl.diagnostics import DiagnosticError
-    from engine.compile_cache import compile_cached
+    from api.cli.check_target import TargetError, check_once, locate, watch
 
     try:
-        m = compile_cached(Path(args.package))
-    except DiagnosticError as e:
-        if args.json:
-            print(json.dumps([d.to_json() for d in e.diagnostics], ensure_ascii=False, indent=1))
-        else:
-            from dsl.diagnostics import SourceCache
-
-            print(e.render(SourceCache()), file=sys.stderr)
-            print(f"\nошибок: {len(e.diagnostics)}", file=sys.stderr)
+        target = locate(args.package)
+    except TargetError as e:
+        print(f"ошибка[E0602]: {e}", file=sys.stderr)
         return 1
-    if args.json:
-        print(json.dumps({"ok": True, "methodology": m.ref, "hash": m.content_hash}, ensure_ascii=False))
-    else:
-        print(f"{m.ref}: ошибок нет — определений {len(m.defs)}, проверок {len(m.checks)}, "
-              f"параметров {len(m.params)}, таблиц {len(m.tables)}; sha256 {m.content_hash[:16]}…")
-    return 0
+    if args.watch:
+        return watch(target, args.json, args.interval)
+    return check_once(target, args.json)
 
 
 def cmd_test(args) -> int:

@@ -20,17 +20,17 @@ def register(sub) -> None:
     p.set_defaults(handler=cmd_allocate)
 
     p = sub.add_parser("planfact", help="план-факт: исполнение объёмов по МО × вид помощи × профиль × КСГ × квартал")
-    p.add_argument("package")
+    p.add_argument("package", help="пакет методики планирования (methodologies/planning/…)")
     p.add_argument("--plan", required=True, help="plan_month.csv или каталог версии плана")
     p.add_argument("--fact", nargs="+", required=True,
                    help="каталоги результатов metodika run (с case_settlement.csv) или fact.csv")
     p.add_argument("--registry", nargs="*", default=[], help="файлы/каталоги реестров этих запусков (атрибуты случаев)")
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", required=True, help="каталог результатов план-факта")
     p.set_defaults(handler=cmd_planfact)
 
     p = sub.add_parser("plandiff", help="сравнить две версии плана (МО × вид помощи × профиль × квартал)")
     p.add_argument("old", help="plan_month.csv или каталог версии")
-    p.add_argument("new")
+    p.add_argument("new", help="plan_month.csv или каталог новой версии")
     p.add_argument("--out", help="CSV с различиями (по умолчанию — на экран)")
     p.set_defaults(handler=cmd_plandiff)
 

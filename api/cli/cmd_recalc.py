@@ -20,14 +20,14 @@ def register(sub) -> None:
     p.add_argument("--value", default="case.tariff_cost", help="сравниваемое значение, СУЩНОСТЬ.ИМЯ")
     p.add_argument("--group", default="lpu", help="поле группировки итогов (по умолчанию МО: lpu)")
     p.add_argument("--explain", type=int, default=10, help="сколько случаев с наибольшей разницей объяснить")
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", required=True, help="каталог результатов: разницы по случаям и МО и их причины")
     p.set_defaults(handler=cmd_recalc)
 
     p = sub.add_parser("dataset", help="сохранить реестры как типизированный набор данных для быстрых пересчётов")
-    p.add_argument("action", choices=["save"])
+    p.add_argument("action", choices=["save"], help="действие: save — сохранить набор данных")
     p.add_argument("package", help="пакет, по схеме которого типизируются данные")
-    p.add_argument("--registry", nargs="+", required=True)
-    p.add_argument("--insured")
+    p.add_argument("--registry", nargs="+", required=True, help="файлы реестров H/L (XML, ZIP) или каталог")
+    p.add_argument("--insured", help="регистр застрахованных (CSV), если его требует схема")
     p.add_argument("--out", required=True, help="файл .npz")
     p.set_defaults(handler=cmd_dataset)
 

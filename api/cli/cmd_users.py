@@ -154,7 +154,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     u_sub.required = True
 
     add = u_sub.add_parser("add", help="создать пользователя")
-    add.add_argument("login", metavar="ЛОГИН")
+    add.add_argument("login", metavar="ЛОГИН", help="логин нового пользователя")
     add.add_argument("--role", required=True, type=_role, help="роль (идентификатор или название)")
     add.add_argument("--full-name", default="", metavar="ФИО", help="ФИО сотрудника")
     add.add_argument("--password-stdin", action="store_true", help="прочитать пароль из стандартного ввода")
@@ -165,7 +165,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     lst.set_defaults(handler=_list)
 
     role = u_sub.add_parser("role", help="сменить роль пользователя")
-    role.add_argument("login", metavar="ЛОГИН")
+    role.add_argument("login", metavar="ЛОГИН", help="логин пользователя")
     role.add_argument("--role", required=True, type=_role, help="новая роль")
     _scope_args(role)
     role.set_defaults(handler=lambda a: _run("смена роли", _change_role, a))
@@ -179,7 +179,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     tok.set_defaults(handler=lambda a: _run("токены", _tokens, a))
 
     br = u_sub.add_parser("branch", help="задать филиал и его МО")
-    br.add_argument("code", metavar="КОД")
+    br.add_argument("code", metavar="КОД", help="код филиала")
     br.add_argument("--name", required=True, help="название филиала")
     br.add_argument("--mo", nargs="+", default=[], metavar="КОД_МО", help="коды МО филиала")
     br.set_defaults(handler=lambda a: _run("филиал", _branch, a))

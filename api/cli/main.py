@@ -27,6 +27,8 @@ COMMAND_MODULES: list[str] = [
     "api.cli.cmd_form",
     "api.cli.cmd_nsi",
     "api.cli.cmd_catalogue",
+    "api.cli.cmd_table",
+    "api.cli.cmd_lsp",
 ]
 
 
@@ -56,6 +58,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "form": ("api.cli.cmd_form", "отчётная форма по результатам расчёта: HTML, XLSX, PDF, XML"),
     "nsi": ("api.cli.cmd_nsi", "справочники НСИ ФФОМС (F014, V002, V009 …): импорт в таблицу методологии"),
     "catalogue": ("api.cli.cmd_catalogue", "каталог проверок ФЛК ФФОМС (НСИ Q015)"),
+    "table": ("api.cli.cmd_table", "таблица методологии в Excel (XLSX) и обратно: выгрузка и загрузка с проверкой"),
+    "param": ("api.cli.cmd_table", "параметры методологии с периодами действия в Excel (XLSX) и обратно"),
+    "lsp": ("api.cli.cmd_lsp", "языковой сервер (LSP) для .rules и YAML пакетов: ошибки, подсказки, переход к "
+                               "определению, дополнение; обмен через stdin/stdout"),
 }
 
 

@@ -59,7 +59,14 @@ cells:
     msg = failed["КС1"].message
     assert "r01.billed == r01.withheld + r01.accepted" in msg
     assert "стр. 01 «Предъявлено к оплате — всего», гр. «Не принято» = 69 030,86" in msg
-    assert "левая часть = 2 193 680,07, правая часть = 2 193 681,07" in msg
+    assert msg.startswith("НАРУШЕНО: КС1 — Предъявлено должно равняться сумме не принятого и принятого: ")
+    assert ("; левая часть «r01.billed» = 2 193 680,07; правая часть «r01.withheld + r01.accepted» = "
+            "2 193 681,07; ") in msg
+    assert failed["КС3"].message == (
+        "НАРУШЕНО: КС3: r02.withheld == r01.withheld; левая часть «r02.withheld» = 69 029,86; "
+        "правая часть «r01.withheld» = 69 030,86; стр. 02 «Не принято к оплате по результатам МЭК — всего», "
+        "гр. «Не принято» = 69 029,86; стр. 01 «Предъявлено к оплате — всего», гр. «Не принято» = 69 030,86")
+    assert "; ;" not in msg and not msg.endswith("; ")
     assert (failed["КС1"].span.line, failed["КС1"].span.column) == (45, 22)  # the check text in mek_act.yaml
     assert any("нарушено" in n or "Предъявлено должно" in n for n in result.form.footer.notes)
 
