@@ -69,6 +69,7 @@ class ScanResult:
     rows: dict[str, list[list]] | None = None  # entity -> rows (lists in the layout's column order)
     pers: dict[str, list] | None = None  # L-files: ID_PAC -> row of the pers layout
     version_line: int | None = None
+    columns: dict | None = None  # columnar reader: entity -> pyarrow.Table (then rows and pers are None)
 
 
 class _Errors:
