@@ -3,18 +3,26 @@
 ``read_registry`` is all-or-nothing: it returns either tables and an empty protocol,
 or a protocol and no tables. Files are scanned in parallel worker processes when
 the submission is large enough to pay for them; one file is always one process.
+
+Two readers make the same tables. The columnar one (default; fastscan.py) returns Arrow
+columns per file and joins them without a Python loop over rows; the row reader (scan.py,
+``METODIKA_READER=rows``) walks records in Python — it is the one that reports ФЛК errors
+(the columnar reader hands every file that is not clean to it) and the equality oracle the
+columnar one is tested against.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from .arrowdata import ArrowColumns, merge_pers
+from .fastscan import rows_table, scan_columnar
 from .formats import month_index
 from .guard import Limits
 from .mapping import plans
@@ -33,13 +41,15 @@ class RegistryData:
     ``src_line`` columns are int64; every other column is text exactly as in the file.
     """
 
-    tables: dict[str, dict[str, np.ndarray]]
+    tables: dict[str, Mapping[str, np.ndarray]]  # dict, or ArrowColumns from the columnar reader
 
-    def __getitem__(self, entity: str) -> dict[str, np.ndarray]:
+    def __getitem__(self, entity: str) -> Mapping[str, np.ndarray]:
         return self.tables[entity]
 
     def count(self, entity: str) -> int:
         cols = self.tables[entity]
+        if isinstance(cols, ArrowColumns):
+            return cols.rows
         return len(next(iter(cols.values()))) if cols else 0
 
 
@@ -84,15 +94,41 @@ def read_registry(
     return RegistryResult(True, data, [], files)
 
 
+def columnar() -> bool:
+    """The columnar reader unless ``METODIKA_READER=rows`` asks for the row reader."""
+    return os.environ.get("METODIKA_READER", "columnar").strip().lower() != "rows"
+
+
+def scan_file(src: Source, validate: bool, limits: Limits, config: ReadConfig, use_columns: bool) -> ScanResult:
+    """One file's scan; with ``use_columns`` its rows come back as Arrow tables (``columns``)."""
+    if not use_columns:
+        return scan_source(src, validate, limits, config)
+    if validate:
+        fast = scan_columnar(src, limits, config)
+        if fast is not None:
+            return fast
+    res = scan_source(src, validate, limits, config)
+    if res.errors or res.info.kind is None:
+        return res
+    lay, _ = plans(config.formats())
+    if res.rows is not None:
+        res.columns = {e: rows_table(lay.columns[e], rows) for e, rows in res.rows.items()}
+    elif res.pers is not None:
+        res.columns = {"pers": rows_table(lay.columns["pers"], list(res.pers.values()))}
+    res.rows = res.pers = None
+    return res
+
+
 def _scan_all(sources: list[Source], validate: bool, limits: Limits, config: ReadConfig) -> list[ScanResult]:
+    use_columns = columnar()
     workers = min(limits.workers or os.cpu_count() or 1, len(sources))
     total = sum(s.size_hint() for s in sources)
     if workers < 2 or total < limits.parallel_min_bytes:
-        return [scan_source(s, validate, limits, config) for s in sources]
+        return [scan_file(s, validate, limits, config, use_columns) for s in sources]
     # largest first, so one huge file does not start last
     order = sorted(range(len(sources)), key=lambda i: -sources[i].size_hint())
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = {i: pool.submit(scan_source, sources[i], validate, limits, config) for i in order}
+        futures = {i: pool.submit(scan_file, sources[i], validate, limits, config, use_columns) for i in order}
         return [futures[i].result() for i in range(len(sources))]
 
 
@@ -164,6 +200,8 @@ def _build(scans: list[ScanResult], require_pers: bool,
         seen[key] = info.name
     if errors:
         return None, errors
+    if any(s.columns is not None for s in scans):
+        return _build_columns(scans, pairs, config)
     lay, _ = plans(config.formats())
     rows: dict[str, list[list]] = {e: [] for e in lay.columns}
     pidx, fidx = lay.index("patient"), lay.index("pers")
@@ -194,6 +232,37 @@ def _build(scans: list[ScanResult], require_pers: bool,
         return None, errors
     del rows["pers"]
     return RegistryData({name: _columns(lay.columns[name], rows[name]) for name in rows}), []
+
+
+def _build_columns(scans: list[ScanResult], pairs: dict[int, ScanResult | None],
+                   config: ReadConfig) -> tuple[RegistryData | None, list[FlkError]]:
+    """The columnar twin of the row join below: file tables concatenated, L columns joined by ID_PAC."""
+    import pyarrow as pa
+
+    lay, _ = plans(config.formats())
+    parts: dict[str, list[pa.Table]] = {e: [] for e in lay.columns if e != "pers"}
+    accounts = []
+    errors: list[FlkError] = []
+    for i, lscan in sorted(pairs.items()):
+        scan = scans[i]
+        assert scan.columns is not None and scan.account is not None
+        accounts.append(scan.account)
+        for entity, table in scan.columns.items():
+            if entity not in ("account", "patient", "pers"):
+                parts[entity].append(table)
+        patient = scan.columns["patient"]
+        if lscan is not None and lscan.columns is not None:
+            patient, missing = merge_pers(patient, lscan.columns["pers"], scan.info.name)
+            errors += missing
+        parts["patient"].append(patient)
+    if errors:
+        return None, errors
+    parts["account"] = [rows_table(lay.columns["account"], accounts)]
+    tables = {}
+    for entity, got in parts.items():
+        table = pa.concat_tables(got) if got else rows_table(lay.columns[entity], [])
+        tables[entity] = ArrowColumns(table)
+    return RegistryData(tables), []
 
 
 def _columns(names: list[str], rows: list[list]) -> dict[str, np.ndarray]:
