@@ -4,11 +4,13 @@
 or a protocol and no tables. Files are scanned in parallel worker processes when
 the submission is large enough to pay for them; one file is always one process.
 
-Two readers make the same tables. The columnar one (default; fastscan.py) returns Arrow
-columns per file and joins them without a Python loop over rows; the row reader (scan.py,
-``METODIKA_READER=rows``) walks records in Python — it is the one that reports ФЛК errors
-(the columnar reader hands every file that is not clean to it) and the equality oracle the
-columnar one is tested against.
+Three readers (``METODIKA_READER``) make the same tables. ``columnar`` (default): each worker
+walks its file's records (scan.py) and returns Arrow columns; the files are joined and bound
+without a Python loop over rows. ``xslt``: the worker parses and validates the file whole and
+lets the description's XSLT make the rows in C (fastscan.py) — equal, but slower on this
+project's machine (benchmarks/README.md). ``rows``: the row reader end to end (Python rows,
+numpy object columns), the equality oracle the others are tested against. Every ФЛК message
+comes from the record walk: the XSLT reader hands every file that is not clean to it.
 """
 
 from __future__ import annotations
@@ -94,21 +96,26 @@ def read_registry(
     return RegistryResult(True, data, [], files)
 
 
-def columnar() -> bool:
-    """The columnar reader unless ``METODIKA_READER=rows`` asks for the row reader."""
-    return os.environ.get("METODIKA_READER", "columnar").strip().lower() != "rows"
+READERS = ("columnar", "xslt", "rows")
 
 
-def scan_file(src: Source, validate: bool, limits: Limits, config: ReadConfig, use_columns: bool) -> ScanResult:
-    """One file's scan; with ``use_columns`` its rows come back as Arrow tables (``columns``)."""
-    if not use_columns:
-        return scan_source(src, validate, limits, config)
-    if validate:
+def reader() -> str:
+    """``METODIKA_READER``: columnar (default), xslt, or rows (the row reader end to end, the oracle)."""
+    name = os.environ.get("METODIKA_READER", "columnar").strip().lower() or "columnar"
+    if name not in READERS:
+        raise ValueError(f"METODIKA_READER={name}: ожидается одно из {', '.join(READERS)}")
+    return name
+
+
+def scan_file(src: Source, validate: bool, limits: Limits, config: ReadConfig, mode: str) -> ScanResult:
+    """One file's scan. Except in ``rows`` mode its rows come back as Arrow tables (``columns``):
+    made by the description's XSLT (``xslt``) or from the row walk in the worker (``columnar``)."""
+    if mode == "xslt" and validate:
         fast = scan_columnar(src, limits, config)
         if fast is not None:
             return fast
     res = scan_source(src, validate, limits, config)
-    if res.errors or res.info.kind is None:
+    if mode == "rows" or res.errors or res.info.kind is None:
         return res
     lay, _ = plans(config.formats())
     if res.rows is not None:
@@ -120,15 +127,15 @@ def scan_file(src: Source, validate: bool, limits: Limits, config: ReadConfig, u
 
 
 def _scan_all(sources: list[Source], validate: bool, limits: Limits, config: ReadConfig) -> list[ScanResult]:
-    use_columns = columnar()
+    mode = reader()
     workers = min(limits.workers or os.cpu_count() or 1, len(sources))
     total = sum(s.size_hint() for s in sources)
     if workers < 2 or total < limits.parallel_min_bytes:
-        return [scan_file(s, validate, limits, config, use_columns) for s in sources]
+        return [scan_file(s, validate, limits, config, mode) for s in sources]
     # largest first, so one huge file does not start last
     order = sorted(range(len(sources)), key=lambda i: -sources[i].size_hint())
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = {i: pool.submit(scan_file, sources[i], validate, limits, config, use_columns) for i in order}
+        futures = {i: pool.submit(scan_file, sources[i], validate, limits, config, mode) for i in order}
         return [futures[i].result() for i in range(len(sources))]
 
 

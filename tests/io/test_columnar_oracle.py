@@ -1,6 +1,6 @@
-"""The columnar reader against the row reader (``METODIKA_READER=rows``), its equality oracle.
+"""The columnar and XSLT readers against the row reader (``METODIKA_READER=rows``), their oracle.
 
-Both read the same inputs: the shipped months, the reference samples, a generated month of every
+All read the same inputs: the shipped months, the reference samples, a generated month of every
 file kind, and broken copies of it. They must give the same files, the same tables (every
 entity, column, dtype and value, ФЛК source lines included), the same bound dataset (codes,
 dictionaries, missing masks, relations) and, on broken inputs, the same protocol. The columnar
@@ -95,16 +95,16 @@ def assert_same_dataset(a: Dataset, b: Dataset) -> None:
 
 
 def _both(files, package, monkeypatch, extra=None, **kw):
+    """The row reader and each other reader: same tables, protocol and bound dataset."""
     rows = _read(files, "rows", monkeypatch, versions=format_versions(package), **kw)
-    cols = _read(files, "columnar", monkeypatch, versions=format_versions(package), **kw)
-    assert_same_tables(rows, cols)
-    if rows.ok:
-        bound = []
-        for res in (rows, cols):
-            raw = dict(res.data.tables)
-            raw.update(read_extra(extra or {}))
-            bound.append(bind(package.entities, raw))
-        assert_same_dataset(*bound)
+    bound = []
+    for mode in ("columnar", "xslt"):
+        cols = _read(files, mode, monkeypatch, versions=format_versions(package), **kw)
+        assert_same_tables(rows, cols)
+        if rows.ok:
+            if not bound:
+                bound.append(bind(package.entities, dict(rows.data.tables) | read_extra(extra or {})))
+            assert_same_dataset(bound[0], bind(package.entities, dict(cols.data.tables) | read_extra(extra or {})))
     return rows, cols
 
 
@@ -121,7 +121,13 @@ def test_generated_month_of_every_kind_in_parallel(package, monkeypatch, month):
     assert rows.ok and {f.kind for f in rows.files} >= {"H", "C", "T", "D", "L"}
 
 
-def test_clean_files_are_read_by_the_columnar_reader(monkeypatch, month):
+def test_unknown_reader_is_refused(monkeypatch, month):
+    monkeypatch.setenv("METODIKA_READER", "fast")
+    with pytest.raises(ValueError, match="METODIKA_READER"):
+        read_registry(_xml(month))
+
+
+def test_clean_files_are_read_by_the_xslt_reader(monkeypatch, month):
     from engine.io.scan import ReadConfig
     from engine.io.sources import Source
 
