@@ -16,6 +16,10 @@ import pyarrow.compute as pc
 
 from .protocol import FlkError
 
+# the C library's allocator gives large freed buffers back at once (mimalloc/jemalloc keep them
+# cached): the peak RSS then counts live columns, not an allocator's cache
+pa.set_memory_pool(pa.system_memory_pool())
+
 
 class ArrowColumns(Mapping):
     def __init__(self, table: pa.Table) -> None:
