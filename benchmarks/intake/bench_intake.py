@@ -34,25 +34,36 @@ def one(month_dir: Path) -> dict[str, float]:
     from engine.compiler import compile_package
     from engine.dataset import bind
     from engine.io import read_registry
+    from engine.io.arrowdata import ArrowColumns
 
     m = compile_package(PACKAGE)
     files = sorted(p for p in month_dir.iterdir() if p.suffix.upper() == ".XML")
     insured = next(month_dir.glob("ERZ_*.csv"), None)
+    before = _rss_now()
     t = time.perf_counter()
     reg = read_registry(files, versions=pipeline.format_versions(m))
     read_s = time.perf_counter() - t
     if not reg.ok:
         raise SystemExit(f"ФЛК отклонил месяц: {reg.protocol[0]}")
     after_read = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    held = _rss_now()
+    arrow = sum(t.table.nbytes for t in reg.data.tables.values() if isinstance(t, ArrowColumns)) / 2**20
     raw = dict(reg.data.tables)
     if insured:
         raw.update(pipeline.read_extra({"insured": insured}))
     t = time.perf_counter()
     data = bind(m.entities, raw)
     bind_s = time.perf_counter() - t
-    return {"read": read_s, "bind": bind_s, "cases": data.n("case"),
+    return {"read": read_s, "bind": bind_s, "cases": data.n("case"), "rss_before": before, "rss_held": held,
+            "arrow_mb": arrow,
             "rss_read": after_read, "rss_main": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "rss_workers": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
+
+
+def _rss_now() -> float:
+    """Resident MB now (not the peak): what the process holds."""
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def main() -> None:
@@ -76,6 +87,7 @@ def main() -> None:
     print(f"{a.cases} cases, {len(files)} files, {size / 2**20:.0f} MiB; lxml etree.parse (1 core) {floor:.2f} s")
     print(f"{'reader':<10}{'read + ФЛК s':>14}{'ratio':>7}{'cases/s':>10}{'bind s':>8}"
           f"{'RSS after read':>16}{'RSS main':>10}{'workers':>9}")
+    held = []
     for reader in a.readers.split(","):
         env = dict(os.environ, METODIKA_READER=reader)
         out = subprocess.run([sys.executable, "-m", "benchmarks.intake.bench_intake", "--one", str(month_dir)],
@@ -83,6 +95,10 @@ def main() -> None:
         r = json.loads(out.strip().splitlines()[-1])
         print(f"{reader:<10}{r['read']:>14.2f}{floor / r['read']:>7.2f}{a.cases / r['read']:>10,.0f}"
               f"{r['bind']:>8.2f}{r['rss_read']:>13,.0f} MB{r['rss_main']:>7,.0f} MB{r['rss_workers']:>6,.0f} MB")
+        held.append(f"{reader}: {r['rss_held'] - r['rss_before']:,.0f} MB held after reading over the "
+                    f"{r['rss_before']:,.0f} MB before it ({(r['rss_held'] - r['rss_before']) * 1024 / a.cases:.2f} "
+                    f"KB/case); Arrow buffers {r['arrow_mb']:,.0f} MB")
+    print("\n".join(held))
 
 
 if __name__ == "__main__":
