@@ -181,6 +181,11 @@ def empty_table(names: list[str], n: int = 0) -> pa.Table:
     return pa.table([pa.nulls(n, pa.int64() if c == "src_line" else pa.string()) for c in names], names=names)
 
 
+def concat_tables(tables: list[pa.Table], names: list[str]) -> pa.Table:
+    """One table of the parts (one chunk per part), or an empty one of the layout's columns."""
+    return pa.concat_tables(tables) if tables else empty_table(names)
+
+
 def rows_table(names: list[str], rows: list[list]) -> pa.Table:
     """Row-reader rows (lists in the layout's order) as an Arrow table of the same columns."""
     if not rows:

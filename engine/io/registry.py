@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from .arrowdata import ArrowColumns, merge_pers
-from .fastscan import rows_table, scan_columnar
+from .fastscan import concat_tables, rows_table, scan_columnar
 from .formats import month_index
 from .guard import Limits
 from .mapping import plans
@@ -114,12 +114,23 @@ def scan_file(src: Source, validate: bool, limits: Limits, config: ReadConfig, m
         fast = scan_columnar(src, limits, config)
         if fast is not None:
             return fast
-    res = scan_source(src, validate, limits, config)
-    if mode == "rows" or res.errors or res.info.kind is None:
-        return res
+    if mode == "rows":
+        return scan_source(src, validate, limits, config)
     lay, _ = plans(config.formats())
+    batches: dict[str, list] = {}
+
+    def flush(rows: dict[str, list[list]]) -> None:
+        for entity, got in rows.items():
+            if got:
+                batches.setdefault(entity, []).append(rows_table(lay.columns[entity], got))
+                got.clear()
+
+    res = scan_source(src, validate, limits, config, flush)
+    if res.errors or res.info.kind is None:
+        return res
     if res.rows is not None:
-        res.columns = {e: rows_table(lay.columns[e], rows) for e, rows in res.rows.items()}
+        flush(res.rows)
+        res.columns = {e: concat_tables(batches.get(e, []), lay.columns[e]) for e in res.rows}
     elif res.pers is not None:
         res.columns = {"pers": rows_table(lay.columns["pers"], list(res.pers.values()))}
     res.rows = res.pers = None
@@ -244,10 +255,8 @@ def _build(scans: list[ScanResult], require_pers: bool,
 def _build_columns(scans: list[ScanResult], pairs: dict[int, ScanResult | None],
                    config: ReadConfig) -> tuple[RegistryData | None, list[FlkError]]:
     """The columnar twin of the row join below: file tables concatenated, L columns joined by ID_PAC."""
-    import pyarrow as pa
-
     lay, _ = plans(config.formats())
-    parts: dict[str, list[pa.Table]] = {e: [] for e in lay.columns if e != "pers"}
+    parts: dict[str, list] = {e: [] for e in lay.columns if e != "pers"}
     accounts = []
     errors: list[FlkError] = []
     for i, lscan in sorted(pairs.items()):
@@ -267,8 +276,7 @@ def _build_columns(scans: list[ScanResult], pairs: dict[int, ScanResult | None],
     parts["account"] = [rows_table(lay.columns["account"], accounts)]
     tables = {}
     for entity, got in parts.items():
-        table = pa.concat_tables(got) if got else rows_table(lay.columns[entity], [])
-        tables[entity] = ArrowColumns(table)
+        tables[entity] = ArrowColumns(concat_tables(got, lay.columns[entity]))
     return RegistryData(tables), []
 
 

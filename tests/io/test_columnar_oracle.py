@@ -121,6 +121,12 @@ def test_generated_month_of_every_kind_in_parallel(package, monkeypatch, month):
     assert rows.ok and {f.kind for f in rows.files} >= {"H", "C", "T", "D", "L"}
 
 
+def test_small_batches_give_the_same_tables(package, monkeypatch, month):
+    """A worker hands its rows to Arrow every few records: the joined batches are the same tables."""
+    rows, _ = _both(_xml(month), package, monkeypatch, limits=Limits(batch_records=7))
+    assert rows.ok and max(f.records for f in rows.files) > 7
+
+
 def test_unknown_reader_is_refused(monkeypatch, month):
     monkeypatch.setenv("METODIKA_READER", "fast")
     with pytest.raises(ValueError, match="METODIKA_READER"):
