@@ -100,14 +100,8 @@ def _convert_column(raw, typ: Type, ent: str, fname: str, keys: np.ndarray, pers
         elif k == "number":
             data = filled.astype(str).astype(np.float64)
         else:  # money
-            f = filled.astype(str).astype(np.float64) * 100.0
-            data = np.round(f).astype(np.int64)
-            bad = np.abs(f - data) > 1e-6
-            if bad.any():
-                i = int(np.nonzero(bad)[0][0])
-                shown = "" if personal else f" «{arr[i]}»"
-                problems.append(DataProblem(ent, str(keys[i]), fname, f"сумма{shown} имеет больше двух знаков "
-                                            "после запятой"))
+            data = _kopecks(filled.astype(str).astype(np.float64), lambda i: arr[i], ent, fname, keys, personal,
+                            problems)
     except ValueError:
         _find_bad(filled, missing, k, ent, fname, keys, personal, problems)
         data = np.zeros(n, dtype=empty_dtype(k))
@@ -132,15 +126,22 @@ def _convert_arrow(col, table, typ: Type, ent: str, fname: str, keys: np.ndarray
     assert got is not None
     data = got[0]
     if k == "money":
-        f = data * 100.0
-        data = np.round(f).astype(np.int64)
-        bad = np.abs(f - data) > 1e-6
-        if bad.any():
-            i = int(np.nonzero(bad)[0][0])
-            shown = "" if personal else f" «{col[i].as_py()}»"
-            problems.append(DataProblem(ent, str(keys[i]), fname, f"сумма{shown} имеет больше двух знаков "
-                                        "после запятой"))
+        data = _kopecks(data, lambda i: col[i].as_py(), ent, fname, keys, personal, problems)
     return Col(typ, data, missing if missing.any() else None)
+
+
+def _kopecks(rubles: np.ndarray, shown_at, ent: str, fname: str, keys: np.ndarray, personal: bool,
+             problems: list[DataProblem]) -> np.ndarray:
+    """Rubles (float64) → int kopecks; a sum with more than two decimals is reported (float noise rounded)."""
+    f = rubles * 100.0
+    data = np.round(f).astype(np.int64)
+    bad = np.abs(f - data) > 1e-6
+    if bad.any():
+        i = int(np.nonzero(bad)[0][0])
+        shown = "" if personal else f" «{shown_at(i)}»"
+        problems.append(DataProblem(ent, str(keys[i]), fname, f"сумма{shown} имеет больше двух знаков "
+                                    "после запятой"))
+    return data
 
 
 _FILL = {"date": "1970-01-01", "bool": "0", "int": "0", "number": "0", "money": "0"}

@@ -16,13 +16,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from lxml import etree
-from xmlbuild import build
+from xmlbuild import reference_sample_month
 
 from engine.compiler import compile_package
 from engine.dataset import Dataset, bind
 from engine.io import fastscan, read_registry
-from engine.io.formats import load_formats
 from engine.io.guard import Limits
 from engine.pipeline import format_versions, read_extra
 
@@ -147,15 +145,7 @@ def test_reference_samples(package, monkeypatch, tmp_path, sample):
     src = SAMPLES / sample
     if not src.is_file():
         pytest.skip(f"нет образца {src}")
-    doc = etree.parse(str(src))
-    name, id_pac = doc.findtext("ZGLV/FILENAME"), doc.findtext("ZAP/PACIENT/ID_PAC")
-    shutil.copy(src, tmp_path / f"{name}.XML")
-    desc = load_formats().get("L", "3.2")
-    assert desc is not None
-    l_name = "L" + name[2:] if name.startswith("D") else "L" + name[1:]
-    (tmp_path / f"{l_name}.XML").write_bytes(build(desc, {
-        "VERSION": "3.2", "DATA": doc.findtext("ZGLV/DATA"), "FILENAME": l_name, "FILENAME1": name,
-        "ID_PAC": id_pac, "W": 1, "DR": "1968-05-14"}))
+    reference_sample_month(src, tmp_path)
     rows, _ = _both([tmp_path], package, monkeypatch)
     assert rows.ok
 
