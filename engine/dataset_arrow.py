@@ -66,10 +66,11 @@ def typed(col: pa.Array, typ: Type, missing: np.ndarray) -> tuple[np.ndarray, np
     if k == "date":
         if not _all_match(values, _DATE):
             return None
-        stamp = pc.strptime(values, format="%Y-%m-%d", unit="s", error_is_null=True)
-        if stamp.null_count != values.null_count:
+        try:  # the ISO cast refuses 2025-02-30 (strptime would roll it over to March)
+            dates = pc.cast(values, pa.date32())
+        except pa.ArrowInvalid:
             return None  # not a calendar date: the numpy path reports it
-        days = pc.cast(pc.cast(stamp, pa.date32()), pa.int32()).fill_null(0)
+        days = pc.cast(dates, pa.int32()).fill_null(0)
         return days.to_numpy(zero_copy_only=False).astype(np.int64), None
     if k == "int":
         if not _all_match(values, _INT):
