@@ -100,18 +100,48 @@ def _convert_column(raw, typ: Type, ent: str, fname: str, keys: np.ndarray, pers
         elif k == "number":
             data = filled.astype(str).astype(np.float64)
         else:  # money
-            f = filled.astype(str).astype(np.float64) * 100.0
-            data = np.round(f).astype(np.int64)
-            bad = np.abs(f - data) > 1e-6
-            if bad.any():
-                i = int(np.nonzero(bad)[0][0])
-                shown = "" if personal else f" «{arr[i]}»"
-                problems.append(DataProblem(ent, str(keys[i]), fname, f"сумма{shown} имеет больше двух знаков "
-                                            "после запятой"))
+            data = _kopecks(filled.astype(str).astype(np.float64), lambda i: arr[i], ent, fname, keys, personal,
+                            problems)
     except ValueError:
         _find_bad(filled, missing, k, ent, fname, keys, personal, problems)
         data = np.zeros(n, dtype=empty_dtype(k))
     return Col(typ, data, missing if missing.any() else None)
+
+
+def _convert_arrow(col, table, typ: Type, ent: str, fname: str, keys: np.ndarray, personal: bool,
+                   problems: list[DataProblem]) -> Col:
+    """``_convert_column`` of an Arrow string column, same result; the numpy path when not sure."""
+    from engine import dataset_arrow as da
+
+    k = typ.kind
+    missing = da.missing_mask(col)
+    got = None if k in ("code", "text", "bool") else da.typed(col, typ, missing)
+    if k not in ("code", "text") and got is None:
+        return _convert_column(table[fname], typ, ent, fname, keys, personal, problems)
+    if missing.any() and not typ.optional:
+        i = int(np.nonzero(missing)[0][0])
+        problems.append(DataProblem(ent, str(keys[i]), fname, "обязательное поле не заполнено"))
+    if k in ("code", "text"):
+        return da.codes(col, typ, missing)
+    assert got is not None
+    data = got[0]
+    if k == "money":
+        data = _kopecks(data, lambda i: col[i].as_py(), ent, fname, keys, personal, problems)
+    return Col(typ, data, missing if missing.any() else None)
+
+
+def _kopecks(rubles: np.ndarray, shown_at, ent: str, fname: str, keys: np.ndarray, personal: bool,
+             problems: list[DataProblem]) -> np.ndarray:
+    """Rubles (float64) → int kopecks; a sum with more than two decimals is reported (float noise rounded)."""
+    f = rubles * 100.0
+    data = np.round(f).astype(np.int64)
+    bad = np.abs(f - data) > 1e-6
+    if bad.any():
+        i = int(np.nonzero(bad)[0][0])
+        shown = "" if personal else f" «{shown_at(i)}»"
+        problems.append(DataProblem(ent, str(keys[i]), fname, f"сумма{shown} имеет больше двух знаков "
+                                    "после запятой"))
+    return data
 
 
 _FILL = {"date": "1970-01-01", "bool": "0", "int": "0", "number": "0", "money": "0"}
@@ -162,7 +192,8 @@ def bind(entities: dict[str, EntityDef], raw: dict[str, dict[str, object]]) -> D
             if fname == ent.key and key_raw is None:
                 cols[fname] = encode_strings(keys, fdef.type)
                 continue
-            column = table.get(fname)
+            arrow = getattr(table, "arrow", None)  # engine.io.arrowdata.ArrowColumns: typed without Python per value
+            column = table.get(fname) if arrow is None or fname not in table else arrow(fname)
             if column is None:
                 if fdef.type.optional:
                     cols[fname] = Col(fdef.type, np.zeros(n, dtype=empty_dtype(fdef.type.kind)),
@@ -176,6 +207,9 @@ def bind(entities: dict[str, EntityDef], raw: dict[str, dict[str, object]]) -> D
                 continue
             if len(column) != n:
                 problems.append(DataProblem(name, None, fname, f"длина столбца {len(column)} ≠ {n}"))
+                continue
+            if arrow is not None:
+                cols[fname] = _convert_arrow(column, table, fdef.type, name, fname, keys, fdef.personal, problems)
                 continue
             cols[fname] = _convert_column(column, fdef.type, name, fname, keys, fdef.personal, problems)
         if len(set(keys.tolist())) != n:

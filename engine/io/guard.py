@@ -27,6 +27,7 @@ class Limits:
     max_errors_per_file: int = 1000
     parallel_min_bytes: int = 32 * 1024 * 1024  # below this total, parse in-process
     workers: int | None = None  # None = os.cpu_count()
+    batch_records: int = 20_000  # columnar reader: a worker turns this many records' rows into Arrow at a time
 
 
 class GuardError(Exception):

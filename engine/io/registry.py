@@ -3,18 +3,28 @@
 ``read_registry`` is all-or-nothing: it returns either tables and an empty protocol,
 or a protocol and no tables. Files are scanned in parallel worker processes when
 the submission is large enough to pay for them; one file is always one process.
+
+Three readers (``METODIKA_READER``) make the same tables. ``columnar`` (default): each worker
+walks its file's records (scan.py) and returns Arrow columns; the files are joined and bound
+without a Python loop over rows. ``xslt``: the worker parses and validates the file whole and
+lets the description's XSLT make the rows in C (fastscan.py) — equal, but slower on this
+project's machine (benchmarks/README.md). ``rows``: the row reader end to end (Python rows,
+numpy object columns), the equality oracle the others are tested against. Every ФЛК message
+comes from the record walk: the XSLT reader hands every file that is not clean to it.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from .arrowdata import ArrowColumns, merge_pers
+from .fastscan import concat_tables, rows_table, scan_columnar
 from .formats import month_index
 from .guard import Limits
 from .mapping import plans
@@ -33,13 +43,15 @@ class RegistryData:
     ``src_line`` columns are int64; every other column is text exactly as in the file.
     """
 
-    tables: dict[str, dict[str, np.ndarray]]
+    tables: dict[str, Mapping[str, np.ndarray]]  # dict, or ArrowColumns from the columnar reader
 
-    def __getitem__(self, entity: str) -> dict[str, np.ndarray]:
+    def __getitem__(self, entity: str) -> Mapping[str, np.ndarray]:
         return self.tables[entity]
 
     def count(self, entity: str) -> int:
         cols = self.tables[entity]
+        if isinstance(cols, ArrowColumns):
+            return cols.rows
         return len(next(iter(cols.values()))) if cols else 0
 
 
@@ -84,15 +96,57 @@ def read_registry(
     return RegistryResult(True, data, [], files)
 
 
+READERS = ("columnar", "xslt", "rows")
+
+
+def reader() -> str:
+    """``METODIKA_READER``: columnar (default), xslt, or rows (the row reader end to end, the oracle)."""
+    name = os.environ.get("METODIKA_READER", "columnar").strip().lower() or "columnar"
+    if name not in READERS:
+        raise ValueError(f"METODIKA_READER={name}: ожидается одно из {', '.join(READERS)}")
+    return name
+
+
+def scan_file(src: Source, validate: bool, limits: Limits, config: ReadConfig, mode: str) -> ScanResult:
+    """One file's scan. Except in ``rows`` mode its rows come back as Arrow tables (``columns``):
+    made by the description's XSLT (``xslt``) or from the row walk in the worker (``columnar``)."""
+    if mode == "xslt" and validate:
+        fast = scan_columnar(src, limits, config)
+        if fast is not None:
+            return fast
+    if mode == "rows":
+        return scan_source(src, validate, limits, config)
+    lay, _ = plans(config.formats())
+    batches: dict[str, list] = {}
+
+    def flush(rows: dict[str, list[list]]) -> None:
+        for entity, got in rows.items():
+            if got:
+                batches.setdefault(entity, []).append(rows_table(lay.columns[entity], got))
+                got.clear()
+
+    res = scan_source(src, validate, limits, config, flush)
+    if res.errors or res.info.kind is None:
+        return res
+    if res.rows is not None:
+        flush(res.rows)
+        res.columns = {e: concat_tables(batches.get(e, []), lay.columns[e]) for e in res.rows}
+    elif res.pers is not None:
+        res.columns = {"pers": rows_table(lay.columns["pers"], list(res.pers.values()))}
+    res.rows = res.pers = None
+    return res
+
+
 def _scan_all(sources: list[Source], validate: bool, limits: Limits, config: ReadConfig) -> list[ScanResult]:
+    mode = reader()
     workers = min(limits.workers or os.cpu_count() or 1, len(sources))
     total = sum(s.size_hint() for s in sources)
     if workers < 2 or total < limits.parallel_min_bytes:
-        return [scan_source(s, validate, limits, config) for s in sources]
+        return [scan_file(s, validate, limits, config, mode) for s in sources]
     # largest first, so one huge file does not start last
     order = sorted(range(len(sources)), key=lambda i: -sources[i].size_hint())
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = {i: pool.submit(scan_source, sources[i], validate, limits, config) for i in order}
+        futures = {i: pool.submit(scan_file, sources[i], validate, limits, config, mode) for i in order}
         return [futures[i].result() for i in range(len(sources))]
 
 
@@ -164,6 +218,8 @@ def _build(scans: list[ScanResult], require_pers: bool,
         seen[key] = info.name
     if errors:
         return None, errors
+    if any(s.columns is not None for s in scans):
+        return _build_columns(scans, pairs, config)
     lay, _ = plans(config.formats())
     rows: dict[str, list[list]] = {e: [] for e in lay.columns}
     pidx, fidx = lay.index("patient"), lay.index("pers")
@@ -194,6 +250,34 @@ def _build(scans: list[ScanResult], require_pers: bool,
         return None, errors
     del rows["pers"]
     return RegistryData({name: _columns(lay.columns[name], rows[name]) for name in rows}), []
+
+
+def _build_columns(scans: list[ScanResult], pairs: dict[int, ScanResult | None],
+                   config: ReadConfig) -> tuple[RegistryData | None, list[FlkError]]:
+    """The columnar twin of the row join below: file tables concatenated, L columns joined by ID_PAC."""
+    lay, _ = plans(config.formats())
+    parts: dict[str, list] = {e: [] for e in lay.columns if e != "pers"}
+    accounts = []
+    errors: list[FlkError] = []
+    for i, lscan in sorted(pairs.items()):
+        scan = scans[i]
+        assert scan.columns is not None and scan.account is not None
+        accounts.append(scan.account)
+        for entity, table in scan.columns.items():
+            if entity not in ("account", "patient", "pers"):
+                parts[entity].append(table)
+        patient = scan.columns["patient"]
+        if lscan is not None and lscan.columns is not None:
+            patient, missing = merge_pers(patient, lscan.columns["pers"], scan.info.name)
+            errors += missing
+        parts["patient"].append(patient)
+    if errors:
+        return None, errors
+    parts["account"] = [rows_table(lay.columns["account"], accounts)]
+    tables = {}
+    for entity, got in parts.items():
+        tables[entity] = ArrowColumns(concat_tables(got, lay.columns[entity]))
+    return RegistryData(tables), []
 
 
 def _columns(names: list[str], rows: list[list]) -> dict[str, np.ndarray]:

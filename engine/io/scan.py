@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -69,6 +70,7 @@ class ScanResult:
     rows: dict[str, list[list]] | None = None  # entity -> rows (lists in the layout's column order)
     pers: dict[str, list] | None = None  # L-files: ID_PAC -> row of the pers layout
     version_line: int | None = None
+    columns: dict | None = None  # columnar reader: entity -> pyarrow.Table (then rows and pers are None)
 
 
 class _Errors:
@@ -96,6 +98,8 @@ class _Scanner:
                  config: ReadConfig):
         self.src, self.stream, self.root_tag, self.validate, self.errors = src, stream, root_tag, validate, errors
         self.config = config
+        self.flush: Callable[[dict[str, list[list]]], None] | None = None
+        self.batch = 1 << 62
         self.result = ScanResult(FileInfo(src.name))
         self.schema: SchemaSet | None = None
         self.plan: FilePlan | None = None
@@ -150,6 +154,9 @@ class _Scanner:
             else:
                 self._record(el)
                 self.info.records += 1
+                if self.flush is not None and self.info.records % self.batch == 0 and self.result.rows is not None \
+                        and not self.errors.items:
+                    self.flush(self.result.rows)  # every row so far is complete: records do not reach back
                 el.clear()
                 if stub is None:
                     stub = el
@@ -349,7 +356,10 @@ def _syntax_error(exc: etree.XMLSyntaxError, stream: GuardedStream, errors: _Err
 
 
 def scan_source(src: Source, validate: bool = True, limits: Limits | None = None,
-                config: ReadConfig | None = None) -> ScanResult:
+                config: ReadConfig | None = None,
+                flush: Callable[[dict[str, list[list]]], None] | None = None) -> ScanResult:
+    """One file's scan. ``flush``, when given, is handed the rows every ``limits.batch_records``
+    records and may take them (empty the lists in place): a worker then holds one batch of rows."""
     limits = limits or Limits()
     config = config or ReadConfig()
     errors = _Errors(src.name, limits.max_errors_per_file)
@@ -364,6 +374,7 @@ def scan_source(src: Source, validate: bool = True, limits: Limits | None = None
                     raise GuardError("FLK-FILE-TYPE", f"Корневой элемент {root_tag} не является реестром "
                                      "(ожидается ZL_LIST или PERS_LIST)", 1)  # fmt: skip
                 scanner = _Scanner(src, stream, root_tag, validate, errors, config)
+                scanner.flush, scanner.batch = flush, limits.batch_records
                 result = scanner.result
                 syntax: etree.XMLSyntaxError | None = None
                 try:

@@ -5,15 +5,12 @@ the sample's ID_PAC. Their 2021 dates precede the federal 2025 rates, so the cas
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
-from lxml import etree
-from xmlbuild import build
+from xmlbuild import reference_sample_month
 
 from engine.compiler import compile_package
-from engine.io.formats import load_formats
 from engine.pipeline import process
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,15 +23,7 @@ def test_reference_sample_runs_through_pricing_and_mek(tmp_path, sample):
     src = SAMPLES / sample
     if not src.is_file():
         pytest.skip(f"нет образца {src}")
-    doc = etree.parse(str(src))
-    name, id_pac = doc.findtext("ZGLV/FILENAME"), doc.findtext("ZAP/PACIENT/ID_PAC")
-    shutil.copy(src, tmp_path / f"{name}.XML")
-    desc = load_formats().get("L", "3.2")
-    assert desc is not None
-    l_name = "L" + name[2:] if name.startswith("D") else "L" + name[1:]
-    (tmp_path / f"{l_name}.XML").write_bytes(build(desc, {
-        "VERSION": "3.2", "DATA": doc.findtext("ZGLV/DATA"), "FILENAME": l_name, "FILENAME1": name,
-        "ID_PAC": id_pac, "W": 1, "DR": "1968-05-14"}))
+    doc = reference_sample_month(src, tmp_path)
     res = process(compile_package(FEDERAL), [tmp_path])
     assert res.status == "done", (res.protocol, res.data_problems)
     assert res.counts["case"] == len(doc.findall("ZAP"))

@@ -75,3 +75,24 @@ def build(desc: Description, values: dict[str, object] | None = None, optional: 
     out.append(f"</{desc.root.name}>")
     text = '<?xml version="1.0" encoding="windows-1251"?>\n' + "\n".join(out) + "\n"
     return text.encode("cp1251")
+
+
+def reference_sample_month(src, out):
+    """A reference sample copied into ``out`` under its FILENAME, with an L file (L 3.2) carrying
+    its first ID_PAC (the samples ship without one); returns the sample's parsed tree."""
+    import shutil
+
+    from lxml import etree
+
+    from engine.io.formats import load_formats
+
+    doc = etree.parse(str(src))
+    name, id_pac = doc.findtext("ZGLV/FILENAME"), doc.findtext("ZAP/PACIENT/ID_PAC")
+    shutil.copy(src, out / f"{name}.XML")
+    desc = load_formats().get("L", "3.2")
+    assert desc is not None
+    l_name = "L" + name[2:] if name.startswith("D") else "L" + name[1:]
+    (out / f"{l_name}.XML").write_bytes(build(desc, {
+        "VERSION": "3.2", "DATA": doc.findtext("ZGLV/DATA"), "FILENAME": l_name, "FILENAME1": name,
+        "ID_PAC": id_pac, "W": 1, "DR": "1968-05-14"}))
+    return doc
