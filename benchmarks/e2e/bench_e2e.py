@@ -221,7 +221,7 @@ def main() -> None:
     print(f"{'end to end (without compile)':<42}{e2e:>9.2f}   {a.cases / e2e:,.0f} cases/s")
     print(f"{'lxml etree.parse of every file (1 core)':<42}{floor:>9.2f}")
     print(f"reading rate / lxml floor: {floor / spent['read + ФЛК']:.2f}")
-    print(f"peak RSS: main {own:,.0f} MB, reader workers {kids:,.0f} MB")
+    print(f"peak RSS: main {own:,.0f} MB, largest worker process (reader, SANK writer) {kids:,.0f} MB")
 
 
 if __name__ == "__main__":
