@@ -9,8 +9,8 @@ the whole document (ZGLV/FILENAME, SCHET/NSCHET, the account totals SUMMAP and S
 precede the ZAPs) come from the run's results; when the file turns out to disagree (a case of
 another file, a SCHET after its ZAPs), the file is written again with the values it has.
 
-The written file is validated against «САНКЦИИ / МП 3.2» while being read back (streaming too)
-and renamed into place only if valid.
+What is written is validated against «САНКЦИИ / МП 3.2» in memory a batch of ZAPs at a time
+(the file-wide unique keys across batches), and the file is renamed into place only if valid.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import io
 import os
 import uuid
 import zipfile
+from copy import deepcopy
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -31,6 +32,7 @@ SANK_XSD = Path(__file__).resolve().parents[1] / "engine" / "io" / "schemas" / "
 _NS_UUID = uuid.UUID("6f1c3d1e-8b0e-4c55-9a53-0f5a0d6c0001")
 _PARSE = dict(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True)
 ENCODING = "windows-1251"
+_TOP = ("ZGLV", "SCHET", "ZAP")   # the record-level elements of an H-file
 
 #: (code F014 Osn, withheld kopecks, SL_ID of the SL it was found on, message)
 GroundSank = tuple[str, int, tuple[str, ...], str]
@@ -104,6 +106,57 @@ class _Seen:
     zap_before_schet: bool = False    # a ZAP came before SCHET (its NUM_ACT lacked NSCHET)
     accepted: int = 0
     withheld: int = 0
+    errors: list[str] = field(default_factory=list)   # SANK МП 3.2 errors of what was written
+
+
+class _Checker:
+    """SANK МП 3.2 over the written elements, a batch of ZAPs at a time, in memory.
+
+    The skeleton holds every other child of the root (copies: ZGLV, SCHET …) in document order,
+    the ZAPs of the current batch and the last ZAP of the batch before (so an element out of
+    order after a flushed batch is still out of order). The file-wide unique constraints of the
+    schema (N_ZAP, Z_SL/IDCASE) are checked across batches here."""
+
+    BATCH = 2000
+    UNIQUE = {"N_ZAP": "N_ZAP", "IDCASE": "Z_SL/IDCASE"}   # the schema's file-wide xs:unique
+
+    def __init__(self, root) -> None:
+        self.skel = etree.Element(root.tag, dict(root.attrib), nsmap=root.nsmap or None)
+        self.errors: list[str] = []
+        self.keys: dict[str, set[str]] = {name: set() for name in self.UNIQUE}
+        self.batch = 0
+
+    def add(self, el) -> None:
+        if self.errors:
+            return
+        if el.tag != "ZAP":
+            self.skel.append(deepcopy(el))
+            return
+        for name, path in self.UNIQUE.items():
+            value = el.findtext(path)
+            if value is None:
+                continue
+            if value.strip() in self.keys[name]:
+                self.errors.append(f"строка {el.sourceline}: Element '{'ZAP' if name == 'N_ZAP' else 'Z_SL'}': "
+                                   f"Duplicate key-sequence ['{value.strip()}'] in unique identity-constraint "
+                                   f"'{name}'.")
+                return
+            self.keys[name].add(value.strip())
+        self.skel.append(el)
+        self.batch += 1
+        if self.batch >= self.BATCH:
+            self.check()
+            zaps = [c for c in self.skel if c.tag == "ZAP"]
+            for c in zaps[:-1]:
+                self.skel.remove(c)
+            self.batch = 0
+
+    def check(self) -> None:
+        if self.errors:
+            return
+        schema = sank_schema()
+        if not schema.validate(self.skel):
+            self.errors = [f"строка {e.line}: {e.message}" for e in list(schema.error_log)[:20]]
 
 
 def money(kop: int) -> str:
@@ -214,48 +267,54 @@ def _pass(job: Job, out: IO[bytes], problems: list[str]) -> _Seen:
         xf.write(el)
 
     with _open(*job.source) as fh, etree.xmlfile(out, encoding=ENCODING) as xf:
-        depth, root, pending, opened = 0, None, None, None
-        for event, el in etree.iterparse(fh, events=("start", "end"), **_PARSE):
-            if event == "end":
-                depth -= 1
-                continue
-            depth += 1
-            if depth == 1:
-                root = el
-                for sib in reversed(list(el.itersiblings(preceding=True))):
+        # events only for the record-level elements (filtered in C); every other child of the
+        # root is written in document order when the next record-level element has ended
+        ctx = etree.iterparse(fh, events=("end",), tag=_TOP, **_PARSE)
+        root, pending, opened, checker = None, None, None, None
+        for _, el in ctx:
+            parent = el.getparent()
+            if parent is None or parent.getparent() is not None:
+                continue                      # the root itself, or a nested element of that name
+            if opened is None:
+                root = parent
+                for sib in reversed(list(root.itersiblings(preceding=True))):
                     xf.write(sib)
-            elif depth == 2:
-                if opened is None:
-                    opened = xf.element(root.tag, dict(root.attrib), root.nsmap or None)
-                    opened.__enter__()
-                    if root.text:
-                        xf.write(root.text)
-                if pending is not None:
-                    emit(xf, pending)
-                    root.remove(pending)
-                pending = el
+                opened = xf.element(root.tag, dict(root.attrib), root.nsmap or None)
+                opened.__enter__()
+                checker = _Checker(root)
+                if root.text:
+                    xf.write(root.text)
+            while root[0] is not el:          # complete, their tails too: el has ended after them
+                first = root[0]
+                if first is pending:
+                    emit(xf, first)
+                else:
+                    xf.write(first)
+                root.remove(first)
+                checker.add(first)
+            pending = el
+        root = ctx.root
         if root is None:
             raise etree.XMLSyntaxError("нет корневого элемента", None, 0, 0)
         if opened is None:
             xf.write(root)
+            checker = _Checker(root)
+            for child in list(root):
+                checker.add(child)
         else:
-            if pending is not None:
-                emit(xf, pending)
+            for child in list(root):
+                if child is pending:
+                    emit(xf, child)
+                else:
+                    xf.write(child)
+                root.remove(child)
+                checker.add(child)
             opened.__exit__(None, None, None)
+        checker.check()
+        seen.errors = checker.errors
     for sib in root.itersiblings():   # after the root: the incremental writer refuses them
         out.write(etree.tostring(sib, encoding=ENCODING, xml_declaration=False))
     return seen
-
-
-def _validate(path: Path) -> list[str]:
-    try:
-        for _, el in etree.iterparse(str(path), events=("end",), schema=sank_schema(), **_PARSE):
-            if el.getparent() is not None and el.getparent().getparent() is None:
-                el.clear()
-    except etree.XMLSyntaxError as exc:
-        errors = [f"строка {e.line}: {e.message}" for e in list(exc.error_log)[:20]]
-        return errors or [str(exc)]
-    return []
 
 
 def write_file(job: Job) -> Outcome:
@@ -276,8 +335,8 @@ def write_file(job: Job) -> Outcome:
             job.totals, job.nschet = (seen.accepted, seen.withheld), seen.nschet or ""
             problems = []
             with tmp.open("wb") as out:
-                _pass(job, out, problems)
-        errors = _validate(tmp)
+                seen = _pass(job, out, problems)
+        errors = seen.errors
         if errors:
             return Outcome(name, filename, "invalid", problems=problems, errors=errors)
         target = job.out_dir / f"{filename or Path(name).stem}.XML"

@@ -73,7 +73,7 @@ def main() -> None:
     ap.add_argument("--month-dir", required=True)
     ap.add_argument("--period", default="2025-09", help="reporting period of the month (history rows)")
     ap.add_argument("--repeat", type=int, default=1)
-    ap.add_argument("--db", nargs="+", default=["sqlite", "postgres"])
+    ap.add_argument("--db", nargs="*", default=["sqlite", "postgres"], help="backends to store in (none: SANK only)")
     a = ap.parse_args()
     sys.path.insert(0, str(ROOT))
     from engine.compiler import compile_package

@@ -281,6 +281,7 @@ def test_streaming_sank_schet_after_zap_and_duplicate_case(run, tmp_path, monkey
     import tests.forms.sank_oracle
 
     monkeypatch.setattr(forms.sank_stream, "sank_schema", lambda: ANY_XML)
+    monkeypatch.setattr(forms.sank_stream._Checker, "UNIQUE", {})
     monkeypatch.setattr(tests.forms.sank_oracle, "sank_schema", lambda: ANY_XML)
 
     tree = et.parse(str(MONTH / "HM000003T76_25031.XML"))
@@ -295,3 +296,33 @@ def test_streaming_sank_schet_after_zap_and_duplicate_case(run, tmp_path, monkey
     r = _same_as_oracle(run, [src], tmp_path)
     text = r["written"][0].read_bytes().decode("cp1251")
     assert "<NUM_ACT>МЭК-2503-000003</NUM_ACT>" in text and "<NUM_ACT>МЭК-</NUM_ACT>" not in text
+
+
+def test_streaming_sank_batches_keep_file_wide_checks(run, tmp_path, monkeypatch):
+    """Validated a batch of ZAPs at a time: a case repeated in another batch and an element out
+    of order after a flushed batch still make the file invalid, as for the whole tree."""
+    from lxml import etree as et
+
+    import forms.sank_stream
+
+    monkeypatch.setattr(forms.sank_stream._Checker, "BATCH", 3)
+    tree = et.parse(str(MONTH / "HM000003T76_25031.XML"))
+    root = tree.getroot()
+    root.append(et.fromstring(et.tostring(root.findall("ZAP")[0])))   # first case again, batches later
+    src = tmp_path / "dup"
+    src.mkdir()
+    tree.write(str(src / "HM000003T76_25031.XML"), encoding="windows-1251", xml_declaration=True)
+    r = write_sank_registries(run, [src], tmp_path / "out1", ACT)
+    assert list(r["invalid"]) == ["HM000003T76_25031"] and "Duplicate key-sequence" in r["invalid"][
+        "HM000003T76_25031"][0]
+    tree = et.parse(str(MONTH / "HM000003T76_25031.XML"))
+    root = tree.getroot()
+    zaps = root.findall("ZAP")
+    extra = et.Element("COMENTS")
+    zaps[5].addnext(extra)                                            # out of order after batch 1
+    order = tmp_path / "order"
+    order.mkdir()
+    tree.write(str(order / "HM000003T76_25031.XML"), encoding="windows-1251", xml_declaration=True)
+    r = write_sank_registries(run, [order], tmp_path / "out2", ACT)
+    assert list(r["invalid"]) == ["HM000003T76_25031"]
+    assert write_sank_registries(run, [MONTH], tmp_path / "out3", ACT)["invalid"] == {}   # batches of 3 pass
