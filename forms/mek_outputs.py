@@ -303,7 +303,8 @@ def write_sank_registries(res, registry: list[Path], out_dir: Path, act: MekAct 
             invalid[o.filename or o.name] = o.errors
     if not written and out_dir.is_dir() and not any(out_dir.iterdir()):
         out_dir.rmdir()
-    return {"written": written, "invalid": invalid, "problems": problems}
+    return {"written": written, "invalid": invalid, "problems": problems,
+            "worker_peak_mb": max((o.peak_mb for o in outcomes), default=0.0)}
 
 
 def write_mek_outputs(res, out: Path, registry: list[Path] | None = None, act: MekAct | None = None) -> dict:

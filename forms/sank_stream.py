@@ -97,6 +97,7 @@ class Outcome:
     target: Path | None = None
     problems: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    peak_mb: float = 0.0              # the writing process's peak RSS (VmHWM; 0 where unknown)
 
 
 @dataclass
@@ -317,8 +318,27 @@ def _pass(job: Job, out: IO[bytes], problems: list[str]) -> _Seen:
     return seen
 
 
+def peak_rss_mb() -> float:
+    """VmHWM of this process (Linux): unlike ru_maxrss it does not keep the parent's RSS a
+    spawned worker had for a moment between fork and exec."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
 def write_file(job: Job) -> Outcome:
     """Write ``job.source`` with SANK into ``job.out_dir`` (valid files only, renamed into place)."""
+    out = _write_file(job)
+    out.peak_mb = peak_rss_mb()
+    return out
+
+
+def _write_file(job: Job) -> Outcome:
     name = source_name(job.source)
     job.out_dir.mkdir(parents=True, exist_ok=True)
     tmp = job.out_dir / f".{name}.{os.getpid()}.part"

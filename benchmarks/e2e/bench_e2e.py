@@ -175,13 +175,25 @@ def run(files: list[Path], package: Path, out: Path, insured: Path | None, db: S
     writers = [Timed(spent, pipeline, "write_run", "out: values + defects CSV/JSON"),
                Timed(spent, mek, "write_protocol", "out: МЭК protocol (xlsx, html)"),
                Timed(spent, mek, "write_sank_registries", "out: SANK registries")]
+    spent["_sank_worker_peak_mb"] = 0.0
+    sank_peak: list[float] = []
+    inner_sank = mek.write_sank_registries
+
+    def sank(*args, **kw):
+        r = inner_sank(*args, **kw)
+        sank_peak.append(r.get("worker_peak_mb", 0.0))
+        return r
+
+    mek.write_sank_registries = sank
     t = time.perf_counter()
     mek.write_outputs(res, out, files)
+    mek.write_sank_registries = inner_sank
     total = time.perf_counter() - t
     for w in writers:
         setattr(w.module, w.name, w.inner)
     spent["out: settlement + summaries CSV, rest"] = total - sum(spent.get(w.label, 0.0) for w in writers)
     spent["outputs total"] = total
+    spent["_sank_worker_peak_mb"] = max(sank_peak, default=0.0)
     if db is not None:
         store(spent, res, m, db, period, files, npz)
     return spent
@@ -214,6 +226,7 @@ def main() -> None:
     own, kids = peak_mb()
     print(f"{a.cases} cases, {len(files)} files, {size / 2**20:.0f} MiB; generated in {gen_s:.1f} s")
     print(f"{'stage':<42}{'seconds':>9}")
+    sank_peak = spent.pop("_sank_worker_peak_mb", 0.0)
     for k, v in spent.items():
         print(f"{k:<42}{v:>9.2f}")
     e2e = sum(v for k, v in spent.items() if k in ("read + ФЛК", "bind", "pricing + МЭК", "settlement",
@@ -221,7 +234,9 @@ def main() -> None:
     print(f"{'end to end (without compile)':<42}{e2e:>9.2f}   {a.cases / e2e:,.0f} cases/s")
     print(f"{'lxml etree.parse of every file (1 core)':<42}{floor:>9.2f}")
     print(f"reading rate / lxml floor: {floor / spent['read + ФЛК']:.2f}")
-    print(f"peak RSS: main {own:,.0f} MB, largest worker process (reader, SANK writer) {kids:,.0f} MB")
+    print(f"peak RSS: main {own:,.0f} MB; reader workers (ru_maxrss of children) {kids:,.0f} MB; "
+          f"SANK writer workers (VmHWM) {sank_peak:,.0f} MB")
+    print("  (a spawned worker's ru_maxrss keeps the parent's RSS of the moment between fork and exec)")
 
 
 if __name__ == "__main__":
