@@ -10,6 +10,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -134,6 +135,12 @@ def _files(paths: list[Path]) -> list[Path]:
     return out
 
 
+def _money_texts(kopecks) -> list[str]:
+    """``display(v, MONEY)`` of every value, computed once per distinct value."""
+    uniq, inv = np.unique(np.asarray(kopecks, dtype=np.int64), return_inverse=True)
+    return np.array([display(v, MONEY) for v in uniq.tolist()], dtype=object)[inv.reshape(-1)].tolist()
+
+
 DocumentWriter = Callable[[PipelineResult, Path, list[Path]], dict]
 
 
@@ -163,9 +170,11 @@ def write_outputs(res: PipelineResult, out: Path, registry: list[Path] | None = 
         with (out / "case_settlement.csv").open("w", encoding="utf-8", newline="") as fh:
             w = csv.writer(fh)
             w.writerow(["case", "mo", "smo", "billed", "withheld", "accepted", "fine", "codes", "applied"])
-            for i in range(len(s.keys)):
-                w.writerow([s.keys[i], s.mo[i], s.smo[i] or "", *(display(int(v[i]), MONEY) for v in
-                            (s.billed, s.withheld, s.accepted, s.fine)), " ".join(s.codes[i]), s.applied[i] or ""])
+            rows = zip(list(s.keys), list(s.mo), [x or "" for x in s.smo],
+                       *(_money_texts(v) for v in (s.billed, s.withheld, s.accepted, s.fine)),
+                       [" ".join(c) for c in s.codes], [x or "" for x in s.applied], strict=True)
+            while chunk := list(islice(rows, 50000)):
+                w.writerows(chunk)
         for by in ("mo", "smo"):
             rows = summarize(s, by)
             with (out / f"summary_{by}.csv").open("w", encoding="utf-8", newline="") as fh:

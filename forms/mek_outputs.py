@@ -7,7 +7,8 @@
   control: ``Z_SL/OPLATA``, ``SUMP``, one ``SANK`` per ground (S_CODE, S_SUM, S_TIP = 1 (F006: МЭК),
   SL_ID for grounds found on an SL, S_OSN = F014 Kod, DATE_ACT, NUM_ACT, S_COM, S_IST), ``SANK_IT``;
   ``SCHET/SUMMAP`` and ``SANK_MEK``. Every file is validated against «САНКЦИИ / МП 3.2»
-  (``engine/io/schemas/SANK_MP_3.2.xsd``) and written only if it is valid.
+  (``engine/io/schemas/SANK_MP_3.2.xsd``) and written only if it is valid. Files are streamed
+  (forms/sank_stream.py), in parallel per file.
 
 One ground per position (231н): the withholding of a case is the largest of its grounds
 (:mod:`engine.settlement`); that ground's SANK carries the withheld sum, the others carry
@@ -17,15 +18,14 @@ One ground per position (231н): the withholding of a case is the largest of its
 from __future__ import annotations
 
 import datetime as dt
-import io
-import uuid
+import multiprocessing as mp
+import os
 import zipfile
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
-from lxml import etree
 
 from dsl.columns import code_strings
 from engine.settlement import CASE, _case_rows, summarize
@@ -41,27 +41,26 @@ from forms.model import (
     TitleBlock,
     ValueKind,
 )
+from forms.sank_stream import (
+    SANK_XSD,
+    CaseSank,
+    Job,
+    MekAct,
+    Outcome,
+    Source,
+    sank_schema,
+    source_name,
+    source_size,
+    write_file,
+)
 
-SANK_XSD = Path(__file__).resolve().parents[1] / "engine" / "io" / "schemas" / "SANK_MP_3.2.xsd"
+__all__ = ["SANK_XSD", "MekAct", "sank_schema"]   # re-exported: the act and schema live with the writer
+
 F014_TABLE = "f014"
-_NS_UUID = uuid.UUID("6f1c3d1e-8b0e-4c55-9a53-0f5a0d6c0001")
 
 
 class MekOutputError(Exception):
     """A result that cannot be written (the message is in Russian)."""
-
-
-@dataclass(frozen=True)
-class MekAct:
-    """Requisites of the МЭК act that go into SANK."""
-
-    date: dt.date = field(default_factory=dt.date.today)
-    number_prefix: str = "МЭК"
-    s_tip: int = 1   # F006: 1 — МЭК
-    s_ist: int = 1   # источник санкции: 1 — ТФОМС (МЭК выполняет фонд)
-
-    def number(self, nschet: str) -> str:
-        return f"{self.number_prefix}-{nschet}"[:30]
 
 
 @dataclass
@@ -165,9 +164,10 @@ COLUMNS = (
 )
 
 
-def protocol_form(res, act: MekAct | None = None, generated_at: dt.datetime | None = None) -> RenderedForm:
+def protocol_form(res, act: MekAct | None = None, generated_at: dt.datetime | None = None,
+                  results: list[CaseResult] | None = None) -> RenderedForm:
     act = act or MekAct()
-    results = case_results(res)
+    results = case_results(res) if results is None else results
     rows: list[Row] = [Row("Случаи с дефектами", is_section=True)]
     n = 0
     for c in results:
@@ -213,17 +213,20 @@ def protocol_form(res, act: MekAct | None = None, generated_at: dt.datetime | No
 
 
 def write_protocol(res, out: Path, act: MekAct | None = None, formats: tuple[str, ...] = ("xlsx", "html"),
-                   generated_at: dt.datetime | None = None) -> list[Path]:
+                   generated_at: dt.datetime | None = None, results: list[CaseResult] | None = None) -> list[Path]:
     from forms.render import render
 
-    form = protocol_form(res, act, generated_at)
+    form = protocol_form(res, act, generated_at, results)
     return [render(form, fmt, Path(out) / f"mek_protocol.{fmt}") for fmt in formats]
 
 
 # --- the registry with SANK (machines) --------------------------------------------------------
-def _sources(paths: list[Path]) -> list[tuple[str, bytes]]:
-    """(name, bytes) of H-files among the registry inputs (files, directories, ZIP archives)."""
-    out: list[tuple[str, bytes]] = []
+PARALLEL_MIN_BYTES = 32 << 20   # below this the worker processes cost more than they save
+
+
+def _sources(paths: list[Path]) -> list[Source]:
+    """H-files among the registry inputs (files, directories, ZIP archives), in input order."""
+    out: list[Source] = []
     files: list[Path] = []
     for p in map(Path, paths):
         files.extend(sorted(x for x in p.iterdir() if x.is_file()) if p.is_dir() else [p])
@@ -233,136 +236,75 @@ def _sources(paths: list[Path]) -> list[tuple[str, bytes]]:
                 for info in z.infolist():
                     name = Path(info.filename).name
                     if name.upper().startswith("H") and name.lower().endswith(".xml"):
-                        out.append((name, z.read(info)))
+                        out.append((f, info.filename))
         elif f.name.upper().startswith("H") and f.suffix.lower() == ".xml":
-            out.append((f.name, f.read_bytes()))
+            out.append((f, None))
     return out
 
 
-_PARSER = dict(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=True)
+def sank_cases(results: list[CaseResult]) -> dict[str, dict[str, CaseSank]]:
+    """ZGLV/FILENAME -> IDCASE -> what its SANK say (cases are keyed ``FILENAME/IDCASE``)."""
+    out: dict[str, dict[str, CaseSank]] = {}
+    for c in results:
+        filename, sep, idcase = c.key.partition("/")
+        if sep:
+            out.setdefault(filename, {})[idcase] = (
+                c.accepted, c.withheld, tuple((g.code, g.withheld, tuple(g.sl_ids), g.message) for g in c.grounds))
+    return out
 
 
-def _money(kop: int) -> str:
-    return f"{Decimal(kop) / 100:.2f}"
+def _cases_of(results: list[CaseResult], filename: str) -> dict[str, CaseSank]:
+    prefix = f"{filename}/"
+    return {c.key[len(prefix):]: (c.accepted, c.withheld, tuple((g.code, g.withheld, tuple(g.sl_ids), g.message)
+                                                                 for g in c.grounds))
+            for c in results if c.key.startswith(prefix)}
 
 
-def _set_after(parent, new_tag: str, text: str, after: tuple[str, ...]) -> None:
-    """Set or insert `new_tag` right after the last present element named in `after`."""
-    el = parent.find(new_tag)
-    if el is None:
-        el = etree.Element(new_tag)
-        pos = 0
-        for i, c in enumerate(parent):
-            if c.tag in after:
-                pos = i + 1
-        parent.insert(pos, el)
-        el.tail = "\n"
-    el.text = text
+def _run_jobs(jobs: list[Job], workers: int | None) -> list[Outcome]:
+    n = min(workers or os.cpu_count() or 1, len(jobs))
+    if n < 2 or (workers is None and sum(source_size(j.source) for j in jobs) < PARALLEL_MIN_BYTES):
+        return [write_file(j) for j in jobs]
+    order = sorted(range(len(jobs)), key=lambda i: -source_size(jobs[i].source))   # largest first
+    # spawned, not forked: a fork of the run's process would count its whole memory as theirs
+    with ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn")) as pool:
+        futures = {i: pool.submit(write_file, jobs[i]) for i in order}
+        return [futures[i].result() for i in range(len(jobs))]
 
 
-def sank_document(source: bytes, by_case: dict[str, CaseResult], act: MekAct, kod: dict[str, int],
-                  problems: list[str]) -> tuple[str, etree._ElementTree]:
-    root = etree.fromstring(source, etree.XMLParser(**_PARSER))
-    filename = (root.findtext("ZGLV/FILENAME") or "").strip()
-    schet = root.find("SCHET")
-    nschet = (schet.findtext("NSCHET") or "").strip() if schet is not None else ""
-    total_p, total_s = 0, 0
-    for zap in root.iter("ZAP"):
-        z = zap.find("Z_SL")
-        if z is None:
-            continue
-        idcase = (z.findtext("IDCASE") or "").strip()
-        c = by_case.get(f"{filename}/{idcase}")
-        for tag in ("OPLATA", "SUMP", "SANK", "SANK_IT"):
-            for old in z.findall(tag):
-                z.remove(old)
-        if c is None:
-            problems.append(f"{filename}: случай IDCASE {idcase} не найден в результатах расчёта")
-            continue
-        oplata = 1 if c.withheld == 0 else (2 if c.accepted == 0 else 3)
-        pos = list(z).index(z.find("SUMV")) + 1
-        items = [("OPLATA", str(oplata)), ("SUMP", _money(c.accepted))]
-        for tag, text in items:
-            el = etree.Element(tag)
-            el.text, el.tail = text, "\n"
-            z.insert(pos, el)
-            pos += 1
-        for g in c.grounds:
-            k = kod.get(g.code)
-            if k is None:
-                problems.append(f"{filename}: IDCASE {idcase}: код «{g.code}» не найден в F014 — SANK не записан")
-                continue
-            sank = etree.Element("SANK")
-            sank.text, sank.tail = "\n", "\n"
-            fields = [("S_CODE", str(uuid.uuid5(_NS_UUID, f"{filename}/{idcase}/{g.code}/{act.date}"))),
-                      ("S_SUM", _money(g.withheld)), ("S_TIP", str(act.s_tip))]
-            fields += [("SL_ID", s) for s in g.sl_ids]
-            fields += [("S_OSN", str(k)), ("DATE_ACT", act.date.isoformat()), ("NUM_ACT", act.number(nschet))]
-            com = g.message if g.withheld or not c.withheld else f"основание учтено, сумма удержана по {_applied(c)}"
-            if com:
-                fields.append(("S_COM", com.replace("₽", "руб.")[:250]))
-            fields.append(("S_IST", str(act.s_ist)))
-            for tag, text in fields:
-                el = etree.SubElement(sank, tag)
-                el.text, el.tail = text, "\n"
-            z.insert(pos, sank)
-            pos += 1
-        if c.grounds:
-            el = etree.Element("SANK_IT")
-            el.text, el.tail = _money(c.withheld), "\n"
-            z.insert(pos, el)
-        total_p += c.accepted
-        total_s += c.withheld
-    if schet is not None:
-        for tag in ("SUMMAP", "SANK_MEK"):
-            for old in schet.findall(tag):
-                schet.remove(old)
-        _set_after(schet, "SUMMAP", _money(total_p), ("SUMMAV", "COMENTS"))
-        _set_after(schet, "SANK_MEK", _money(total_s), ("SUMMAV", "COMENTS", "SUMMAP"))
-    return filename, etree.ElementTree(root)
+def write_sank_registries(res, registry: list[Path], out_dir: Path, act: MekAct | None = None,
+                          results: list[CaseResult] | None = None, workers: int | None = None) -> dict:
+    """Write every H-file of `registry` with SANK into `out_dir`; only XSD-valid files are written.
 
-
-def _applied(c: CaseResult) -> str:
-    for g in c.grounds:
-        if g.withheld:
-            return g.code
-    return "другому основанию"
-
-
-_SCHEMA: etree.XMLSchema | None = None
-
-
-def sank_schema() -> etree.XMLSchema:
-    global _SCHEMA
-    if _SCHEMA is None:
-        _SCHEMA = etree.XMLSchema(etree.parse(str(SANK_XSD)))
-    return _SCHEMA
-
-
-def write_sank_registries(res, registry: list[Path], out_dir: Path, act: MekAct | None = None) -> dict:
-    """Write every H-file of `registry` with SANK into `out_dir`; only XSD-valid files are written."""
+    Files are streamed one ZAP at a time (forms.sank_stream), in min(files, cores) worker
+    processes once the registry is ≥ PARALLEL_MIN_BYTES (``workers`` forces the number).
+    """
     act = act or MekAct()
-    by_case = {c.key: c for c in case_results(res)}
+    results = case_results(res) if results is None else results
+    groups = sank_cases(results)
     kod = f014_kod(res.run.methodology)
+    out_dir = Path(out_dir)
+    jobs = []
+    for src in _sources(registry):
+        stem = Path(source_name(src)).stem      # usually ZGLV/FILENAME; checked by the writer
+        jobs.append(Job(src, stem, groups.get(stem, {}), act, kod, out_dir))
+    outcomes = _run_jobs(jobs, workers)
+    for i, o in enumerate(outcomes):
+        if o.status == "other_file":   # ZGLV/FILENAME is not the file's name: its cases are another group
+            outcomes[i] = write_file(Job(jobs[i].source, o.filename, _cases_of(results, o.filename), act, kod,
+                                         out_dir))
     problems: list[str] = []
     written: list[Path] = []
     invalid: dict[str, list[str]] = {}
-    schema = sank_schema()
-    out_dir = Path(out_dir)
-    for name, raw in _sources(registry):
-        filename, tree = sank_document(raw, by_case, act, kod, problems)
-        if not schema.validate(tree):
-            invalid[filename or name] = [f"строка {e.line}: {e.message}" for e in list(schema.error_log)[:20]]
-            continue
-        out_dir.mkdir(parents=True, exist_ok=True)
-        target = out_dir / f"{filename or Path(name).stem}.XML"
-        buf = io.BytesIO()
-        tree.write(buf, encoding="windows-1251", xml_declaration=True)
-        tmp = target.with_suffix(".tmp")
-        tmp.write_bytes(buf.getvalue())
-        tmp.replace(target)
-        written.append(target)
-    return {"written": written, "invalid": invalid, "problems": problems}
+    for o in outcomes:
+        problems.extend(o.problems)
+        if o.status == "written" and o.target is not None:
+            written.append(o.target)
+        else:
+            invalid[o.filename or o.name] = o.errors
+    if not written and out_dir.is_dir() and not any(out_dir.iterdir()):
+        out_dir.rmdir()
+    return {"written": written, "invalid": invalid, "problems": problems,
+            "worker_peak_mb": max((o.peak_mb for o in outcomes), default=0.0)}
 
 
 def write_mek_outputs(res, out: Path, registry: list[Path] | None = None, act: MekAct | None = None) -> dict:
@@ -370,9 +312,10 @@ def write_mek_outputs(res, out: Path, registry: list[Path] | None = None, act: M
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     act = act or MekAct()
-    info: dict = {"protocol": [p.name for p in write_protocol(res, out, act)]}
+    results = case_results(res)
+    info: dict = {"protocol": [p.name for p in write_protocol(res, out, act, results=results)]}
     if registry:
-        r = write_sank_registries(res, registry, out / "sank", act)
+        r = write_sank_registries(res, registry, out / "sank", act, results=results)
         info["sank"] = [f"sank/{p.name}" for p in r["written"]]
         if r["invalid"]:
             info["sank_invalid"] = r["invalid"]

@@ -22,9 +22,9 @@ SEP = "."
 def _encode(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     if arr.dtype != object:
         return arr, None
-    nulls = np.fromiter((v is None for v in arr), dtype=bool, count=len(arr))
+    nulls = np.equal(arr, None)     # elementwise `is None` for the reader's str/None columns, in C
     filled = np.where(nulls, "", arr) if nulls.any() else arr
-    text = np.array(filled.tolist(), dtype=str) if len(arr) else np.array([], dtype="U1")
+    text = filled.astype(str) if len(arr) else np.array([], dtype="U1")
     return text, (nulls if nulls.any() else None)
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, insert, or_, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.db.models import AcceptedCase
@@ -85,10 +85,11 @@ def accepted_rows(res: PipelineResult, period: str) -> list[dict[str, Any]]:
 
 def store_history(session: Session, registry_id: int, run_id: int, rows: list[dict[str, Any]]) -> None:
     """The registry's history becomes this run's accepted cases (caller commits)."""
+    from api.store.bulk import HISTORY_COLUMNS, history_records, write_rows
+
     session.execute(delete(AcceptedCase).where(AcceptedCase.registry_id == registry_id))
-    for i in range(0, len(rows), 5000):
-        session.execute(insert(AcceptedCase), [{**r, "registry_id": registry_id, "run_id": run_id}
-                                               for r in rows[i:i + 5000]])
+    session.flush()
+    write_rows(session, "accepted_cases", HISTORY_COLUMNS, (registry_id, run_id), history_records(rows))
 
 
 def _months_before(period: str, n: int) -> str:

@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.audit import append_event
 from api.db.models import Registry, Run, utcnow
+from api.store.bulk import result_records
 from api.store.columnar import file_sha256
-from api.store.execute import defect_rows, execute, result_rows, row_scope
+from api.store.execute import defect_rows, execute, row_scope
 from api.store.history import HISTORY_INPUT, accepted_rows, history_inputs
 from api.store.methodologies import display_root, publish
 from api.store.paths import run_inputs_dir
@@ -110,7 +111,7 @@ def process_and_store(sessions: sessionmaker[Session], home: Path, m: Methodolog
             fail_run(sessions, run_id, "ошибки во входных данных", timings)
             return res, run_id
         scope = row_scope(m, res.run.data, res.settlement)
-        store_outcome(sessions, run_id, result_rows(res, scope), defect_rows(m, res, scope, display_root(m)),
+        store_outcome(sessions, run_id, result_records(res, scope), defect_rows(m, res, scope, display_root(m)),
                       timings, t0, res.counts, actor, history=(reg.id, accepted_rows(res, reg.period)),
                       notices=[n.to_dict() for n in res.notices], input_hash=history_hash)
     except BaseException as exc:

@@ -10,24 +10,31 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from sqlalchemy import delete, insert, update
+from sqlalchemy import delete, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.audit import append_event
 from api.db.models import MethodologyVersion, Registry, Run, RunDefect, RunResult, User, utcnow
+from api.store.bulk import (
+    DEFECT_COLUMNS,
+    RESULT_COLUMNS,
+    ResultRecord,
+    defect_records,
+    result_records,
+    write_rows,
+)
 from api.store.columnar import file_sha256, load_tables
-from api.store.execute import defect_rows, execute, result_rows, row_scope
+from api.store.execute import defect_rows, execute, row_scope
 from api.store.history import HISTORY_INPUT, accepted_rows, history_inputs, store_history
 from api.store.methodologies import compile_version, display_root
 from api.store.paths import run_inputs_dir
 from api.store.registries import NPZ_HASH_KEY, UploadError, safe_name
 from api.worker.diagnostics import failure_detail
 from engine.runner import ENGINE_VERSION
-
-INSERT_BATCH = 5000
 
 
 class RunStartError(Exception):
@@ -133,7 +140,7 @@ def execute_run(sessions: sessionmaker[Session], home: Path, run_id: int) -> str
         t2 = time.perf_counter()
         assert res.run is not None
         scope = row_scope(m, res.run.data, res.settlement)
-        results = result_rows(res, scope)
+        results = result_records(res, scope)
         defects = defect_rows(m, res, scope, display_root(m))
         timings["rows_s"] = time.perf_counter() - t2
         store_outcome(sessions, run_id, results, defects, timings, t0, res.counts,
@@ -149,12 +156,15 @@ def execute_run(sessions: sessionmaker[Session], home: Path, run_id: int) -> str
         return "failed"
 
 
-def store_outcome(sessions: sessionmaker[Session], run_id: int, results: list[dict[str, Any]],
+def store_outcome(sessions: sessionmaker[Session], run_id: int, results: Iterable[ResultRecord],
                   defects: list[dict[str, Any]], timings: dict[str, float], t0: float,
                   counts: dict[str, int], actor: str = "system", *,
                   history: tuple[int, list[dict[str, Any]]] | None = None, notices: list[dict] | None = None,
                   input_hash: str | None = None) -> None:
-    """Results, defects, the registry's history of accepted cases and the run's notices, at once."""
+    """Results, defects, the registry's history of accepted cases and the run's notices, at once.
+
+    ``results`` are records of ``api.store.bulk.result_records`` (streamed, not kept); every
+    table is written by its bulk path (COPY on PostgreSQL, executemany on SQLite)."""
     t = time.perf_counter()
     with sessions() as session, session.begin():
         session.execute(update(Run).where(Run.id == run_id).values(status="done", progress=1.0,
@@ -165,9 +175,9 @@ def store_outcome(sessions: sessionmaker[Session], run_id: int, results: list[di
             run.input_hashes = {**run.input_hashes, HISTORY_INPUT: input_hash}
         if history is not None:
             store_history(session, history[0], run_id, history[1])
-        for rows, model in ((results, RunResult), (defects, RunDefect)):
-            for i in range(0, len(rows), INSERT_BATCH):
-                session.execute(insert(model), [{**r, "run_id": run_id} for r in rows[i:i + INSERT_BATCH]])
+        session.flush()
+        n_results = write_rows(session, "run_results", RESULT_COLUMNS, (run_id,), results)
+        write_rows(session, "run_defects", DEFECT_COLUMNS, (run_id,), defect_records(defects))
         timings["store_s"] = time.perf_counter() - t
         timings["total_s"] = time.perf_counter() - t0
         session.execute(update(Run).where(Run.id == run_id).values(
@@ -175,4 +185,4 @@ def store_outcome(sessions: sessionmaker[Session], run_id: int, results: list[di
         totals = {"withheld_kopecks": sum(d["withheld_kopecks"] for d in defects),
                   "fine_kopecks": sum(d["fine_kopecks"] for d in defects)}
         append_event(session, actor=actor, action="run.done", object_type="run", object_id=str(run_id),
-                     payload={"results": len(results), "defects": len(defects), "rows": counts, **totals})
+                     payload={"results": n_results, "defects": len(defects), "rows": counts, **totals})

@@ -190,3 +190,139 @@ def test_cli_run_writes_mek_outputs(tmp_path):
     assert code == 0
     assert (out / "mek_protocol.xlsx").exists() and len(list((out / "sank").glob("*.XML"))) == 3
     shutil.rmtree(out)
+
+
+# --- the streaming writer against the tree writer it replaced (tests/forms/sank_oracle.py) -------
+def _same_as_oracle(res, registry: list[Path], tmp_path: Path, workers: int | None = None) -> dict:
+    from tests.forms.sank_oracle import oracle_sank_registries
+
+    new = write_sank_registries(res, registry, tmp_path / "new", ACT, workers=workers)
+    old = oracle_sank_registries(res, registry, tmp_path / "old", ACT)
+    assert [p.name for p in new["written"]] == [p.name for p in old["written"]]
+    assert sorted(new["invalid"]) == sorted(old["invalid"])
+    assert new["problems"] == old["problems"]
+    for a, b in zip(new["written"], old["written"], strict=True):
+        assert a.read_bytes() == b.read_bytes(), a.name
+    return new
+
+
+@pytest.fixture(scope="module")
+def federal():
+    return compile_package(ROOT / "methodologies" / "federal" / "2025")
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory, federal):
+    """A generated month of every file kind (H, C, T, DP/DO with L) with defects, processed."""
+    import subprocess
+    import sys
+
+    folder = tmp_path_factory.mktemp("generated")
+    subprocess.run([sys.executable, "-m", "examples.generator", "--month", "2025-09", "--mo", "3", "--cases", "900",
+                    "--seed", "11", "--kinds", "HCTD", "--defects", "0.2", "--out", str(folder)],
+                   check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+    res = process(federal, [folder], {"insured": next(folder.glob("ERZ_*.csv"))})
+    assert res.status == "done"
+    return folder, res
+
+
+def test_streaming_sank_same_bytes_shipped_march(run, tmp_path):
+    r = _same_as_oracle(run, [MONTH], tmp_path)
+    assert len(r["written"]) == 3
+
+
+def test_streaming_sank_same_bytes_shipped_september(federal, tmp_path):
+    month = ROOT / "examples" / "registries" / "2025-09"
+    res = process(federal, [month], {"insured": month / "ERZ_2025-09.csv"})
+    assert res.status == "done"
+    r = _same_as_oracle(res, [month], tmp_path)
+    assert len(r["written"]) == 3
+
+
+def test_streaming_sank_same_bytes_generated_month_parallel(generated, tmp_path):
+    folder, res = generated
+    assert {p.name[:2] for p in folder.glob("*.XML")} >= {"HM", "CM", "TM", "DP", "DO", "LM"}
+    r = _same_as_oracle(res, [folder], tmp_path, workers=2)   # two worker processes
+    assert len(r["written"]) == 3
+    assert sum(p.read_bytes().count(b"<SANK>") for p in r["written"]) > 0
+
+
+def test_streaming_sank_file_named_otherwise_zip_and_comments(run, tmp_path):
+    """A file whose name is not its FILENAME, a ZIP member, comments around the root and a ZAP
+    whose case the run does not know: the same bytes and the same problems as the tree writer."""
+    src = tmp_path / "src"
+    src.mkdir()
+    text = (MONTH / "HM000002T76_25031.XML").read_bytes()
+    head, _, rest = text.partition(b"?>")
+    (src / "H_renamed.xml").write_bytes(head + b"?>\n<!-- the fund's copy -->" + rest.rstrip() + b"<!-- end -->")
+    unknown = (MONTH / "HM000003T76_25031.XML").read_bytes()
+    (src / "H_unknown.xml").write_bytes(unknown.replace(b"<IDCASE>30000005</IDCASE>", b"<IDCASE>39999999</IDCASE>", 1))
+    with zipfile.ZipFile(src / "HM000001T76_25031.zip", "w") as z:
+        z.write(MONTH / "HM000001T76_25031.XML", "inner/HM000001T76_25031.XML")
+    r = _same_as_oracle(run, [src], tmp_path)
+    assert sorted(p.name for p in r["written"]) == ["HM000001T76_25031.XML", "HM000002T76_25031.XML"]
+    assert list(r["invalid"]) == ["HM000003T76_25031"]   # a Z_SL without OPLATA is not SANK МП 3.2
+    assert any("39999999" in p for p in r["problems"])
+
+
+ANY_XML = etree.XMLSchema(etree.fromstring(
+    b'<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"><xs:element name="ZL_LIST"><xs:complexType>'
+    b'<xs:sequence><xs:any processContents="skip" minOccurs="0" maxOccurs="unbounded"/></xs:sequence>'
+    b'</xs:complexType></xs:element></xs:schema>'))
+
+
+def test_streaming_sank_schet_after_zap_and_duplicate_case(run, tmp_path, monkeypatch):
+    """Values the tree writer took from the whole file (NSCHET for NUM_ACT, the totals) when the
+    file does not follow the usual order: the file is written again with what it says. (Such a
+    file is not SANK МП 3.2; the schema is relaxed here so that both writers write it.)"""
+    from lxml import etree as et
+
+    import forms.sank_stream
+    import tests.forms.sank_oracle
+
+    monkeypatch.setattr(forms.sank_stream, "sank_schema", lambda: ANY_XML)
+    monkeypatch.setattr(forms.sank_stream._Checker, "UNIQUE", {})
+    monkeypatch.setattr(tests.forms.sank_oracle, "sank_schema", lambda: ANY_XML)
+
+    tree = et.parse(str(MONTH / "HM000003T76_25031.XML"))
+    root = tree.getroot()
+    schet, zaps = root.find("SCHET"), root.findall("ZAP")
+    root.remove(schet)
+    root.append(schet)                                   # SCHET after the ZAPs
+    root.append(et.fromstring(et.tostring(zaps[0])))     # the first case twice
+    src = tmp_path / "src"
+    src.mkdir()
+    tree.write(str(src / "HM000003T76_25031.XML"), encoding="windows-1251", xml_declaration=True)
+    r = _same_as_oracle(run, [src], tmp_path)
+    text = r["written"][0].read_bytes().decode("cp1251")
+    assert "<NUM_ACT>МЭК-2503-000003</NUM_ACT>" in text and "<NUM_ACT>МЭК-</NUM_ACT>" not in text
+
+
+def test_streaming_sank_batches_keep_file_wide_checks(run, tmp_path, monkeypatch):
+    """Validated a batch of ZAPs at a time: a case repeated in another batch and an element out
+    of order after a flushed batch still make the file invalid, as for the whole tree."""
+    from lxml import etree as et
+
+    import forms.sank_stream
+
+    monkeypatch.setattr(forms.sank_stream._Checker, "BATCH", 3)
+    tree = et.parse(str(MONTH / "HM000003T76_25031.XML"))
+    root = tree.getroot()
+    root.append(et.fromstring(et.tostring(root.findall("ZAP")[0])))   # first case again, batches later
+    src = tmp_path / "dup"
+    src.mkdir()
+    tree.write(str(src / "HM000003T76_25031.XML"), encoding="windows-1251", xml_declaration=True)
+    r = write_sank_registries(run, [src], tmp_path / "out1", ACT)
+    assert list(r["invalid"]) == ["HM000003T76_25031"] and "Duplicate key-sequence" in r["invalid"][
+        "HM000003T76_25031"][0]
+    tree = et.parse(str(MONTH / "HM000003T76_25031.XML"))
+    root = tree.getroot()
+    zaps = root.findall("ZAP")
+    extra = et.Element("COMENTS")
+    zaps[5].addnext(extra)                                            # out of order after batch 1
+    order = tmp_path / "order"
+    order.mkdir()
+    tree.write(str(order / "HM000003T76_25031.XML"), encoding="windows-1251", xml_declaration=True)
+    r = write_sank_registries(run, [order], tmp_path / "out2", ACT)
+    assert list(r["invalid"]) == ["HM000003T76_25031"]
+    assert write_sank_registries(run, [MONTH], tmp_path / "out3", ACT)["invalid"] == {}   # batches of 3 pass
