@@ -27,7 +27,6 @@ def _as_float(c: Col) -> np.ndarray:
 # types their types, consts their literal values (None where not a literal)
 
 def _round_sql(q, args, types, consts):
-    from sqlglot import exp
 
     x = q.as_float(args[0], types[0].kind)
     if consts[1] is not None:

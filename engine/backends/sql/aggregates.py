@@ -73,7 +73,9 @@ def compile_aggregate(c, node: ir.AggNode, frames: list[str]) -> exp.Expression:
     k = node.frame
     base = frames[: k + 1]
     sub = base + [node.source]
-    if node.mode in ("group", "all") and c.at_top(frames[: k + 1], k) and (p.kind == "window" or p.name not in ("first", "last")):
+    same_rows = node.source == frames[k]
+    if node.mode in ("group", "all") and same_rows and c.at_top(frames[: k + 1], k) \
+            and (p.kind == "window" or p.name not in ("first", "last")):
         return _windowed(c, node, sub)
     if p.kind == "window":
         raise SqlUnsupported(f"оконная функция «{p.name}» внутри агрегата: в SQL пока не поддержано", node.span)
@@ -87,12 +89,12 @@ def compile_aggregate(c, node: ir.AggNode, frames: list[str]) -> exp.Expression:
         src = table(c.names.entity_table[node.source], a)
 
         def query(select_expr, extra=None, orders=None):
-            q = exp.select(select_expr).from_(src.copy())
+            q = exp.select(select_expr).from_(src.copy(), copy=False)
             cond = [x.copy() for x in conds] + ([extra] if extra is not None else [])
             if cond:
-                q = q.where(and_all(cond))
+                q = q.where(and_all(cond), copy=False)
             if orders:
-                q = q.order_by(*orders).limit(1)
+                q = q.order_by(*orders, copy=False).limit(1, copy=False)
             return exp.Subquery(this=q)
 
         def pick(last: bool):

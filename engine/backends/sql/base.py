@@ -126,12 +126,13 @@ class Compiler:
         for rel in node.path[1:]:
             a = self.fresh("p")
             link = exp.Subquery(this=exp.select(col(a, "_r_" + rel)).from_(
-                table(self.names.entity_table[ent], a)).where(exp.EQ(this=col(a, "_rid"), expression=link)))
+                table(self.names.entity_table[ent], a), copy=False).where(
+                exp.EQ(this=col(a, "_rid"), expression=link), copy=False))
             ent = self.m.entities[ent].relations[rel].entity
         del ref
         a = self.fresh("p")
-        return exp.Subquery(this=exp.select(col(a, name)).from_(table(self.names.entity_table[ent], a)).where(
-            exp.EQ(this=col(a, "_rid"), expression=link)))
+        return exp.Subquery(this=exp.select(col(a, name)).from_(table(self.names.entity_table[ent], a), copy=False).where(
+            exp.EQ(this=col(a, "_rid"), expression=link), copy=False))
 
     def _ParamRef(self, node: ir.ParamRef, frames):
         from engine.evaluator import EvalError
@@ -171,8 +172,8 @@ class Compiler:
             conds += [exp.LTE(this=col(a, "_s"), expression=day), exp.LT(this=day.copy(), expression=col(a, "_e"))]
         src = table(self.names.lookup_table[t.name], a)
         if node.column is None:
-            return exp.Exists(this=exp.select(exp.Literal.number(1)).from_(src).where(and_all(conds)))
-        return exp.Subquery(this=exp.select(col(a, "c_" + node.column)).from_(src).where(and_all(conds)))
+            return exp.Exists(this=exp.select(exp.Literal.number(1)).from_(src, copy=False).where(and_all(conds), copy=False))
+        return exp.Subquery(this=exp.select(col(a, "c_" + node.column)).from_(src, copy=False).where(and_all(conds), copy=False))
 
     def _Convert(self, node: ir.Convert, frames):
         x = self.compile(node.operand, frames)

@@ -65,8 +65,14 @@ class SqlDialect:
         return self.bigint(cls(this=self.days_to_date(days)))
 
     def make_date(self, y: exp.Expression, m: exp.Expression) -> exp.Expression:
-        return exp.Anonymous(this="MAKE_DATE", expressions=[exp.cast(y, "INT"), exp.cast(m, "INT"),
-                                                             exp.Literal.number(1)])
+        """First day of month m of year y; a month outside 1–12 rolls over (month 13 = January of
+        the next year), as numpy's datetime64[M] arithmetic does."""
+        carry = exp.Floor(this=exp.Div(this=exp.Paren(this=exp.Sub(this=m, expression=exp.Literal.number(1))),
+                                       expression=self.flt(12.0)))
+        year = exp.cast(exp.Add(this=y, expression=carry), "INT")
+        month = exp.cast(exp.Sub(this=m.copy(), expression=exp.Mul(this=exp.Literal.number(12), expression=carry.copy())),
+                         "INT")
+        return exp.Anonymous(this="MAKE_DATE", expressions=[year, month, exp.Literal.number(1)])
 
     # ---- text --------------------------------------------------------------------------------
     def binary_text(self, e: exp.Expression) -> exp.Expression:

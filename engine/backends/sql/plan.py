@@ -60,7 +60,7 @@ def plan(m: Methodology, wanted: list[tuple[str, str]]) -> Plan:
     return Plan([[k for k, v in sorted(level.items()) if v == i] for i in range(1, n + 1)])
 
 
-def unsupported(m: Methodology, defs: list[tuple[str, str]], checks: list[str], compile_one) -> list[Diagnostic]:
+def unsupported(m: Methodology, defs: list[tuple[str, str]], checks: list[str], compile_def, compile_check) -> list[Diagnostic]:
     """Compile every needed node once; each construct SQL cannot express is one diagnostic at its
     position (E0901), so a SQL run never starts with a gap and never gives a wrong result."""
     from engine.backends.sql.base import SqlUnsupported
@@ -78,14 +78,15 @@ def unsupported(m: Methodology, defs: list[tuple[str, str]], checks: list[str], 
     for ent, name in defs:
         info = m.defs[(ent, name)]
         try:
-            compile_one(info.ir, ent)
+            compile_def(ent, name)
         except SqlUnsupported as e:
             add(e, f"определение {ent}.{name}", info.provenance.span)
     for cname in checks:
         ci = m.checks[cname]
-        for node in check_nodes(ci.ir) if ci.ir is not None else []:
-            try:
-                compile_one(node, ci.entity)
-            except SqlUnsupported as e:
-                add(e, f"проверка «{cname}»", ci.provenance.span)
+        if ci.ir is None or ci.ir.when is None:
+            continue
+        try:
+            compile_check(ci)
+        except SqlUnsupported as e:
+            add(e, f"проверка «{cname}»", ci.provenance.span)
     return out

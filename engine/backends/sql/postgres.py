@@ -18,6 +18,7 @@ from engine.dataset import EntityData
 from engine.schema import EntityDef
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
+INDEX_FROM = 2000     # row lookups by _rid / relation get an index (and statistics) from this size on
 
 
 class PostgresDialect(SqlDialect):
@@ -71,7 +72,7 @@ class PgSession:
             cur.execute(sql)
             return cur.fetchall()
 
-    def create_table_as(self, name: str, select_sql: str, on_error) -> None:
+    def create_table_as(self, name: str, select_sql: str, on_error, rows: int = INDEX_FROM) -> None:
         import psycopg
 
         try:
@@ -79,10 +80,12 @@ class PgSession:
         except psycopg.Error as e:
             self.conn.rollback()
             raise on_error(str(e).splitlines()[0]) from None
-        self._index(name)
+        self._index(name, rows >= INDEX_FROM)
 
-    def _index(self, name: str) -> None:
-        cols = [r[0] for r in self.fetch(
+    def _index(self, name: str, index: bool = True) -> None:
+        """Statistics always (without them the planner misjudges correlated lookups); indexes on
+        the row id and relations only for larger tables."""
+        cols = [] if not index else [r[0] for r in self.fetch(
             "SELECT attname FROM pg_attribute WHERE attrelid = "
             f"'pg_temp.\"{name}\"'::regclass AND attnum > 0 AND (attname = '_rid' OR attname LIKE '\\_r\\_%')")]
         for c in cols:
@@ -113,7 +116,7 @@ class PgSession:
         ddl = ", ".join(f'"{c}" {t}' for c, t in cols)
         self.execute(f'CREATE TEMP TABLE "{name}" ({ddl})')
         self._copy(name, [c for c, _ in cols], zip(*values, strict=True) if data.n else [])
-        self._index(name)
+        self._index(name, data.n >= INDEX_FROM)
 
     def ensure_lookup_tables(self, m) -> dict[str, str]:
         """The methodology's reference tables (keys, columns, validity [DATEBEG, DATEEND + 1 day))."""

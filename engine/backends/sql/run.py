@@ -7,17 +7,20 @@ value for value.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
-from sqlglot import exp
 
 from dsl.columns import Col
 from dsl.diagnostics import DiagnosticError
 from engine.backends.sql.base import Compiler, Names, SqlUnsupported
-from engine.backends.sql.dialect import col, ident, table
+from engine.backends.sql.dialect import col
 from engine.backends.sql.plan import check_nodes, def_deps, plan, unsupported
 from engine.dataset import Dataset
 from engine.evaluator import EvalError
 from engine.model import Methodology
+
+_PLACEHOLDER = re.compile(r"@@E\.(\w+)@@")
 
 
 class SqlEvaluator:
@@ -29,13 +32,38 @@ class SqlEvaluator:
         self.context_day = context_day
         self.prefix = session.new_prefix()
         tables = session.ensure_lookup_tables(m)
-        base = {e: f"{self.prefix}_{e}_0" for e in data.entities if e in m.entities}
+        # compiled SQL names entity tables by placeholder (@@E.entity@@): the text is cached per
+        # methodology and reused by every run, each substituting its current tables
+        self.current = {e: f"{self.prefix}_{e}_0" for e in data.entities if e in m.entities}
         has_asof = {e for e, d in data.entities.items() if d.as_of is not None}
-        self.names = Names(base, tables, has_asof)
-        for e in base:
-            session.load_entity(base[e], m.entities[e], data.entities[e])
+        self.names = Names({e: f"@@E.{e}@@" for e in m.entities}, tables, has_asof)
+        for e, name in self.current.items():
+            session.load_entity(name, m.entities[e], data.entities[e])
         self.done: set[tuple[str, str]] = set()
         self.cache: dict[tuple[str, str], Col] = {}
+        params = tuple((n, tuple((x.start, x.end, repr(x.value)) for x in p.periods)) for n, p in m.params.items())
+        self.sig = (m.content_hash, hash(params), context_day, frozenset(has_asof), frozenset(self.current))
+        self.sql_cache = session.__dict__.setdefault("sql_cache", {})
+
+    def sql(self, text: str) -> str:
+        return _PLACEHOLDER.sub(lambda mo: self.current[mo.group(1)], text)
+
+    def compiled(self, ent: str, name: str) -> tuple[str, list]:
+        """SQL of one definition (cached): (select expression, [(validation column, sql, node)])."""
+        key = (self.sig, "def", ent, name)
+        hit = self.sql_cache.get(key)
+        if hit is None:
+            c = self.compiler()
+            try:
+                e = c.compile(self.m.defs[(ent, name)].ir, [ent])
+                vals = [(f"_v_{name}_{i}", self.q.render(v.expr), v.node) for i, v in enumerate(c.validations)]
+                hit = ("ok", self.q.render(e), vals)
+            except SqlUnsupported as u:
+                hit = ("err", u, None)
+            self.sql_cache[key] = hit
+        if hit[0] == "err":
+            raise hit[1]
+        return hit[1], hit[2]
 
     def compiler(self) -> Compiler:
         return Compiler(self.q, self.m, self.names, self.context_day)
@@ -54,7 +82,7 @@ class SqlEvaluator:
             return
         p = plan(self.m, need)
         todo = [k for lv in p.levels for k in lv if k not in self.done]
-        diags = unsupported(self.m, todo, list(checks), self._compile_probe)
+        diags = unsupported(self.m, todo, list(checks), self.compiled, self._check_probe)
         if diags:
             raise DiagnosticError(diags)
         for i, lv in enumerate(p.levels):
@@ -66,26 +94,28 @@ class SqlEvaluator:
                 self._materialize(ent, names, i)
                 self.done.update((ent, n) for n in names)
 
-    def _compile_probe(self, node, entity: str) -> None:
-        self.compiler().compile(node, [entity])
+    def _check_probe(self, info) -> None:
+        from engine.backends.sql.checks import _check_sql
+
+        _check_sql(self, info)
 
     def _materialize(self, ent: str, names: list[str], level: int) -> None:
-        c = self.compiler()
-        exprs = []
+        parts, checks = [], []
         for n in names:
-            info = self.m.defs[(ent, n)]
-            exprs.append(exp.alias_(c.compile(info.ir, [ent]), ident("d_" + n)))
-        exprs += [exp.alias_(v.expr, ident(v.column)) for v in c.validations]
-        old = self.names.entity_table[ent]
+            text, vals = self.compiled(ent, n)
+            parts.append(f'{text} AS "d_{n}"')
+            parts += [f'{v} AS "{col_}"' for col_, v, _ in vals]
+            checks += vals
+        old = self.current[ent]
         new = f"{self.prefix}_{ent}_{level + 1}_{len(self.done)}"
-        sel = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("t0")), *exprs).from_(table(old, "t0"))
-        self.s.create_table_as(new, self.q.render(sel), self._def_error(ent, names))
-        self.names.entity_table[ent] = new
-        for v in c.validations:
-            bad = self.s.fetch(f'SELECT _rid FROM "{new}" WHERE "{v.column}" LIMIT 1')
+        sel = f'SELECT t0.*, {", ".join(self.sql(p) for p in parts)} FROM "{old}" AS t0'
+        self.s.create_table_as(new, sel, self._def_error(ent, names), self.data.entities[ent].n)
+        self.current[ent] = new
+        for col_, _, node in checks:
+            bad = self.s.fetch(f'SELECT _rid FROM "{new}" WHERE "{col_}" LIMIT 1')
             if bad:
                 key = str(self.data.entities[ent].keys[int(bad[0][0])])
-                raise EvalError(f"таблица решений ({v.node.policy}): совпали несколько строк", v.node.span, ent, key)
+                raise EvalError(f"таблица решений ({node.policy}): совпали несколько строк", node.span, ent, key)
 
     def _def_error(self, ent: str, names: list[str]):
         def on_error(message: str) -> EvalError:
@@ -106,7 +136,7 @@ class SqlEvaluator:
             typ, cname = self.m.defs[key].type, "d_" + name
         else:
             return self.data.entities[entity].cols[name]
-        rows = self.s.fetch(f'SELECT "{cname}" FROM "{self.names.entity_table[entity]}" ORDER BY _rid')
+        rows = self.s.fetch(f'SELECT "{cname}" FROM "{self.current[entity]}" ORDER BY _rid')
         out = to_col([r[0] for r in rows], typ)
         self.cache[key] = out
         return out
