@@ -201,7 +201,8 @@ def _default(x: Col, value: Col) -> Col:
            typer=lambda args, consts: BOOL, handles_missing=True,
            doc="Истина, если значение есть (поле заполнено, строка справочника найдена).",
            examples=[("present(1)", "true")],
-           sql=lambda q, args, types, consts: _sqlexp().Not(this=_sqlexp().Is(this=args[0], expression=_sqlexp().Null())))
+           sql=lambda q, args, types, consts: _sqlexp().Not(this=_sqlexp().Is(this=_sqlexp().Paren(this=args[0]),
+                                                                             expression=_sqlexp().Null())))
 def _present(x: Col) -> Col:
     n = len(x)
     if x.missing is None:

@@ -46,7 +46,7 @@ def _bad(c, node: ir.AggNode, value, where) -> exp.Expression | None:
         parts.append(is_null(where.copy()))
     if value is not None and not node.value.type.optional:
         v = is_null(value.copy())
-        parts.append(exp.And(this=exp.Paren(this=where.copy()), expression=v) if where is not None else v)
+        parts.append(exp.Paren(this=exp.And(this=exp.Paren(this=where.copy()), expression=v)) if where is not None else v)
     if not parts:
         return None
     out = parts[0]
@@ -134,7 +134,8 @@ def _match(c, node: ir.AggNode, sub, a: str, k: int) -> list[exp.Expression]:
                  for ks, kc in zip(node.keys_src, node.keys_cur, strict=True)]
     for s, cur, optional in pairs:
         # an absent key is a key value of its own (numpy dense_keys); required keys use `=` (indexable)
-        out.append(exp.NullSafeEQ(this=s, expression=cur) if optional else exp.EQ(this=s, expression=cur))
+        s, cur = exp.Paren(this=s), exp.Paren(this=cur)
+        out.append(exp.Paren(this=exp.NullSafeEQ(this=s, expression=cur) if optional else exp.EQ(this=s, expression=cur)))
     return out
 
 

@@ -161,7 +161,7 @@ class Compiler:
         if t.name not in self.names.lookup_table:
             raise SqlUnsupported(f"таблица «{t.name}» не загружена в базу (таблица правил?)", node.span)
         a = self.fresh("x")
-        conds = [exp.EQ(this=col(a, "k_" + k), expression=self.compile(key, frames))
+        conds = [exp.EQ(this=col(a, "k_" + k), expression=exp.Paren(this=self.compile(key, frames)))
                  for k, key in zip(t.keys, node.keys, strict=True)]
         if t.dated:
             day = self.day(node.frame, frames)
@@ -183,7 +183,7 @@ class Compiler:
 
     def _Unary(self, node: ir.Unary, frames):
         x = exp.Paren(this=self.compile(node.operand, frames))
-        return exp.Not(this=x) if node.op == "not" else exp.Neg(this=x)
+        return exp.Paren(this=exp.Not(this=x) if node.op == "not" else exp.Neg(this=x))
 
     def _Binary(self, node: ir.Binary, frames):
         a = self.compile(node.left, frames)
@@ -191,10 +191,11 @@ class Compiler:
         op = node.op
         lt, rt = node.left.type, node.right.type
         if lt.kind in ("code", "text") or rt.kind in ("code", "text"):
+            a, b = exp.Paren(this=a), exp.Paren(this=b)
             if lt.optional or rt.optional:      # «absent» is a value of its own (two-valued)
-                e = exp.NullSafeEQ(this=a, expression=b)
-                return e if op == "==" else exp.Not(this=exp.Paren(this=e))
-            return exp.EQ(this=a, expression=b) if op == "==" else exp.NEQ(this=a, expression=b)
+                e = exp.Paren(this=exp.NullSafeEQ(this=a, expression=b))
+                return e if op == "==" else exp.Paren(this=exp.Not(this=e))
+            return exp.Paren(this=exp.EQ(this=a, expression=b) if op == "==" else exp.NEQ(this=a, expression=b))
         if op in ("and", "or"):
             cls = exp.And if op == "and" else exp.Or
             return exp.Paren(this=cls(this=exp.Paren(this=a), expression=exp.Paren(this=b)))
@@ -209,7 +210,7 @@ class Compiler:
         c = self.compile(node.cond, frames)
         # an undetermined condition gives no value (not the else branch)
         return case((c, self.compile(node.then, frames)),
-                    (exp.Not(this=exp.Paren(this=c.copy())), self.compile(node.otherwise, frames)),
+                    (exp.Paren(this=exp.Not(this=exp.Paren(this=c.copy()))), self.compile(node.otherwise, frames)),
                     default=exp.Null())
 
     def _InSetNode(self, node: ir.InSetNode, frames):
@@ -217,13 +218,13 @@ class Compiler:
         kind = node.operand.type.kind
         parts: list[exp.Expression] = []
         if node.values:
-            parts.append(exp.In(this=x, expressions=[self.literal(v, kind) for v in node.values]))
+            parts.append(exp.In(this=exp.Paren(this=x), expressions=[self.literal(v, kind) for v in node.values]))
         for lo, hi in node.ranges:
-            parts.append(exp.Between(this=x.copy(), low=self.literal(lo, kind), high=self.literal(hi, kind)))
+            parts.append(exp.Between(this=exp.Paren(this=x.copy()), low=self.literal(lo, kind), high=self.literal(hi, kind)))
         hit = or_all(parts) if parts else exp.false()
         if node.operand.type.optional:      # an absent optional value is in no set
             hit = exp.Coalesce(this=hit, expressions=[exp.false()])
-        return exp.Not(this=exp.Paren(this=hit)) if node.negated else hit
+        return exp.Paren(this=exp.Not(this=exp.Paren(this=hit))) if node.negated else hit
 
     def _CallNode(self, node: ir.CallNode, frames):
         p = node.prim

@@ -31,7 +31,8 @@ def compile_decide(cp, node: ir.DecideNode, frames: list[str]) -> exp.Expression
             conflict = exp.GT(this=exp.Paren(this=hits), expression=exp.Literal.number(1))
         else:
             pairs = [and_all([conds[i].copy(), conds[j].copy(),
-                              exp.Not(this=exp.NullSafeEQ(this=values[i].copy(), expression=values[j].copy()))])
+                              exp.Not(this=exp.Paren(this=exp.NullSafeEQ(
+                                  this=exp.Paren(this=values[i].copy()), expression=exp.Paren(this=values[j].copy()))))])
                      for i in range(len(conds)) for j in range(i + 1, len(conds))]
             conflict = or_all([exp.Paren(this=x) for x in pairs])
         cp.validations.append(Validation(f"_v{len(cp.validations)}", exp.Coalesce(

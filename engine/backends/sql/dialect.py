@@ -89,7 +89,8 @@ def case(*whens: tuple[exp.Expression, exp.Expression], default: exp.Expression 
 
 
 def is_null(e: exp.Expression) -> exp.Expression:
-    return exp.Is(this=e, expression=exp.Null())
+    # parenthesized: sqlglot does not add the parentheses `NOT x IS NULL` needs
+    return exp.Paren(this=exp.Is(this=exp.Paren(this=e), expression=exp.Null()))
 
 
 def not_null(e: exp.Expression) -> exp.Expression:

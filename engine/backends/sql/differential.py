@@ -77,22 +77,31 @@ def compare_case(session, m: Methodology, spec: dict, defaults: dict, default_ch
         if only is None and not spec.get("catalogue", default_catalogue):
             only = [n for n, ci in mm.checks.items() if ci.ir is None or ci.ir.catalogue is None]
         only = [c for c in only if c in mm.checks] if only is not None else list(mm.checks)
-    ev = Evaluator(mm, data, day)
-    try:
-        want_cols = {k: ev.column(*k) for k in dict.fromkeys(wanted)}
-        want_def = _defect_rows(run_checks(ev, only)) if only is not None else None
-        np_error = None
-    except EvalError as e:
-        np_error = str(e)
     sq = SqlEvaluator(session, mm, data, day)
     try:
         try:
-            sq.ensure(wanted, only or [])
-            got_cols = {k: sq.column(*k) for k in dict.fromkeys(wanted)}
-            got_def = _defect_rows(sq.defects(only)) if only is not None else None
+            sq.ensure(wanted, only or [])     # a construct SQL cannot express: reported before any run
         except DiagnosticError as e:
             res.unsupported += [d.render() for d in e.diagnostics]
             return
+        except EvalError as e:
+            sql_error = str(e)
+        else:
+            sql_error = None
+        ev = Evaluator(mm, data, day)
+        np_error = None
+        try:
+            want_cols = {k: ev.column(*k) for k in dict.fromkeys(wanted)}
+            want_def = _defect_rows(run_checks(ev, only)) if only is not None else None
+        except EvalError as e:
+            np_error = str(e)
+        if sql_error is not None:
+            if np_error is None:
+                res.mismatches.append(f"ошибка только в SQL: {sql_error}")
+            return
+        try:
+            got_cols = {k: sq.column(*k) for k in dict.fromkeys(wanted)}
+            got_def = _defect_rows(sq.defects(only)) if only is not None else None
         except EvalError as e:
             if np_error is None:
                 res.mismatches.append(f"ошибка только в SQL: {e}")
