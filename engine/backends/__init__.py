@@ -21,11 +21,11 @@ class Backend:
     url: str | None = None        # the database of the SQL backend (default: METODIKA_SQL_URL or local)
 
 
-_current: ContextVar[Backend] = ContextVar("metodika_backend", default=Backend())
+_current: ContextVar[Backend | None] = ContextVar("metodika_backend", default=None)
 
 
 def current() -> Backend:
-    return _current.get()
+    return _current.get() or Backend()
 
 
 @contextmanager
@@ -34,6 +34,6 @@ def use_backend(name: str, url: str | None = None) -> Iterator[Backend]:
         raise ValueError(f"неизвестный вычислитель «{name}»; доступны: {', '.join(BACKENDS)}")
     token = _current.set(Backend(name, url))
     try:
-        yield _current.get()
+        yield current()
     finally:
         _current.reset(token)
