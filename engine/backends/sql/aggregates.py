@@ -81,27 +81,50 @@ def compile_aggregate(c, node: ir.AggNode, frames: list[str]) -> exp.Expression:
         raise SqlUnsupported(f"оконная функция «{p.name}» внутри агрегата: в SQL пока не поддержано", node.span)
     a = c.fresh("s")
     with c.with_aliases({k + 1: a}):
-        conds = _match(c, node, sub, a, k)
+        kt = _key_table(c, node, sub, k)
+        if kt is not None:
+            kx, kname, conds = kt
+            src = exp.Table(this=exp.to_identifier(kname, quoted=True), alias=exp.TableAlias(this=exp.to_identifier(kx)))
+            join_on = exp.EQ(this=col(a, "_rid"), expression=col(kx, "_src"))
+        else:
+            conds = _match(c, node, sub, a, k)
+            src = table(c.names.entity_table[node.source], a)
+            join_on = None
         where = c.compile(node.where, sub) if node.where is not None else None
         value = c.compile(node.value, sub) if node.value is not None else None
-        bad = _bad(c, node, value, where)
-        kept_value = case((where, value), default=exp.Null()) if where is not None and value is not None else value
-        src = table(c.names.entity_table[node.source], a)
+        order = c.compile(node.order, sub) if node.order is not None else None
+        # the source rows of the group, each expression computed once: z(w, v, o, r)
+        inner = exp.select(col(a, "_rid").as_("r")).from_(src.copy(), copy=False)
+        if join_on is not None:
+            inner = inner.join(table(c.names.entity_table[node.source], a), on=join_on.copy(), copy=False)
+        for name, e in (("w", where), ("v", value), ("o", order)):
+            if e is not None:
+                inner = inner.select(exp.alias_(e, name), copy=False)
+        if conds:
+            inner = inner.where(and_all(conds), copy=False)
+        inner = c.q.fence(inner)
+        zw = col("z", "w") if where is not None else None
+        zv = col("z", "v") if value is not None else None
+        bad = _bad(c, node, zv, zw)
+        kept_value = case((zw, zv), default=exp.Null()) if zw is not None and zv is not None else zv
 
         def query(select_expr, extra=None, orders=None):
-            q = exp.select(select_expr).from_(src.copy(), copy=False)
-            cond = [x.copy() for x in conds] + ([extra] if extra is not None else [])
-            if cond:
-                q = q.where(and_all(cond), copy=False)
+            q = exp.select(select_expr).from_(exp.Subquery(this=inner.copy(), alias=exp.TableAlias(
+                this=exp.to_identifier("z"))), copy=False)
+            if extra is not None:
+                q = q.where(extra, copy=False)
             if orders:
                 q = q.order_by(*orders, copy=False).limit(1, copy=False)
             return exp.Subquery(this=q)
 
         def pick(last: bool):
-            return query(value.copy(), where.copy() if where is not None else None,
-                         _orders(c, node, sub, col(a, "_rid"), last))
+            orders = []
+            if order is not None:
+                orders.append(exp.Ordered(this=col("z", "o"), desc=node.desc != last, nulls_first=False))
+            orders.append(exp.Ordered(this=col("z", "r"), desc=last))
+            return query(zv.copy(), zw.copy() if zw is not None else None, orders)
 
-        aggsql = AggSql(c.q, kept_value, where, node.value.type.kind if node.value is not None else None,
+        aggsql = AggSql(c.q, kept_value, zw, node.value.type.kind if node.value is not None else None,
                         pick_query=pick)
         res = p.sql(aggsql)
         if p.name in ("first", "last"):
@@ -112,6 +135,48 @@ def compile_aggregate(c, node: ir.AggNode, frames: list[str]) -> exp.Expression:
         if bad is not None:
             res = case((exp.EQ(this=exp.Max(this=bad), expression=exp.Literal.number(1)), exp.Null()), default=res)
         return query(res)
+
+
+def _key_table(c, node: ir.AggNode, sub, k: int):
+    """Keyed, pair and group aggregates: the source's key expressions are computed once into an
+    indexed temporary table (``@@K.id@@``, created by the run before the level that needs it), so
+    each current row finds its group by an index lookup instead of evaluating the keys of every
+    source row. None when the keys read anything but the source row."""
+    from dsl import ir as _ir
+
+    if node.mode not in ("keyed", "pair", "group") or not node.keys_src:
+        return None
+    for key in node.keys_src:
+        for n in _ir.walk(key):
+            if isinstance(n, (_ir.FieldRef, _ir.ParamRef, _ir.Lookup)) and n.frame != k + 1:
+                return None
+            if isinstance(n, (_ir.AggNode, _ir.FuncCall, _ir.ArgRef)):
+                return None
+    with c.with_aliases({k + 1: "t0"}):
+        cols = [c.compile(key, [None] * (k + 1) + [node.source]) for key in node.keys_src]
+    optional = [key.type.optional for key in node.keys_src]
+    order = sorted(range(len(cols)), key=lambda i: optional[i])      # indexable (required) keys first
+    sel = exp.select(exp.alias_(col("t0", "_rid"), "_src"),
+                     *[exp.alias_(cols[i], exp.to_identifier(f"k{i}", quoted=True)) for i in order]).from_(
+        table(c.names.entity_table[node.source], "t0"), copy=False)
+    text = c.q.render(sel)
+    import hashlib
+
+    kid = "kt" + hashlib.sha1(text.encode()).hexdigest()[:12]
+    c.key_tables[kid] = (node.source, text, [f"k{i}" for i in order])
+    kx = c.fresh("kx")
+    if node.mode == "group":
+        with c.with_aliases({k + 1: c.alias(k)}):
+            cur = [c.compile(key, sub) for key in node.keys_src]
+    else:
+        cur = [c.compile(kc, sub[:-1]) for kc in node.keys_cur]
+        optional = [o or kc.type.optional for o, kc in zip(optional, node.keys_cur, strict=True)]
+    conds = []
+    for i, cv in enumerate(cur):
+        left, right = col(kx, f"k{i}"), exp.Paren(this=cv)
+        conds.append(exp.Paren(this=exp.NullSafeEQ(this=left, expression=right) if optional[i]
+                               else exp.EQ(this=left, expression=right)))
+    return kx, f"@@K.{kid}@@", conds
 
 
 def _match(c, node: ir.AggNode, sub, a: str, k: int) -> list[exp.Expression]:

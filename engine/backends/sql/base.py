@@ -58,6 +58,7 @@ class Compiler:
     names: Names
     context_day: int | None = None
     validations: list[Validation] = field(default_factory=list)
+    key_tables: dict[str, tuple[str, str, list[str]]] = field(default_factory=dict)   # id → (source, SELECT, keys)
     _alias_map: dict[int, str] = field(default_factory=dict)
     _args: list[list[exp.Expression]] = field(default_factory=list)
     _call_frames: list[int] = field(default_factory=list)

@@ -53,6 +53,12 @@ class SqlDialect:
     def paren(e: exp.Expression) -> exp.Expression:
         return exp.Paren(this=e)
 
+    @staticmethod
+    def fence(q: exp.Select) -> exp.Select:
+        """Keep a subquery from being flattened into its caller (PostgreSQL: OFFSET 0), so a filter on
+        its computed columns is applied after the key lookup, not to every source row."""
+        return q.offset(0, copy=False)
+
     # ---- dates (days since epoch) -----------------------------------------------------------
     def days_to_date(self, e: exp.Expression) -> exp.Expression:
         return exp.Add(this=exp.cast(exp.Literal.string("1970-01-01"), "DATE"), expression=exp.cast(e, "INT"))

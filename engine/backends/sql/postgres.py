@@ -18,7 +18,7 @@ from engine.dataset import EntityData
 from engine.schema import EntityDef
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
-INDEX_FROM = 2000     # row lookups by _rid / relation get an index (and statistics) from this size on
+INDEX_FROM = 200     # row lookups by _rid / relation get an index (and statistics) from this size on
 
 
 class PostgresDialect(SqlDialect):
@@ -81,6 +81,11 @@ class PgSession:
             self.conn.rollback()
             raise on_error(str(e).splitlines()[0]) from None
         self._index(name, rows >= INDEX_FROM)
+
+    def create_key_table(self, name: str, select_sql: str, keys: list[str]) -> None:
+        self.execute(f'CREATE TEMP TABLE "{name}" AS {select_sql}')
+        self.execute(f'CREATE INDEX ON "{name}" ({", ".join(chr(34) + k + chr(34) for k in keys)})')
+        self.execute(f'ANALYZE "{name}"')
 
     def _index(self, name: str, index: bool = True) -> None:
         """Statistics always (without them the planner misjudges correlated lookups); indexes on

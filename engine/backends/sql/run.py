@@ -20,7 +20,7 @@ from engine.dataset import Dataset
 from engine.evaluator import EvalError
 from engine.model import Methodology
 
-_PLACEHOLDER = re.compile(r"@@E\.(\w+)@@")
+_PLACEHOLDER = re.compile(r"@@([EK])\.(\w+)@@")
 
 
 class SqlEvaluator:
@@ -44,9 +44,24 @@ class SqlEvaluator:
         params = tuple((n, tuple((x.start, x.end, repr(x.value)) for x in p.periods)) for n, p in m.params.items())
         self.sig = (m.content_hash, hash(params), context_day, frozenset(has_asof), frozenset(self.current))
         self.sql_cache = session.__dict__.setdefault("sql_cache", {})
+        self.key_sql = session.__dict__.setdefault("key_sql", {})     # key tables of keyed/pair aggregates
+        self.key_real: dict[str, str] = {}
 
     def sql(self, text: str) -> str:
-        return _PLACEHOLDER.sub(lambda mo: self.current[mo.group(1)], text)
+        """Executable SQL: placeholders → this run's current entity tables and key tables (created
+        on first use, from the source's current table)."""
+        def name(mo: re.Match) -> str:
+            if mo.group(1) == "E":
+                return self.current[mo.group(2)]
+            kid = mo.group(2)
+            real = self.key_real.get(kid)
+            if real is None:
+                source, select, keys = self.key_sql[kid]
+                real = f"{self.prefix}_{kid}"
+                self.s.create_key_table(real, self.sql(select), keys)
+                self.key_real[kid] = real
+            return real
+        return _PLACEHOLDER.sub(name, text)
 
     def compiled(self, ent: str, name: str) -> tuple[str, list]:
         """SQL of one definition (cached): (select expression, [(validation column, sql, node)])."""
@@ -66,7 +81,7 @@ class SqlEvaluator:
         return hit[1], hit[2]
 
     def compiler(self) -> Compiler:
-        return Compiler(self.q, self.m, self.names, self.context_day)
+        return Compiler(self.q, self.m, self.names, self.context_day, key_tables=self.key_sql)
 
     # ---- definitions -------------------------------------------------------------------------
     def ensure(self, wanted: list[tuple[str, str]], checks: list[str] = ()) -> None:
