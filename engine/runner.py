@@ -42,8 +42,15 @@ def default_outputs(m: Methodology) -> dict[str, list[str]]:
 
 def run(m: Methodology, data: Dataset, outputs: dict[str, list[str]] | None = None, *, checks: bool = True,
         context_day: int | None = None, fuse: bool | None = None) -> RunResult:
-    ev = Evaluator(m, data, context_day) if fuse is None else Evaluator(m, data, context_day, fuse=fuse)
+    from engine.backends import current
+
     wanted = outputs if outputs is not None else default_outputs(m)
+    backend = current()
+    if backend.name == "postgres":
+        from engine.backends.sql.runner import run_sql
+
+        return run_sql(m, data, wanted, checks, context_day, backend.url)
+    ev = Evaluator(m, data, context_day) if fuse is None else Evaluator(m, data, context_day, fuse=fuse)
     values: dict[str, dict[str, Col]] = {}
     t0 = time.perf_counter()
     for ent, names in wanted.items():

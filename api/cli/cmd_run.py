@@ -19,6 +19,9 @@ def register(sub) -> None:
     p.add_argument("--out", required=True, help="каталог результатов")
     p.add_argument("--flk-p-prefix", default="V", metavar="ПРЕФИКС",
                    help="префикс имени файла протокола ФЛК FLK_P перед именем файла реестра (по умолчанию V)")
+    p.add_argument("--backend", choices=["numpy", "postgres"], default="numpy",
+                   help="вычислитель: numpy (в процессе, по умолчанию) или postgres — расчёт SQL-запросами "
+                        "внутри PostgreSQL (METODIKA_SQL_URL, по умолчанию локальный сервер); docs/sql-backend.md")
     p.add_argument("--no-store", action="store_true",
                    help="не сохранять расчёт в базе (по умолчанию сохраняется: версия методологии, реестр, "
                         "результаты и дефекты, с записью в журнал аудита)")
@@ -52,6 +55,24 @@ def write_flk_p(out: Path, registry: list[Path], protocol: list, prefix: str) ->
 
 
 def cmd_run(args) -> int:
+    from dsl.diagnostics import DiagnosticError
+    from engine.backends import use_backend
+
+    with use_backend(getattr(args, "backend", "numpy")):
+        try:
+            return _cmd_run(args)
+        except DiagnosticError as e:       # a construct the SQL backend cannot express (E0901)
+            print("\n" + "\n".join(d.render() for d in e.diagnostics), file=sys.stderr)
+            return 1
+        except Exception as e:
+            if type(e).__module__.startswith("psycopg"):
+                print(f"\nPostgreSQL: {str(e).splitlines()[0] if str(e) else type(e).__name__} "
+                      "(METODIKA_SQL_URL; расчёт не выполнен, ничего не записано)", file=sys.stderr)
+                return 1
+            raise
+
+
+def _cmd_run(args) -> int:
     from engine.evaluator import EvalError
     from engine.pipeline import process
     from forms.mek_outputs import write_outputs

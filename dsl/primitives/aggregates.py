@@ -10,6 +10,32 @@ from dsl.primitives.registry import PrimitiveTypeError, primitive
 from dsl.primitives.typing_helpers import require_kind
 from dsl.types import BOOL, INT, NUMBER, Type
 
+# SQL forms (engine/backends/sql/aggregates.py): `a` gives the value with the `where` filter applied
+# (a.value: NULL on rows the filter drops), a.kept (the filter) and the dialect a.q; an aggregate
+# returns an aggregate-function expression (run per group: GROUP BY, correlated subquery or
+# OVER (PARTITION BY …)); a window function returns a window expression built by a.window(…).
+
+
+def _sx():
+    from sqlglot import exp
+
+    return exp
+
+
+def _sum_sql(a):
+    exp = _sx()
+    if a.value_kind == "number":
+        return exp.Coalesce(this=exp.Sum(this=a.value), expressions=[a.q.flt(0.0)])
+    return a.q.bigint(exp.Coalesce(this=exp.Sum(this=a.value), expressions=[exp.Literal.number(0)]))
+
+
+def _count_sql(a):
+    exp = _sx()
+    if a.kept is None:
+        return exp.Count(this=exp.Star())
+    return exp.Count(this=exp.Case(ifs=[exp.If(this=a.kept, true=exp.Literal.number(1))]))
+
+
 # Aggregate typers receive [value type] (count: [] or the entity) and a flag in consts[0]:
 # True when the group can never be empty (then min/max/first need no default).
 
@@ -22,7 +48,7 @@ def _sum_typer(args: list[Type], consts: list[object]) -> Type:
 @primitive("sum", "sum(x [by …] [where …]) -> тип x", kind="aggregate", min_args=1, max_args=1,
            examples=[("sum(x by g)", "[4, 4, 7, 7]"), ("sum(x where x > 2)", "[8, 8, 8, 8]")],
            typer=_sum_typer, doc="Сумма по строкам группы или по связанным строкам (деньги — точно, в копейках).",
-)
+           sql=_sum_sql)
 def _agg_sum(values: Col, groups: Groups) -> Col:
     data = np.asarray(values.data)
     zero = 0 if data.dtype.kind in "iu" else 0.0
@@ -31,7 +57,7 @@ def _agg_sum(values: Col, groups: Groups) -> Col:
 
 @primitive("count", "count(E [by …] [where …]) -> int", kind="aggregate", min_args=1, max_args=1,
            examples=[("count(t by g)", "[2, 2, 2, 2]"), ("count(t by g where x > 2)", "[1, 1, 1, 1]")],
-           typer=lambda args, consts: INT, doc="Число строк в группе (или связанных строк).")
+           typer=lambda args, consts: INT, doc="Число строк в группе (или связанных строк).", sql=_count_sql)
 def _agg_count(values: Col | None, groups: Groups) -> Col:
     return Col(INT, groups.counts.copy())
 
@@ -52,14 +78,16 @@ def _minmax(ufunc: np.ufunc, values: Col, groups: Groups) -> Col:
 
 @primitive("min", "min(x [by …] [where …]) -> optional тип x", kind="aggregate", min_args=1, max_args=1,
            examples=[("min(x by g)", "[1, 1, 2, 2]")],
-           typer=_minmax_typer, doc="Наименьшее значение в группе; пустая группа — нет значения.")
+           typer=_minmax_typer, doc="Наименьшее значение в группе; пустая группа — нет значения.",
+           sql=lambda a: _sx().Min(this=a.value))
 def _agg_min(values: Col, groups: Groups) -> Col:
     return _minmax(np.minimum, values, groups)
 
 
 @primitive("max", "max(x [by …] [where …]) -> optional тип x", kind="aggregate", min_args=1, max_args=1,
            examples=[("max(x by g)", "[3, 3, 5, 5]")],
-           typer=_minmax_typer, doc="Наибольшее значение в группе; пустая группа — нет значения.")
+           typer=_minmax_typer, doc="Наибольшее значение в группе; пустая группа — нет значения.",
+           sql=lambda a: _sx().Max(this=a.value))
 def _agg_max(values: Col, groups: Groups) -> Col:
     return _minmax(np.maximum, values, groups)
 
@@ -71,14 +99,16 @@ def _bool_typer(args: list[Type], consts: list[object]) -> Type:
 
 @primitive("any", "any(cond [by …] [where …]) -> bool", kind="aggregate", min_args=1, max_args=1,
            examples=[("any(x > 4 by g)", "[false, false, true, true]")],
-           typer=_bool_typer, doc="Истина, если условие выполнено хотя бы в одной строке группы.")
+           typer=_bool_typer, doc="Истина, если условие выполнено хотя бы в одной строке группы.",
+           sql=lambda a: _sx().Coalesce(this=_sx().LogicalOr(this=a.value), expressions=[_sx().false()]))
 def _agg_any(values: Col, groups: Groups) -> Col:
     return Col(BOOL, groups.reduce(np.logical_or, np.asarray(values.data, dtype=bool), False))
 
 
 @primitive("all", "all(cond [by …] [where …]) -> bool", kind="aggregate", min_args=1, max_args=1,
            examples=[("all(x > 1 by g)", "[false, false, true, true]")],
-           typer=_bool_typer, doc="Истина, если условие выполнено во всех строках группы (пустая — истина).")
+           typer=_bool_typer, doc="Истина, если условие выполнено во всех строках группы (пустая — истина).",
+           sql=lambda a: _sx().Coalesce(this=_sx().LogicalAnd(this=a.value), expressions=[_sx().true()]))
 def _agg_all(values: Col, groups: Groups) -> Col:
     return Col(BOOL, groups.reduce(np.logical_and, np.asarray(values.data, dtype=bool), True))
 
@@ -90,7 +120,8 @@ def _avg_typer(args: list[Type], consts: list[object]) -> Type:
 
 @primitive("avg", "avg(x [by …] [where …]) -> optional number", kind="aggregate", min_args=1, max_args=1,
            examples=[("avg(x by g)", "[2.0, 2.0, 3.5, 3.5]")],
-           typer=_avg_typer, doc="Среднее значение в группе (деньги — в рублях).")
+           typer=_avg_typer, doc="Среднее значение в группе (деньги — в рублях).",
+           sql=lambda a: _sx().Avg(this=a.q.as_float(a.value, a.value_kind)))
 def _agg_avg(values: Col, groups: Groups) -> Col:
     data = np.asarray(values.data, dtype=np.float64)
     if values.type.kind == "money":
@@ -127,7 +158,7 @@ def _pick(values: Col, groups: Groups, order_keys: list[np.ndarray], last: bool)
 
 @primitive("first", "first(x [by …] [where …] order by k) -> тип x", kind="aggregate", min_args=1,
            max_args=1, examples=[("first(x by g order by k)", "[3, 3, 2, 2]")],
-           typer=_first_typer,
+           typer=_first_typer, sql=lambda a: a.pick(last=False),
            doc="Значение x в первой строке группы по порядку order by (при равенстве — по порядку строк).")
 def _agg_first(values: Col, groups: Groups, order_keys: list[np.ndarray]) -> Col:
     return _pick(values, groups, order_keys, last=False)
@@ -135,14 +166,15 @@ def _agg_first(values: Col, groups: Groups, order_keys: list[np.ndarray]) -> Col
 
 @primitive("last", "last(x [by …] [where …] order by k) -> тип x", kind="aggregate", min_args=1,
            max_args=1, examples=[("last(x by g order by k)", "[1, 1, 5, 5]")],
-           typer=_first_typer, doc="Значение x в последней строке группы по порядку order by.")
+           typer=_first_typer, doc="Значение x в последней строке группы по порядку order by.",
+           sql=lambda a: a.pick(last=True))
 def _agg_last(values: Col, groups: Groups, order_keys: list[np.ndarray]) -> Col:
     return _pick(values, groups, order_keys, last=True)
 
 
 @primitive("rank", "rank(E by … order by k [desc]) -> int", kind="window", min_args=1, max_args=1,
            examples=[("rank(t by g order by x)", "[2, 1, 1, 2]"), ("rank(t by g order by x desc)", "[1, 2, 2, 1]")],
-           typer=lambda args, consts: INT,
+           typer=lambda args, consts: INT, sql=lambda a: a.window(_sx().RowNumber()),
            doc="Номер строки в своей группе по порядку order by, начиная с 1 (равные — по порядку строк).")
 def _win_rank(groups: Groups, order_keys: list[np.ndarray]) -> Col:
     order = groups.ordered(order_keys)
@@ -157,6 +189,7 @@ def _running_typer(args: list[Type], consts: list[object]) -> Type:
 @primitive("running_sum", "running_sum(x by … [where …] order by k) -> тип x", kind="window", min_args=1, max_args=1,
            examples=[("running_sum(x by g order by k)", "[3, 4, 2, 7]"), ("running_sum(x by g order by k desc)", "[4, 1, 7, 5]")],
            typer=_running_typer,
+           sql=lambda a: a.window(_sx().Sum(this=a.value), running=True, integer=a.value_kind != "number"),
            doc="Нарастающий итог в группе по порядку order by, включая текущую строку (равные — по порядку "
                "строк): расходование лимита, очерёдность оплаты. Деньги — точно, в копейках.")
 def _win_running_sum(groups: Groups, order_keys: list[np.ndarray], values: Col) -> Col:
@@ -185,6 +218,8 @@ def _distribute_typer(args: list[Type], consts: list[object]) -> Type:
 @primitive("distribute", "distribute(total: int|money, weights, caps: optional int|money [by …] [where …])",
            kind="window", min_args=2, max_args=3, examples=[("distribute(10, x by g)", "[8, 2, 3, 7]"), ("distribute(10, x, 4 by g)", "[4, 4, 4, 4]")],
            typer=_distribute_typer,
+           sql_unsupported="распределение с ограничениями итеративно (водоналив и наибольшие остатки) и в SQL "
+                           "пока не выражено; рассчитайте этот пакет встроенным вычислителем (--backend numpy)",
            doc="Распределение итога группы по строкам пропорционально весам, с ограничениями сверху; "
                "целые единицы (штуки или копейки) методом наибольших остатков — сумма равна итогу точно.")
 def _win_distribute(groups: Groups, total: Col, weights: Col, caps: Col | None = None) -> Col:

@@ -58,6 +58,49 @@ def icd_matches(code: str, ranges: list[tuple[str, str]]) -> bool:
     return False
 
 
+# SQL forms (engine/backends/sql): codes are TEXT; comparisons by code point as in Python
+
+def _sqlx():
+    from sqlglot import exp
+
+    return exp
+
+
+def _icd_sql(q, args, types, consts):
+    exp = _sqlx()
+    c = exp.Upper(this=exp.Trim(this=args[0]))
+    parts = []
+    for lo, hi in parse_icd_ranges([str(v) for v in consts[1:]]):
+        n = max(len(lo), len(hi))
+        head = q.binary_text(exp.Substring(this=c.copy(), start=exp.Literal.number(1), length=exp.Literal.number(n)))
+        parts.append(exp.And(this=exp.GTE(this=head, expression=q.binary_text(exp.Literal.string(lo))),
+                             expression=exp.LTE(this=head.copy(), expression=q.binary_text(exp.Literal.string(hi)))))
+    out = parts[0]
+    for p in parts[1:]:
+        out = exp.Or(this=out, expression=p)
+    return exp.Paren(this=out)
+
+
+def _starts_sql(q, args, types, consts):
+    exp = _sqlx()
+    parts = [exp.EQ(this=exp.Substring(this=args[0].copy(), start=exp.Literal.number(1),
+                                       length=exp.Literal.number(len(str(p)))), expression=exp.Literal.string(str(p)))
+             for p in consts[1:]]
+    out = parts[0]
+    for p in parts[1:]:
+        out = exp.Or(this=out, expression=p)
+    return exp.Paren(this=out)
+
+
+def _list_has_sql(q, args, types, consts):
+    # ';' + list without blanks + ';' contains ';' + code + ';' (items are trimmed in numpy)
+    exp = _sqlx()
+    semi = exp.Literal.string(";")
+    hay = exp.DPipe(this=exp.DPipe(this=semi, expression=q.strip_blanks(args[0])), expression=semi.copy())
+    needle = exp.DPipe(this=exp.DPipe(this=semi.copy(), expression=args[1]), expression=semi.copy())
+    return exp.GT(this=exp.StrPosition(this=hay, substr=needle), expression=exp.Literal.number(0))
+
+
 def _icd_typer(args: list[Type], consts: list[object]) -> Type:
     require_kind(args[0], ("code", "text"), 0, "код МКБ-10")
     specs = _literal_strings(consts, 1, "диапазон МКБ-10")
@@ -75,7 +118,7 @@ def _icd_typer(args: list[Type], consts: list[object]) -> Type:
 @primitive("icd_in", "icd_in(ds: code, range: text, …) -> bool", min_args=2, typer=_icd_typer,
            doc="Диагноз входит в один из диапазонов рубрик МКБ-10 (\"C00-D09\", \"P00-P96\", \"A15\").",
            examples=[('icd_in("C18.7", "C00-D09")', "true"), ('icd_in("E11.9", "C00-D09", "E10-E14")', "true"),
-                     ('icd_in("K35", "C00-D09")', "false")])
+                     ('icd_in("K35", "C00-D09")', "false")], sql=_icd_sql)
 def _icd_in(ds: Col, *ranges: Col) -> Col:
     specs = [str(r.cats[0]) for r in ranges]
     parsed = parse_icd_ranges(specs)
@@ -91,7 +134,8 @@ def _starts_typer(args: list[Type], consts: list[object]) -> Type:
 
 @primitive("starts_with", "starts_with(x: code, prefix: text, …) -> bool", min_args=2, typer=_starts_typer,
            doc="Код начинается с одного из префиксов (например, КСГ круглосуточного стационара — \"st\").",
-           examples=[('starts_with("st02.003", "st")', "true"), ('starts_with("ds02.001", "st", "zz")', "false")])
+           examples=[('starts_with("st02.003", "st")', "true"), ('starts_with("ds02.001", "st", "zz")', "false")],
+           sql=_starts_sql)
 def _starts_with(x: Col, *prefixes: Col) -> Col:
     ps = tuple(str(p.cats[0]) for p in prefixes)
     return Col(BOOL, _on_cats(x, lambda c: c.startswith(ps)))
@@ -111,7 +155,8 @@ def _matches_typer(args: list[Type], consts: list[object]) -> Type:
            doc="Код содержит совпадение с регулярным выражением (^ — начало, $ — конец кода; например, тип "
                "отправителя в имени файла: matches(filename, \"^([HCT]|D[A-Z])[ST]\")).",
            examples=[('matches("HS76002T76_2503", "^([HCT]|D[A-Z])[ST]")', "true"),
-                     ('matches("120250301", "1$")', "true"), ('matches("HM760001T76_2503", "^H[ST]")', "false")])
+                     ('matches("120250301", "1$")', "true"), ('matches("HM760001T76_2503", "^H[ST]")', "false")],
+           sql=lambda q, args, types, consts: q.regex(args[0], str(consts[1])))
 def _matches(x: Col, pattern: Col) -> Col:
     rx = re.compile(str(pattern.cats[0]))
     return Col(BOOL, _on_cats(x, lambda c: rx.search(c) is not None))
@@ -126,7 +171,9 @@ def _prefix_typer(args: list[Type], consts: list[object]) -> Type:
 
 @primitive("prefix", "prefix(x: code, n: int) -> code", min_args=2, max_args=2, typer=_prefix_typer,
            doc="Первые n символов кода (рубрика МКБ-10 из подрубрики: prefix(ds1, 3)).",
-           examples=[('prefix("C18.7", 3)', '"C18"')])
+           examples=[('prefix("C18.7", 3)', '"C18"')],
+           sql=lambda q, args, types, consts: _sqlx().Substring(this=args[0], start=_sqlx().Literal.number(1),
+                                                                length=_sqlx().Literal.number(int(consts[1]))))
 def _prefix(x: Col, n: Col) -> Col:
     k = int(np.asarray(n.data)[0])
     cats = x.cats if x.cats is not None else np.array([], dtype=object)
@@ -145,7 +192,8 @@ def _list_has_typer(args: list[Type], consts: list[object]) -> Type:
 
 @primitive("list_has", "list_has(list: text, code: code) -> bool", min_args=2, max_args=2, typer=_list_has_typer,
            doc="Код входит в список, записанный через «;» (например, применённые КСЛП SL_KOEF → sl_koef).",
-           examples=[('list_has("1;5;12", "5")', "true"), ('list_has("1;5;12", "2")', "false")])
+           examples=[('list_has("1;5;12", "5")', "true"), ('list_has("1;5;12", "2")', "false")],
+           sql=_list_has_sql)
 def _list_has(lst: Col, code: Col) -> Col:
     lst_items = [frozenset(x.strip() for x in str(c).split(";") if x.strip()) for c in lst.cats]
     ld, cd = np.asarray(lst.data), np.asarray(code.data)

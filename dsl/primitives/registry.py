@@ -35,6 +35,10 @@ class Primitive:
     min_args: int = 0
     max_args: int | None = None
     handles_missing: bool = False
+    # SQL form (engine/backends/sql): builds a sqlglot expression from the arguments' SQL
+    # expressions; None = the SQL backend reports the primitive as not supported (with position)
+    sql: Callable | None = None
+    sql_unsupported: str | None = None     # why there is no SQL form (shown in the diagnostic)
 
 
 REGISTRY: dict[str, Primitive] = {}
@@ -48,13 +52,14 @@ def primitive(name: str, signature: str, *, kind: str = "elementwise", doc: str,
               typer: Callable[[list[Type], list[object]], Type],
               examples: list[tuple[str, str]] | None = None,
               min_args: int = 0, max_args: int | None = None,
-              handles_missing: bool = False) -> Callable:
+              handles_missing: bool = False, sql: Callable | None = None,
+              sql_unsupported: str | None = None) -> Callable:
     def deco(fn: Callable) -> Callable:
         if name in REGISTRY and REGISTRY[name].kind == kind:
             raise ValueError(f"primitive {name} ({kind}) registered twice")
         key = name if kind == "elementwise" else f"{kind}:{name}"
         REGISTRY[key] = Primitive(name, signature, kind, typer, fn, doc, examples or [],
-                                  min_args, max_args, handles_missing)
+                                  min_args, max_args, handles_missing, sql, sql_unsupported)
         return fn
     return deco
 

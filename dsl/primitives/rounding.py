@@ -36,3 +36,35 @@ def to_kopecks(x: np.ndarray, digits: int = 2) -> np.ndarray:
         raise ValueError("money has at most 2 decimals")
     scaled = half_up_scaled(x, digits)
     return (scaled * (10 ** (2 - digits))).astype(np.int64)
+
+
+# ---- the same rounding as SQL (engine/backends/sql): identical IEEE double operations in the same
+# order, so PostgreSQL and Spark round exactly as numpy (tests/backends/test_rounding_sql.py)
+
+def half_up_scaled_sql(q, x, digits: int):
+    """SQL of half_up_scaled(x, digits): SIGN(y) * FLOOR(|y| + 0.5 + |y| * 1e-14), y = x * 10^digits."""
+    from sqlglot import exp
+
+    y = exp.Paren(this=exp.Mul(this=x, expression=q.flt(10.0 ** digits))) if digits else x
+    a = exp.Abs(this=y)
+    inner = exp.Add(this=exp.Add(this=a, expression=q.flt(0.5)), expression=exp.Mul(this=a.copy(), expression=q.flt(_NUDGE)))
+    return exp.Mul(this=exp.Sign(this=y.copy()), expression=exp.Floor(this=inner))
+
+
+def round_half_up_sql(q, x, digits: int):
+    from sqlglot import exp
+
+    if digits >= 0:
+        return exp.Div(this=half_up_scaled_sql(q, x, digits), expression=q.flt(10.0 ** digits))
+    factor = q.flt(10.0 ** (-digits))
+    return exp.Mul(this=half_up_scaled_sql(q, exp.Paren(this=exp.Div(this=x, expression=factor)), 0),
+                   expression=factor.copy())
+
+
+def to_kopecks_sql(q, x, digits: int = 2):
+    from sqlglot import exp
+
+    scaled = half_up_scaled_sql(q, x, digits)
+    if digits != 2:
+        scaled = exp.Mul(this=exp.Paren(this=scaled), expression=q.num(10 ** (2 - digits)))
+    return q.bigint(scaled)

@@ -1,0 +1,18 @@
+"""The SQL backend's tests run on the real PostgreSQL server (127.0.0.1:5432, or
+METODIKA_TEST_PG_URL): never skipped in CI (tests/conftest.py: _require_pg)."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def pg(pg_available):
+    from tests.conftest import _require_pg, pg_url
+
+    _require_pg(pg_available)
+    from engine.backends.sql.postgres import PgSession
+
+    s = PgSession(pg_url())
+    yield s
+    s.close()
