@@ -6,7 +6,13 @@ import numpy as np
 
 from dsl.columns import Col, unify_codes
 from dsl.primitives.registry import PrimitiveTypeError, primitive
-from dsl.primitives.rounding import round_half_up, round_half_up_sql, to_kopecks, to_kopecks_sql
+from dsl.primitives.rounding import (
+    round_half_up,
+    round_half_up_sql,
+    round_half_up_sql_dynamic,
+    to_kopecks,
+    to_kopecks_sql,
+)
 from dsl.primitives.typing_helpers import literal_int, numeric_join, require_kind
 from dsl.types import BOOL, INT, MONEY, NUMBER, Type
 
@@ -31,7 +37,7 @@ def _round_sql(q, args, types, consts):
     x = q.as_float(args[0], types[0].kind)
     if consts[1] is not None:
         return round_half_up_sql(q, x, int(consts[1]))
-    raise NotImplementedError("round() с числом знаков из параметра: в SQL поддержано только число в правиле")
+    return round_half_up_sql_dynamic(q, x, args[1])
 
 
 def _minmax_sql(fn):

@@ -41,11 +41,17 @@ def to_kopecks(x: np.ndarray, digits: int = 2) -> np.ndarray:
 # ---- the same rounding as SQL (engine/backends/sql): identical IEEE double operations in the same
 # order, so PostgreSQL and Spark round exactly as numpy (tests/backends/test_rounding_sql.py)
 
-def half_up_scaled_sql(q, x, digits: int):
-    """SQL of half_up_scaled(x, digits): SIGN(y) * FLOOR(|y| + 0.5 + |y| * 1e-14), y = x * 10^digits."""
+def half_up_scaled_sql(q, x, digits):
+    """SQL of half_up_scaled(x, digits): SIGN(y) * FLOOR(|y| + 0.5 + |y| * 1e-14), y = x * 10^digits.
+
+    ``digits`` is an int, or a SQL expression of the scale factor 10^digits (a double).
+    """
     from sqlglot import exp
 
-    y = exp.Paren(this=exp.Mul(this=x, expression=q.flt(10.0 ** digits))) if digits else x
+    if isinstance(digits, int):
+        y = exp.Paren(this=exp.Mul(this=x, expression=q.flt(10.0 ** digits))) if digits else x
+    else:
+        y = exp.Paren(this=exp.Mul(this=x, expression=digits))
     a = exp.Abs(this=y)
     inner = exp.Add(this=exp.Add(this=a, expression=q.flt(0.5)), expression=exp.Mul(this=a.copy(), expression=q.flt(_NUDGE)))
     return exp.Mul(this=exp.Sign(this=y.copy()), expression=exp.Floor(this=inner))
@@ -59,6 +65,20 @@ def round_half_up_sql(q, x, digits: int):
     factor = q.flt(10.0 ** (-digits))
     return exp.Mul(this=half_up_scaled_sql(q, exp.Paren(this=exp.Div(this=x, expression=factor)), 0),
                    expression=factor.copy())
+
+
+def round_half_up_sql_dynamic(q, x, digits):
+    """round_half_up with the number of digits a SQL expression (a parameter): the same two branches."""
+    from sqlglot import exp
+
+    d = q.double(digits)
+    up = exp.Pow(this=q.flt(10.0), expression=d)
+    down = exp.Pow(this=q.flt(10.0), expression=exp.Neg(this=d.copy()))
+    positive = exp.Div(this=half_up_scaled_sql(q, x, up), expression=up.copy())
+    scaled = half_up_scaled_sql(q, exp.Paren(this=exp.Div(this=x.copy(), expression=down)), 0)
+    negative = exp.Mul(this=scaled, expression=down.copy())
+    return exp.Case(ifs=[exp.If(this=exp.GTE(this=digits.copy(), expression=q.num(0)), true=positive)],
+                    default=negative)
 
 
 def to_kopecks_sql(q, x, digits: int = 2):
