@@ -172,7 +172,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
     tok = u_sub.add_parser("tokens", help="выданные пользователю токены (сеансы); отзыв",
                            description="Список токенов пользователя; --revoke JTI или --revoke-all отзывают.")
-    tok.add_argument("login", metavar="ЛОГИН")
+    tok.add_argument("login", metavar="ЛОГИН", help="логин пользователя, чьи сеансы показать или отозвать")
     group = tok.add_mutually_exclusive_group()
     group.add_argument("--revoke", metavar="JTI", help="отозвать один токен")
     group.add_argument("--revoke-all", action="store_true", help="отозвать все действующие токены")
