@@ -27,9 +27,20 @@ class RuleIndenter(Indenter):
     DEDENT_type = "_DEDENT"
     tab_len = 4
 
+    def process(self, stream):
+        # Lark's Indenter keeps the indent stack and paren level on the instance, and the one
+        # parser is shared by every thread: each parse gets its own indenter state instead.
+        return _FreshIndenter()._process(stream)
+
+
+class _FreshIndenter(RuleIndenter):
+    """The per-parse state holder (RuleIndenter itself, as installed in Lark, stays untouched)."""
+
 
 @lru_cache(maxsize=1)
 def _parser() -> Lark:
+    # The parser object is shared across threads: LALR parsing allocates its state per call, and
+    # the postlexer above is stateless; lru_cache itself is thread-safe (a race builds it twice).
     return Lark(GRAMMAR_PATH.read_text(encoding="utf-8"), parser="lalr", postlex=RuleIndenter(),
                 propagate_positions=True, maybe_placeholders=True, start=["start", "expr"])
 
