@@ -235,6 +235,12 @@ def run_file(m: Methodology, path: Path, display_path: str) -> list[CaseResult]:
         d = e.diagnostics[0]
         where = d.span.line if d.span else 1
         return [CaseResult(display_path, "файл тестов", where, False, [d.render()])]
+    from engine.testshape import check_shape
+
+    problems = check_shape(root)
+    if problems:
+        return [CaseResult(display_path, "файл тестов", d.span.line if d.span else 1, False, [d.render()])
+                for d in problems]
     defaults: dict = {}
     checks: list[str] | None = None
     catalogue = True
