@@ -318,7 +318,9 @@ def check_references(tables: dict[str, TableDef], diags: Diagnostics) -> None:
                 diags.error("E0104", f"таблица правил «{t.name}»: references — нет таблицы «{target}» с одним ключом",
                             span)
                 continue
-            keys = ref.cols[ref.keys[0]]
+            keys = ref.cols.get(ref.keys[0])
+            if keys is None or c not in t.raw:      # a table that did not load: already reported
+                continue
             known = np.asarray(keys.cats, dtype=str) if keys.cats is not None else np.asarray(keys.data).astype(str)
             strs = t.raw[c]
             bad = (strs != "") & ~np.isin(strs, known)
