@@ -202,7 +202,12 @@ def run_case(m: Methodology, case: Located, file: str, defaults: dict,
                         res.failures.append(f"{ent}.{fname}: нет такого определения")
                         continue
                     col = ev.column(ent, fname)
-                    ok, got = _compare(want, col, idx, tol)
+                    try:
+                        ok, got = _compare(want, col, idx, tol)
+                    except (ValueError, ValueError_, TypeError, OverflowError):
+                        res.failures.append(f"{ent} [{key}].{fname}: ожидаемое значение «{want}» не подходит "
+                                            f"к типу {col.type.kind}")
+                        continue
                     if not ok:
                         tree = render_text(Explainer(ev).explain(ent, str(key), fname)) if (ent, fname) in mm.defs else ""
                         res.failures.append(f"{ent} [{key}].{fname}: ожидалось {want}, получено {got}\n{tree}")

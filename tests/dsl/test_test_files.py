@@ -55,3 +55,13 @@ def test_a_digit_string_beyond_int64_is_a_data_error(tmp_path):
     [result] = run_tests(compile_entry(rules, tests)).results
     assert result.failures == [f"ошибка выполнения: ошибки во входных данных:\n  case [c1].kd: значение «{BIG}» "
                                "— не целое число"]
+
+
+def test_an_expected_value_of_the_wrong_type_is_a_failure(tmp_path):
+    """Found by tests/fuzz: «(1.05» expected of an int definition raised ValueError."""
+    rules, tests = tmp_path / "x.rules", tmp_path / "x.yaml"
+    rules.write_text("for case:\n    x: int = kd\n", encoding="utf-8")
+    tests.write_text(HEAD + "      case: [{key: c1}]\n    output:\n      case:\n        c1: {x: '(1.05'}\n",
+                     encoding="utf-8")
+    [result] = run_tests(compile_entry(rules, tests)).results
+    assert result.failures == ["case [c1].x: ожидаемое значение «(1.05» не подходит к типу int"]
