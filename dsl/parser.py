@@ -18,6 +18,13 @@ from dsl.syntax_errors import dedent_diagnostic, syntax_diagnostic
 
 GRAMMAR_PATH = Path(__file__).with_name("grammar.lark")
 
+#: Deepest syntax tree accepted (parse-tree levels: one per operator of a chain like a + b + …,
+#: one per `if`, two per nested call). Every later stage (AST building, type checking, evaluation,
+#: explanations, the compile cache's pickling) recurses over the tree; this bound keeps all of
+#: them well inside Python's default recursion limit, also on a worker thread.
+MAX_DEPTH = 200
+INT64_MAX = 2**63 - 1
+
 
 class RuleIndenter(Indenter):
     NL_type = "_NL"
@@ -27,9 +34,20 @@ class RuleIndenter(Indenter):
     DEDENT_type = "_DEDENT"
     tab_len = 4
 
+    def process(self, stream):
+        # Lark's Indenter keeps the indent stack and paren level on the instance, and the one
+        # parser is shared by every thread: each parse gets its own indenter state instead.
+        return _FreshIndenter()._process(stream)
+
+
+class _FreshIndenter(RuleIndenter):
+    """The per-parse state holder (RuleIndenter itself, as installed in Lark, stays untouched)."""
+
 
 @lru_cache(maxsize=1)
 def _parser() -> Lark:
+    # The parser object is shared across threads: LALR parsing allocates its state per call, and
+    # the postlexer above is stateless; lru_cache itself is thread-safe (a race builds it twice).
     return Lark(GRAMMAR_PATH.read_text(encoding="utf-8"), parser="lalr", postlex=RuleIndenter(),
                 propagate_positions=True, maybe_placeholders=True, start=["start", "expr"])
 
@@ -49,6 +67,7 @@ def parse_module(text: str, file: str) -> ast.Module:
         else:
             diag = syntax_diagnostic(file, text, exc)
         raise DiagnosticError([diag]) from None
+    _check_depth(tree, file, 0, 0)
     builder = _Builder(file)
     module = builder.transform(tree)
     module.text = text
@@ -63,11 +82,28 @@ def parse_expression(text: str, at: Span) -> ast.Node:
         tree = _parser().parse(text, start="expr")
     except (UnexpectedInput, DedentError) as exc:
         raise DiagnosticError([Diagnostic("E0212", f"не удалось разобрать выражение «{text}»", at)]) from exc
+    _check_depth(tree, at.file, at.line - 1, at.column - 1)
     builder = _Builder(at.file, at.line - 1, at.column - 1)
     node = builder.transform(tree)
     if builder.errors:
         raise DiagnosticError(builder.errors)
     return node
+
+
+def _check_depth(tree: Tree, file: str, dl: int, dc: int) -> None:
+    """E0007 at the first node nested deeper than MAX_DEPTH (walked without recursion)."""
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            meta = node.meta
+            line = getattr(meta, "line", 1)
+            column = getattr(meta, "column", 1)
+            span = Span.point(file, line + dl, column + (dc if line == 1 else 0))
+            raise DiagnosticError([Diagnostic(
+                "E0007", f"выражение слишком глубокое: вложенность больше {MAX_DEPTH} уровней", span,
+                hints=["разбейте выражение на несколько определений или функций"])])
+        stack.extend((c, depth + 1) for c in reversed(node.children) if isinstance(c, Tree))
 
 
 def _unescape(tok: Token) -> str:
@@ -278,7 +314,14 @@ class _Builder(Transformer):
         return ast.Index(self._span(meta), c[0], c[1])
 
     def number(self, meta, c):
-        return ast.Number(self._span(meta), str(c[0]))
+        span, text = self._span(meta), str(c[0])
+        whole = text.split(".")[0].lstrip("0")
+        too_big = len(whole) > 19 or ("." not in text and bool(whole) and int(whole) > INT64_MAX)
+        if too_big:
+            shown = text if len(text) <= 24 else f"{text[:20]}… ({len(text)} знаков)"
+            self.errors.append(Diagnostic("E0008", f"число «{shown}» слишком велико", span, hints=[
+                f"целые числа — не больше {INT64_MAX}; дробные — до 19 цифр до точки"]))
+        return ast.Number(span, text)
 
     def string(self, meta, c):
         return ast.String(self._span(meta), _unescape(c[0]))

@@ -77,13 +77,13 @@ def _load_data_parts(raw: RawPackage, diags: Diagnostics, entities, params, tabl
     ref = raw.info.ref
     schema = m.get("schema")
     if schema is not None:
-        for path in _files(root, schema, diags, "файл схемы"):
+        for path in _files(raw, schema, diags, "файл схемы"):
             load_schema(load_located(path, display_path(path)), diags, entities)
     pnode = m.get("parameters")
     if pnode is None:
         pfiles = [root / "parameters.yaml"] if (root / "parameters.yaml").is_file() else []
     else:
-        pfiles = _files(root, pnode, diags, "файл параметров")
+        pfiles = _files(raw, pnode, diags, "файл параметров")
     for ppath in pfiles:
         for name, p in load_parameters(ppath, display_path(ppath), ref, diags).items():
             _merge(name, p, params, diags, "параметр")
@@ -92,37 +92,39 @@ def _load_data_parts(raw: RawPackage, diags: Diagnostics, entities, params, tabl
     if tnode is not None and isinstance(tnode.value, dict):
         decls.append(tnode)
     elif tnode is not None:
-        for tpath in _files(root, tnode, diags, "файл таблиц"):
+        for tpath in _files(raw, tnode, diags, "файл таблиц"):
             decls.append(load_located(tpath, display_path(tpath)))
     for decl in decls:
         if not isinstance(decl.value, dict):
             diags.error("E0601", "описание таблиц: ожидался словарь «имя: описание»", decl.span)
             continue
         for name, node in decl.value.items():
-            t = _declare_any_table(name, node, root, display_path(root), ref, diags)
+            t = _declare_any_table(name, node, raw, diags)
             if t is not None:
                 t.span = decl.key_spans[name]
                 _merge(name, t, tables, diags, "таблица")
 
 
-def _declare_any_table(name, node, root, display_dir, ref, diags):
+def _declare_any_table(name, node, raw: RawPackage, diags):
     """A keyed table, or a rule table (`kind: match`, engine/match_table.py)."""
+    root = raw.info.path
     if isinstance(node.value, dict) and "kind" in node.value and node.value["kind"].value == "match":
-        return declare_match_table(name, node, root, display_dir, ref, diags)
-    return declare_table(name, node, root, display_dir, ref, diags)
+        return declare_match_table(name, node, root, display_path(root), raw.info.ref, diags, raw.roots)
+    return declare_table(name, node, root, display_path(root), raw.info.ref, diags, raw.roots)
 
 
-def _files(root: Path, node, diags: Diagnostics, what: str) -> list[Path]:
-    """A manifest entry that names one file or a list of files/globs, relative to the package."""
-    import glob
+def _files(raw: RawPackage, node, diags: Diagnostics, what: str) -> list[Path]:
+    """A manifest entry that names one file or a list of files/globs, relative to the package and
+    staying inside it (engine/pkgfiles.py)."""
+    from engine.pkgfiles import glob_files
 
     items = node.value if isinstance(node.value, list) else [node]
     out: list[Path] = []
     for item in items:
-        matched = sorted(glob.glob(str(root / str(item.value))))
-        if not matched:
+        matched = glob_files(raw.info.path, str(item.value), item.span, diags, what, raw.roots)
+        if matched == []:
             diags.error("E0602", f"{what} не найден: {item.value}", item.span)
-        out.extend(Path(f) for f in matched)
+        out.extend(matched or [])
     return out
 
 
@@ -233,6 +235,24 @@ def check_functions(symbols, functions: dict, diags: Diagnostics) -> None:
         ensure(name)
 
 
+def _rule_text(path: Path, shown: str, diags: Diagnostics) -> str | None:
+    """A rule file's text; a file that is not UTF-8 is an error at the first bad byte."""
+    from dsl.diagnostics import Span
+    from engine.pkgfiles import read_bytes
+
+    data = read_bytes(path, Span.point(shown, 1, 1), diags, f"модуль правил {shown}")
+    if data is None:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        column = len(data[data.rfind(b"\n", 0, e.start) + 1:e.start].decode("utf-8", "replace")) + 1
+        diags.error("E0006", f"файл правил не в кодировке UTF-8: байт 0x{data[e.start]:02X} (смещение {e.start})",
+                    Span.point(shown, line, column), hints=["сохраните файл в UTF-8"])
+        return None
+
+
 def _load_rules(raw: RawPackage, diags, entities, defs, checks, disabled, sources, functions) -> None:
     ref = raw.info.ref
     own_defs: set[tuple[str, str]] = set()
@@ -240,7 +260,9 @@ def _load_rules(raw: RawPackage, diags, entities, defs, checks, disabled, source
     own_checks: set[str] = set()
     bad_blocks: set = set()
     for path, shown in raw.modules:
-        text = path.read_text(encoding="utf-8")
+        text = _rule_text(path, shown, diags)
+        if text is None:
+            continue
         sources[shown] = text
         try:
             module = parse_module(text, shown)

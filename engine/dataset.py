@@ -102,7 +102,7 @@ def _convert_column(raw, typ: Type, ent: str, fname: str, keys: np.ndarray, pers
         else:  # money
             data = _kopecks(filled.astype(str).astype(np.float64), lambda i: arr[i], ent, fname, keys, personal,
                             problems)
-    except ValueError:
+    except (ValueError, OverflowError):          # OverflowError: an integer beyond int64
         _find_bad(filled, missing, k, ent, fname, keys, personal, problems)
         data = np.zeros(n, dtype=empty_dtype(k))
     return Col(typ, data, missing if missing.any() else None)
@@ -159,7 +159,9 @@ def _find_bad(filled, missing, kind, ent, fname, keys, personal, problems) -> No
                 if len(str(v)) != 10:
                     raise ValueError
             else:
-                convert(v, Type(kind))
+                x = convert(v, Type(kind))
+                if kind in ("int", "money") and x is not None and not -2**63 <= x < 2**63:
+                    raise ValueError
         except (ValueError, ValueError_):
             shown = "" if personal else f" «{v}»"
             what = {"date": "дата (ГГГГ-ММ-ДД)", "int": "целое число", "number": "число",

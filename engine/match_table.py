@@ -119,7 +119,7 @@ def _opt(f: dict, key: str) -> str | None:
 
 
 def declare_match_table(name: str, node: Located, pkg_dir: Path, display_dir: str, package: str,
-                        diags: Diagnostics) -> MatchTable | None:
+                        diags: Diagnostics, roots: list[Path] | None = None) -> MatchTable | None:
     f = node.value
     for req in ("file", "key", "columns", "match"):
         if req not in f:
@@ -164,7 +164,10 @@ def declare_match_table(name: str, node: Located, pkg_dir: Path, display_dir: st
                 ends = (parse_date(str(v["to"].value)) - EPOCH).days + 1
         except ValueError_ as e:
             diags.error("E0603", f"таблица правил «{name}», valid: {e}", f["valid"].span)
-    if not _load(t, pkg_dir / str(f["file"].value), diags):
+    from engine.tables import read_table_text
+
+    text = read_table_text(t, pkg_dir, str(f["file"].value), node.key_spans.get("file", node.span), diags, roots)
+    if text is None or not _load(t, text, diags):
         return None
     n = len(t.row_lines)
     t.starts = np.full(n, starts, dtype=np.int64)
@@ -202,12 +205,7 @@ def _spec(name: str, node: Located, cols: dict[str, Type], diags: Diagnostics) -
                      _opt(m, "label"))
 
 
-def _load(t: MatchTable, path: Path, diags: Diagnostics) -> bool:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        diags.error("E0602", f"таблица «{t.name}»: файл не найден: {t.file}", t.span)
-        return False
+def _load(t: MatchTable, text: str, diags: Diagnostics) -> bool:
     t.raw_lines = text.splitlines()
     reader = csv.reader(io.StringIO(text))
     header = [h.strip() for h in next(reader, [])]
@@ -320,7 +318,9 @@ def check_references(tables: dict[str, TableDef], diags: Diagnostics) -> None:
                 diags.error("E0104", f"таблица правил «{t.name}»: references — нет таблицы «{target}» с одним ключом",
                             span)
                 continue
-            keys = ref.cols[ref.keys[0]]
+            keys = ref.cols.get(ref.keys[0])
+            if keys is None or c not in t.raw:      # a table that did not load: already reported
+                continue
             known = np.asarray(keys.cats, dtype=str) if keys.cats is not None else np.asarray(keys.data).astype(str)
             strs = t.raw[c]
             bad = (strs != "") & ~np.isin(strs, known)

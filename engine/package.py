@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import glob
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from dsl.diagnostics import Diagnostic, DiagnosticError, Diagnostics
 from engine.model import PackageInfo
+from engine.pkgfiles import glob_files
 from engine.yamlpos import Located, load_located
 
 MANIFEST = "methodology.yaml"
@@ -23,6 +23,7 @@ class RawPackage:
     display: str                  # path shown in diagnostics (relative to the working dir when possible)
     modules: list[tuple[Path, str]] = field(default_factory=list)   # (path, display path)
     tests: list[Path] = field(default_factory=list)
+    roots: list[Path] = field(default_factory=list)   # where its files may lie: itself and what it extends
 
 
 def display_path(p: Path) -> str:
@@ -60,18 +61,23 @@ def load_manifest(pkg_dir: Path, diags: Diagnostics) -> RawPackage:
     sources = [str(x.value) for x in m["sources"].value] if "sources" in m and isinstance(m["sources"].value, list) else []
     info = PackageInfo(_s(m, "id") or pkg_dir.name, _s(m, "version") or "0", _s(m, "title") or "",
                        pkg_dir, _s(m, "valid_from"), _s(m, "valid_to"), sources, [])
-    raw = RawPackage(info, root, shown)
+    return RawPackage(info, root, shown)
+
+
+def _collect_files(raw: RawPackage, diags: Diagnostics) -> None:
+    """Module and test files the manifest names; each must stay inside raw.roots (engine/pkgfiles)."""
+    m = raw.manifest.value
+    pkg_dir = raw.info.path
     mods = m.get("modules")
     for item in (mods.value if mods is not None and isinstance(mods.value, list) else []):
-        matched = sorted(glob.glob(str(pkg_dir / str(item.value))))
-        if not matched:
+        matched = glob_files(pkg_dir, str(item.value), item.span, diags, "модуль правил", raw.roots)
+        if matched == []:
             diags.error("E0602", f"модуль правил не найден: {item.value}", item.span)
-        for f in matched:
-            raw.modules.append((Path(f), display_path(Path(f))))
+        for f in matched or []:
+            raw.modules.append((f, display_path(f)))
     tests = m.get("tests")
     for item in (tests.value if tests is not None and isinstance(tests.value, list) else []):
-        raw.tests.extend(Path(f) for f in sorted(glob.glob(str(pkg_dir / str(item.value)))))
-    return raw
+        raw.tests.extend(glob_files(pkg_dir, str(item.value), item.span, diags, "файл тестов", raw.roots) or [])
 
 
 def load_chain(pkg_dir: Path, diags: Diagnostics) -> list[RawPackage]:
@@ -94,6 +100,9 @@ def load_chain(pkg_dir: Path, diags: Diagnostics) -> list[RawPackage]:
             raise DiagnosticError([Diagnostic("E0602", f"extends: пакет не найден: {ext.value}", ext.span)])
         current = nxt
     chain.reverse()
+    for i, raw in enumerate(chain):
+        raw.roots = [r.info.path for r in chain[:i + 1]]
+        _collect_files(raw, diags)
     return chain
 
 

@@ -249,7 +249,7 @@ def _space_positions(space: np.ndarray, t: Col, q: Col) -> np.ndarray:
 
 
 def declare_table(name: str, node: Located, pkg_dir: Path, display_dir: str, package: str,
-                  diags: Diagnostics) -> TableDef | None:
+                  diags: Diagnostics, roots: list[Path] | None = None) -> TableDef | None:
     f = node.value if isinstance(node.value, dict) else None
     if f is None:
         diags.error("E0601", f"таблица «{name}»: ожидалось описание с полями file, key, columns", node.span)
@@ -281,8 +281,23 @@ def declare_table(name: str, node: Located, pkg_dir: Path, display_dir: str, pac
                  str(f["label"].value) if "label" in f else None,
                  str(f["reference"].value) if "reference" in f else None, dated, node.span, package,
                  bool(f["override"].value) if "override" in f else False)
-    _load_csv(t, pkg_dir / file, diags)
+    text = read_table_text(t, pkg_dir, file, node.key_spans.get("file", node.span), diags, roots)
+    if text is not None:
+        _load_csv(t, text, diags)
     return t
+
+
+def read_table_text(t, pkg_dir: Path, file: str, span: Span, diags: Diagnostics, roots: list[Path] | None) -> str | None:
+    """The text of a table's file (engine/pkgfiles.py: it must stay inside the package)."""
+    from engine.pkgfiles import read_text
+
+    try:
+        return read_text(pkg_dir, file, span, diags, f"таблица «{t.name}»", roots)
+    except FileNotFoundError:
+        diags.error("E0602", f"таблица «{t.name}»: файл не найден: {t.file}", t.span)
+    except UnicodeDecodeError as e:
+        diags.error("E0601", f"таблица «{t.name}»: файл не в UTF-8 (байт {e.start})", Span.point(t.file, 1, 1))
+    return None
 
 
 def _field_columns(raw_line: str) -> list[int]:
@@ -296,15 +311,7 @@ def _field_columns(raw_line: str) -> list[int]:
     return cols
 
 
-def _load_csv(t: TableDef, path: Path, diags: Diagnostics) -> None:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        diags.error("E0602", f"таблица «{t.name}»: файл не найден: {t.file}", t.span)
-        return
-    except UnicodeDecodeError as e:
-        diags.error("E0601", f"таблица «{t.name}»: файл не в UTF-8 (байт {e.start})", Span.point(t.file, 1, 1))
-        return
+def _load_csv(t: TableDef, text: str, diags: Diagnostics) -> None:
     raw_lines = text.splitlines()
     reader = csv.reader(io.StringIO(text))
     try:

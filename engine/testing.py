@@ -202,7 +202,12 @@ def run_case(m: Methodology, case: Located, file: str, defaults: dict,
                         res.failures.append(f"{ent}.{fname}: нет такого определения")
                         continue
                     col = ev.column(ent, fname)
-                    ok, got = _compare(want, col, idx, tol)
+                    try:
+                        ok, got = _compare(want, col, idx, tol)
+                    except (ValueError, ValueError_, TypeError, OverflowError):
+                        res.failures.append(f"{ent} [{key}].{fname}: ожидаемое значение «{want}» не подходит "
+                                            f"к типу {col.type.kind}")
+                        continue
                     if not ok:
                         tree = render_text(Explainer(ev).explain(ent, str(key), fname)) if (ent, fname) in mm.defs else ""
                         res.failures.append(f"{ent} [{key}].{fname}: ожидалось {want}, получено {got}\n{tree}")
@@ -235,6 +240,12 @@ def run_file(m: Methodology, path: Path, display_path: str) -> list[CaseResult]:
         d = e.diagnostics[0]
         where = d.span.line if d.span else 1
         return [CaseResult(display_path, "файл тестов", where, False, [d.render()])]
+    from engine.testshape import check_shape
+
+    problems = check_shape(root)
+    if problems:
+        return [CaseResult(display_path, "файл тестов", d.span.line if d.span else 1, False, [d.render()])
+                for d in problems]
     defaults: dict = {}
     checks: list[str] | None = None
     catalogue = True

@@ -73,10 +73,15 @@ def cmd_run(args) -> int:
 
 
 def _cmd_run(args) -> int:
-    from engine.evaluator import EvalError
-    from engine.pipeline import process
-    from forms.mek_outputs import write_outputs
+    """The run; ``--out`` ends up holding exactly this run's results or its failure (engine/outdir.py)."""
+    from engine.outdir import OutDirError, check_out_dir, write_failure
 
+    out = Path(args.out)
+    try:
+        check_out_dir(out)
+    except OutDirError as e:
+        print(str(e), file=sys.stderr)
+        return 1
     m = compile_or_report(args.package)
     if m is None:
         return 1
@@ -87,8 +92,28 @@ def _cmd_run(args) -> int:
         entity, _, path = spec.partition("=")
         if not path:
             print(f"--table: ожидалось СУЩНОСТЬ=ФАЙЛ.csv, получено «{spec}»", file=sys.stderr)
-            return 2
+            return 1
         extra[entity] = Path(path)
+    try:
+        return _run(args, m, extra, out)
+    except Exception:
+        # an internal error: --out must not go on showing an earlier run as if it were this one
+        try:
+            write_failure(out, "internal_error", "внутренняя ошибка программы (подробности — в журнале, "
+                          "путь к нему выведен в терминал)")
+        except (OSError, OutDirError):
+            pass
+        raise
+
+
+def _run(args, m, extra: dict, out: Path) -> int:
+    import json
+
+    from engine.evaluator import EvalError
+    from engine.outdir import atomic_out_dir, write_failure
+    from engine.pipeline import process
+    from forms.mek_outputs import write_outputs
+
     run_id = None
     try:
         if args.no_store:
@@ -113,20 +138,25 @@ def _cmd_run(args) -> int:
                       "в базе: --no-store", file=sys.stderr)
                 return 1
     except EvalError as e:
+        write_failure(out, "calc_failed", f"ошибка расчёта: {e}")
         print(f"\nошибка расчёта: {e}", file=sys.stderr)
         return 1
     if res.status == "submission_refused":
+        write_failure(out, res.status, "реестр не принят — повторная подача за отчётный период",
+                      {"protocol": [{"code": p["code"], "message": p["message"]} for p in res.protocol]})
         print("\nРеестр не принят — повторная подача за отчётный период (правило — docs/mek-inputs.md):",
               file=sys.stderr)
         for p in res.protocol:
             print(f"  {p['code']}: {p['message']}", file=sys.stderr)
         return 1
-    out = Path(args.out)
-    info = write_outputs(res, out, [Path(p) for p in args.registry])
     from engine.catalogue_protocol import catalogue_entries
 
-    flk_p = write_flk_p(out, [Path(p) for p in args.registry], [*res.protocol, *catalogue_entries(res)],
-                        args.flk_p_prefix)
+    with atomic_out_dir(out) as stage:
+        info = write_outputs(res, stage, [Path(p) for p in args.registry])
+        flk_p = write_flk_p(stage, [Path(p) for p in args.registry], [*res.protocol, *catalogue_entries(res)],
+                            args.flk_p_prefix)
+        if not (stage / "run.json").exists():          # a failed run says so (ФЛК, data errors)
+            (stage / "run.json").write_text(json.dumps(info, ensure_ascii=False, indent=1), encoding="utf-8")
     if res.status == "flk_failed":
         from engine.io.protocol import format_table
 

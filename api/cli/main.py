@@ -11,8 +11,6 @@ import argparse
 import importlib
 import os
 import sys
-import traceback
-from pathlib import Path
 
 COMMAND_MODULES: list[str] = [
     "api.cli.cmd_methodology",
@@ -65,9 +63,17 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """A wrong command line is a user error: exit 1 (argparse's own 2 is kept for internal errors)."""
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        self.exit(1, f"{self.prog}: ошибка: {message}\n")
+
+
 def build_parser(argv: list[str] | None = None, *, eager: bool = False) -> argparse.ArgumentParser:
     """The parser; only the module of the command named in `argv` is imported (all with eager)."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="metodika",
         description="Metodika — методологии ОМС как пакеты правил: проверка, расчёт, МЭК, формы.",
     )
@@ -95,14 +101,12 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:  # output piped into head/less that closed early
         return 0
-    except Exception as e:  # an internal error: one line, exit 2 (the message may hold data values)
+    except Exception as e:  # an internal error: one line, exit 2, the traceback in a log (api/cli/crash.py)
         if os.environ.get("METODIKA_DEBUG"):
             raise
-        tb = traceback.extract_tb(e.__traceback__)
-        where = f" в {Path(tb[-1].filename).name}:{tb[-1].lineno}" if tb else ""
-        print(f"внутренняя ошибка ({type(e).__name__}{where}); подробности: METODIKA_DEBUG=1 metodika …",
-              file=sys.stderr)
-        return 2
+        from api.cli.crash import report
+
+        return report(e, getattr(args, "command", None))
     return int(code or 0)
 
 

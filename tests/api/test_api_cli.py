@@ -30,7 +30,8 @@ def test_cli_run_is_stored(db, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert (tmp_path / "registries" / "1.npz").is_file() and (tmp_path / "b" / "defects.csv").is_file()
     # the same registry again: refused by the submission rule (docs/mek-inputs.md), nothing stored
     assert main([*args, "--out", str(tmp_path / "c")]) == 1
-    assert _count(db, Registry) == 1 and _count(db, Run) == 1 and not (tmp_path / "c").exists()
+    assert _count(db, Registry) == 1 and _count(db, Run) == 1
+    assert [p.name for p in (tmp_path / "c").iterdir()] == ["run.json"]     # the refusal, nothing else
     with make_sessionmaker(db.engine)() as s:
         runs = list(s.scalars(select(Run).order_by(Run.id)))
         assert runs[0].status == "done"

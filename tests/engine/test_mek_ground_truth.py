@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import os
+import shutil
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -70,8 +71,9 @@ tests: []
 def mek_view(tmp: Path) -> Path:
     view = tmp / "federal-mek"
     view.mkdir()
-    (view / "schema.yaml").symlink_to(PKG / "schema.yaml")
-    (view / "mek").symlink_to(PKG / "mek", target_is_directory=True)
+    # copies, not symlinks: a package reads only files inside itself (engine/pkgfiles.py)
+    shutil.copy(PKG / "schema.yaml", view / "schema.yaml")
+    shutil.copytree(PKG / "mek", view / "mek")
     (view / "methodology.yaml").write_text(MEK_VIEW, encoding="utf-8")
     return view
 

@@ -30,3 +30,11 @@ def test_form_command_reports_positioned_error(tmp_path, capsys):
     assert main(["form", str(bad), "--package", str(PACKAGE)]) == 1
     err = capsys.readouterr().err
     assert "bad.yaml:5:" in err and "moneyy" in err
+
+
+def test_the_packages_schema_copy_equals_the_federal_schema():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    copy = (Path(PACKAGE) / "federal_schema.yaml").read_text(encoding="utf-8").split("\n", 2)[2]
+    assert copy == (root / "methodologies" / "federal" / "2025" / "schema.yaml").read_text(encoding="utf-8")
