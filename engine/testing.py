@@ -232,6 +232,20 @@ def run_case(m: Methodology, case: Located, file: str, defaults: dict,
     return res
 
 
+
+def file_parts(root) -> tuple[dict, list[str] | None, bool, object]:
+    """A test file's header and cases: (defaults, checks to judge or None for all, catalogue on, cases).
+
+    The file is either a list of cases or a mapping with ``defaults``/``checks``/``catalogue``/``cases``.
+    """
+    cases = root.value
+    if not isinstance(cases, dict):
+        return {}, None, True, cases
+    defaults = plain(cases["defaults"]) if "defaults" in cases else {}
+    checks = [str(c) for c in plain(cases["checks"])] if "checks" in cases else None
+    catalogue = bool(plain(cases["catalogue"])) if "catalogue" in cases else True
+    return defaults, checks, catalogue, cases["cases"].value if "cases" in cases else []
+
 def run_file(m: Methodology, path: Path, display_path: str) -> list[CaseResult]:
     """Cases of one file; a malformed file is one failed result naming where, not a traceback."""
     try:
@@ -246,15 +260,7 @@ def run_file(m: Methodology, path: Path, display_path: str) -> list[CaseResult]:
     if problems:
         return [CaseResult(display_path, "файл тестов", d.span.line if d.span else 1, False, [d.render()])
                 for d in problems]
-    defaults: dict = {}
-    checks: list[str] | None = None
-    catalogue = True
-    cases = root.value
-    if isinstance(cases, dict):
-        defaults = plain(cases["defaults"]) if "defaults" in cases else {}
-        checks = [str(c) for c in plain(cases["checks"])] if "checks" in cases else None
-        catalogue = bool(plain(cases["catalogue"])) if "catalogue" in cases else True
-        cases = cases["cases"].value if "cases" in cases else []
+    defaults, checks, catalogue, cases = file_parts(root)
     if not isinstance(cases, list):
         return [CaseResult(display_path, "файл тестов", root.span.line, False,
                            ["ожидался список случаев или словарь с defaults/checks/cases"])]

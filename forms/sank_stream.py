@@ -267,6 +267,15 @@ def _pass(job: Job, out: IO[bytes], problems: list[str]) -> _Seen:
             _rewrite_zap(job, el, seen.filename or job.filename, nschet, seen, problems)
         xf.write(el)
 
+    def flush(child) -> None:
+        """Write a finished child of the root (rewritten if it is the pending record) and drop it."""
+        if child is pending:
+            emit(xf, child)
+        else:
+            xf.write(child)
+        root.remove(child)
+        checker.add(child)
+
     with _open(*job.source) as fh, etree.xmlfile(out, encoding=ENCODING) as xf:
         # events only for the record-level elements (filtered in C); every other child of the
         # root is written in document order when the next record-level element has ended
@@ -286,13 +295,7 @@ def _pass(job: Job, out: IO[bytes], problems: list[str]) -> _Seen:
                 if root.text:
                     xf.write(root.text)
             while root[0] is not el:          # complete, their tails too: el has ended after them
-                first = root[0]
-                if first is pending:
-                    emit(xf, first)
-                else:
-                    xf.write(first)
-                root.remove(first)
-                checker.add(first)
+                flush(root[0])
             pending = el
         root = ctx.root
         if root is None:
@@ -304,12 +307,7 @@ def _pass(job: Job, out: IO[bytes], problems: list[str]) -> _Seen:
                 checker.add(child)
         else:
             for child in list(root):
-                if child is pending:
-                    emit(xf, child)
-                else:
-                    xf.write(child)
-                root.remove(child)
-                checker.add(child)
+                flush(child)
             opened.__exit__(None, None, None)
         checker.check()
         seen.errors = checker.errors

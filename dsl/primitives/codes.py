@@ -75,6 +75,12 @@ def _icd_sql(q, args, types, consts):
         head = q.binary_text(exp.Substring(this=c.copy(), start=exp.Literal.number(1), length=exp.Literal.number(n)))
         parts.append(exp.And(this=exp.GTE(this=head, expression=q.binary_text(exp.Literal.string(lo))),
                              expression=exp.LTE(this=head.copy(), expression=q.binary_text(exp.Literal.string(hi)))))
+    return _any_of(parts)
+
+
+def _any_of(parts):
+    """(p1 OR p2 OR …) of sqlglot conditions."""
+    exp = _sqlx()
     out = parts[0]
     for p in parts[1:]:
         out = exp.Or(this=out, expression=p)
@@ -86,10 +92,7 @@ def _starts_sql(q, args, types, consts):
     parts = [exp.EQ(this=exp.Substring(this=args[0].copy(), start=exp.Literal.number(1),
                                        length=exp.Literal.number(len(str(p)))), expression=exp.Literal.string(str(p)))
              for p in consts[1:]]
-    out = parts[0]
-    for p in parts[1:]:
-        out = exp.Or(this=out, expression=p)
-    return exp.Paren(this=out)
+    return _any_of(parts)
 
 
 def _list_has_sql(q, args, types, consts):

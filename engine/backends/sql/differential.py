@@ -16,7 +16,7 @@ from engine.checks import run_checks
 from engine.dataset import DataError, bind
 from engine.evaluator import EvalError, Evaluator
 from engine.model import Methodology
-from engine.testing import _text, build_input, with_parameters
+from engine.testing import _text, build_input, file_parts, with_parameters
 from engine.values import ValueError_
 from engine.yamlpos import load_located, plain
 
@@ -126,15 +126,7 @@ def compare_case(session, m: Methodology, spec: dict, defaults: dict, default_ch
 
 def compare_file(session, m: Methodology, path: Path, display: str) -> list[CaseDiff]:
     root = load_located(path, display)
-    defaults: dict = {}
-    checks = None
-    catalogue = True
-    cases = root.value
-    if isinstance(cases, dict):
-        defaults = plain(cases["defaults"]) if "defaults" in cases else {}
-        checks = [str(c) for c in plain(cases["checks"])] if "checks" in cases else None
-        catalogue = bool(plain(cases["catalogue"])) if "catalogue" in cases else True
-        cases = cases["cases"].value if "cases" in cases else []
+    defaults, checks, catalogue, cases = file_parts(root)
     out = []
     for case in cases:
         spec = plain(case)
