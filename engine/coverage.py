@@ -17,6 +17,7 @@ from pathlib import Path
 from dsl.checker import CATALOGUE_ID
 from dsl.diagnostics import Diagnostic, DiagnosticError, Span
 from engine.model import Methodology
+from engine.pkgfiles import contained
 from engine.yamlpos import load_located, plain
 
 ID_LIST = Path("catalogue") / "q015_ids.csv"
@@ -74,14 +75,16 @@ class Coverage:
 
 def _in_chain(m: Methodology, rel: Path) -> list[Path]:
     """Existing files at `rel` in the package and its bases, the package itself first."""
-    return [p.path / rel for p in reversed(m.chain) if (p.path / rel).is_file()]
+    roots = [p.path for p in m.chain]
+    return [p.path / rel for p in reversed(m.chain) if contained(p.path / rel, roots)]
 
 
 def _missing_files(m: Methodology) -> list[Path]:
     out = []
+    roots = [p.path for p in m.chain]
     for p in reversed(m.chain):
         for pattern in MISSING:
-            out.extend(sorted((p.path / "catalogue").glob(pattern)))
+            out.extend(f for f in sorted((p.path / "catalogue").glob(pattern)) if contained(f, roots))
     return out
 
 

@@ -33,6 +33,12 @@ def _inside(path: Path, roots: list[Path]) -> bool:
     return any(path == r or r in path.parents for r in roots)
 
 
+def contained(path: Path, roots: list[Path]) -> bool:
+    """A regular file that, with symlinks followed, lies inside one of ``roots`` (package directories)."""
+    real = path.resolve()
+    return real.is_file() and _inside(real, [r.resolve() for r in roots])
+
+
 def _roots(pkg_dir: Path, roots: list[Path] | None) -> list[Path]:
     return [r.resolve() for r in (roots or [pkg_dir])]
 

@@ -68,7 +68,7 @@ cases:
 
 
 def _package(tmp: Path, missing: str = "001F.00.0031: нужен справочник F032, его нет в пакете\n") -> Path:
-    (tmp / "catalogue").mkdir()
+    (tmp / "catalogue").mkdir(parents=True)
     with (tmp / "catalogue" / "q015_ids.csv").open("w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["id", "level", "books"])
@@ -129,3 +129,14 @@ def test_shipped_id_list_is_the_reference_catalogue():
     with SHIPPED.open(encoding="utf-8") as fh:
         shipped = [(r["id"], r["level"], r["books"]) for r in csv.DictReader(fh)]
     assert shipped == ref and len(shipped) == 321
+
+
+def test_catalogue_files_linked_from_outside_the_package_are_not_read(tmp_path):
+    pkg = _package(tmp_path / "pkg")
+    outside = tmp_path / "outside.yaml"
+    outside.write_text("003F.00.0020: прочитано из чужого каталога\n", encoding="utf-8")
+    (pkg / "catalogue" / "missing.yaml").unlink()
+    (pkg / "catalogue" / "missing.yaml").symlink_to(outside)
+    by = {c.id: c for c in coverage(compile_package(pkg), run=False).ids}
+    assert by["003F.00.0020"].reason is None
+    assert by["001F.00.0031"].reason is None
