@@ -132,7 +132,12 @@ def declare_match_table(name: str, node: Located, pkg_dir: Path, display_dir: st
             diags.error("E0207", f"таблица «{name}», столбец «{cname}»: неизвестный тип «{tnode.value}»", tnode.span)
             continue
         cols[cname] = t
-    key = str(f["key"].value[0].value if isinstance(f["key"].value, list) else f["key"].value)
+    raw_key = f["key"].value
+    if isinstance(raw_key, list) and len(raw_key) != 1:
+        diags.error("E0601", f"таблица правил «{name}»: ключ — один столбец (номер строки), указано "
+                    f"{len(raw_key)}", f["key"].span)
+        return None
+    key = str(raw_key[0].value if isinstance(raw_key, list) else raw_key)
     if key not in cols or cols[key].kind != "int":
         diags.error("E0601", f"таблица правил «{name}»: ключ — номер строки, столбец типа int из columns",
                     f["key"].span)

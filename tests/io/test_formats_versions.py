@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -128,7 +129,10 @@ def test_cli_run_refuses_with_exit_1_and_stores_nothing(tmp_path):
                            "--out", str(out), "--no-store"], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "FLK-VERSION" in proc.stdout + proc.stderr
-    assert not (out / "case_settlement.csv").exists() and not (out / "run.json").exists()
+    assert not (out / "case_settlement.csv").exists()
+    # --out holds the failure only (engine/outdir.py): run.json says the run did not complete
+    status = json.loads((out / "run.json").read_text(encoding="utf-8"))["status"]
+    assert status != "done", status
 
 
 def test_adding_a_version_is_data_only(tmp_path):
