@@ -36,14 +36,14 @@ import numpy as np
 
 from dsl.columns import EPOCH
 from dsl.diagnostics import DiagnosticError, Span
-from engine.checks import run_checks
-from engine.dataset import DataError, bind
-from engine.evaluator import EvalError, Evaluator
-from engine.explain import Explainer, render_text
-from engine.model import Methodology
-from engine.params import FAR_FUTURE, Period
-from engine.values import ValueError_, convert, display
-from engine.yamlpos import Located, load_located, plain
+from engine.backends.numpy.checks import run_checks
+from engine.backends.numpy.evaluator import EvalError, Evaluator
+from engine.backends.numpy.explain import Explainer, render_text
+from engine.runtime.dataset import DataError, bind
+from engine.runtime.model import Methodology
+from engine.runtime.params import FAR_FUTURE, Period
+from engine.runtime.values import ValueError_, convert, display
+from engine.runtime.yamlpos import Located, load_located, plain
 
 
 @dataclass
@@ -254,7 +254,7 @@ def run_file(m: Methodology, path: Path, display_path: str) -> list[CaseResult]:
         d = e.diagnostics[0]
         where = d.span.line if d.span else 1
         return [CaseResult(display_path, "файл тестов", where, False, [d.render()])]
-    from engine.testshape import check_shape
+    from engine.runtime.testshape import check_shape
 
     problems = check_shape(root)
     if problems:
@@ -268,7 +268,7 @@ def run_file(m: Methodology, path: Path, display_path: str) -> list[CaseResult]:
 
 
 def run_tests(m: Methodology, paths: list[Path] | None = None, name_filter: str | None = None) -> TestReport:
-    from engine.package import display_path
+    from engine.runtime.package import display_path
 
     report = TestReport()
     for p in paths if paths is not None else m.tests:

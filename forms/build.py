@@ -6,10 +6,10 @@ import datetime as dt
 from pathlib import Path
 
 from dsl.diagnostics import Diagnostics
-from engine.model import Methodology
-from engine.pipeline import read_extra
-from engine.schema import load_schema
-from engine.yamlpos import Located
+from engine.oms.pipeline import read_extra
+from engine.runtime.model import Methodology
+from engine.runtime.schema import load_schema
+from engine.runtime.yamlpos import Located
 from forms.dataset import RunData, methodology_world, run_world
 from forms.definition_model import FormDef
 from forms.evaluate import FormError, FormResult, day_of, evaluate_form
@@ -47,7 +47,7 @@ def build_form(form: FormDef, *, run: RunData | None = None, methodology: Method
     else:
         if run is None:
             raise FormError(f"форма {form.id} строится по результатам расчёта: укажите --run")
-        from engine.dataset import DataError
+        from engine.runtime.dataset import DataError
 
         try:
             world = run_world(run, input_entities(form, inputs or {}))

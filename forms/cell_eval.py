@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dsl import ir
 from dsl.types import Type
-from engine.evaluator import EvalError, Evaluator, materialize
-from engine.params import FAR_FUTURE, ParamDef, Period
+from engine.backends.numpy.evaluator import EvalError, Evaluator, materialize
+from engine.runtime.params import FAR_FUTURE, ParamDef, Period
 from forms import model as fm
 from forms.cells import Compiled, cell_name
 from forms.dataset import FormWorld

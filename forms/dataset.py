@@ -35,10 +35,10 @@ from dsl.columns import Col, empty_dtype, encode_strings
 from dsl.diagnostics import Span
 from dsl.symbols import AttrInfo, EntityInfo, Symbols
 from dsl.types import BOOL, CODE, INT, MONEY, NUMBER, TEXT, Type
-from engine.dataset import Dataset, EntityData
-from engine.model import Methodology
-from engine.schema import EntityDef, FieldDef, RelationDef
-from engine.values import convert
+from engine.runtime.dataset import Dataset, EntityData
+from engine.runtime.model import Methodology
+from engine.runtime.schema import EntityDef, FieldDef, RelationDef
+from engine.runtime.values import convert
 
 CASE = "case"
 DEFECT = "defect"
@@ -93,7 +93,7 @@ class FormWorld:
 # ---- sources ----------------------------------------------------------------------------
 
 def run_data_from_result(res) -> RunData:
-    """From an in-memory ``engine.pipeline.PipelineResult``."""
+    """From an in-memory ``engine.oms.pipeline.PipelineResult``."""
     if res.run is None:
         raise WorldError(f"расчёт не выполнен (статус {res.status}) — форму строить не из чего")
     s = res.settlement
@@ -212,7 +212,7 @@ def run_world(rd: RunData, inputs: dict[str, tuple[EntityDef, dict[str, np.ndarr
     if CASE in ents:
         _add_settlement(rd, entities, ents)
     for name, (edef, raw) in (inputs or {}).items():
-        from engine.dataset import bind
+        from engine.runtime.dataset import bind
 
         bound = bind({name: edef}, {name: raw}).entities[name]
         entities[name] = edef
@@ -249,7 +249,7 @@ def _add_settlement(rd: RunData, entities: dict[str, EntityDef], ents: dict[str,
     money["accepted"] = np.asarray(s.get("accepted", money["billed"] - money["withheld"]), dtype=np.int64)
     to_case = _case_mapper(rd, ents)
     count = np.zeros(n, dtype=np.int64)
-    # the ground the settlement applied to each case (engine.settlement.settle) — not re-derived here
+    # the ground the settlement applied to each case (engine.oms.settlement.settle) — not re-derived here
     reason: list[str | None] = list(s.get("applied") or [None] * n)
     flagged = np.zeros(n, dtype=bool)
     rows: dict[str, list] = {k: [] for k in DEFECT_FIELDS}

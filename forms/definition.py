@@ -12,7 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from dsl.diagnostics import Diagnostic, DiagnosticError, Diagnostics, did_you_mean
-from engine.yamlpos import load_located
+from engine.runtime.yamlpos import load_located
 from forms.definition_model import (
     ColumnDef,
     ControlDef,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from dsl.diagnostics import Span
-from engine.yamlpos import Located
+from engine.runtime.yamlpos import Located
 
 
 @dataclass

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from dsl.diagnostics import Related, did_you_mean
-from engine.yamlpos import Located
+from engine.runtime.yamlpos import Located
 from forms.definition_model import (
     ColumnDef,
     ColumnRepeat,

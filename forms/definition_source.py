@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dsl.diagnostics import Diagnostics, Span, did_you_mean
-from engine.yamlpos import Located
+from engine.runtime.yamlpos import Located
 from forms.definition_model import Expr
 
 

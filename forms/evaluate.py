@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from dsl import ir
 from dsl.diagnostics import Diagnostics, Span
-from engine.evaluator import Evaluator
+from engine.backends.numpy.evaluator import Evaluator
 from forms import model as fm
 from forms.cell_eval import FormError, bind, comp_type, eval_cell, scalar
 from forms.cells import Compiled, cell_name

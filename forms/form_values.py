@@ -7,7 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from dsl.columns import EPOCH
 from dsl.types import Type
-from engine.values import display
+from engine.runtime.values import display
 from forms import model as fm
 from forms.definition_model import ColumnDef
 from forms.render.layout import format_cell

@@ -7,11 +7,11 @@
   control: ``Z_SL/OPLATA``, ``SUMP``, one ``SANK`` per ground (S_CODE, S_SUM, S_TIP = 1 (F006: МЭК),
   SL_ID for grounds found on an SL, S_OSN = F014 Kod, DATE_ACT, NUM_ACT, S_COM, S_IST), ``SANK_IT``;
   ``SCHET/SUMMAP`` and ``SANK_MEK``. Every file is validated against «САНКЦИИ / МП 3.2»
-  (``engine/io/schemas/SANK_MP_3.2.xsd``) and written only if it is valid. Files are streamed
+  (``engine/oms/io/schemas/SANK_MP_3.2.xsd``) and written only if it is valid. Files are streamed
   (forms/sank_stream.py), in parallel per file.
 
 One ground per position (231н): the withholding of a case is the largest of its grounds
-(:mod:`engine.settlement`); that ground's SANK carries the withheld sum, the others carry
+(:mod:`engine.oms.settlement`); that ground's SANK carries the withheld sum, the others carry
 0.00 and say so in S_COM, so Σ S_SUM = SANK_IT = SUMV − SUMP.
 """
 
@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from dsl.columns import code_strings
-from engine.settlement import CASE, _case_rows, summarize
+from engine.oms.settlement import CASE, _case_rows, summarize
 from forms.model import (
     Cell,
     Column,
@@ -325,7 +325,7 @@ def write_mek_outputs(res, out: Path, registry: list[Path] | None = None, act: M
 
 
 def write_outputs(res, out: Path, registry: list[Path] | None = None) -> dict:
-    """A processed month's results (engine.pipeline: CSV, run.json) with its МЭК documents."""
-    from engine.pipeline import write_outputs as write_results
+    """A processed month's results (engine.oms.pipeline: CSV, run.json) with its МЭК documents."""
+    from engine.oms.pipeline import write_outputs as write_results
 
     return write_results(res, Path(out), registry, documents=write_mek_outputs)

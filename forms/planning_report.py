@@ -6,8 +6,8 @@ import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
-from engine.planning.csvio import money_text, write_rows
-from engine.planning.plan import Plan
+from engine.oms.planning.csvio import money_text, write_rows
+from engine.oms.planning.plan import Plan
 
 CARE_ORDER = ["ks", "ds", "profosm", "disp", "dn", "pos_other", "obr", "neotl", "smp"]
 

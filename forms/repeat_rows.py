@@ -6,8 +6,8 @@ import numpy as np
 
 from dsl.columns import code_strings
 from dsl.diagnostics import Diagnostics
-from engine.evaluator import EvalError, materialize
-from engine.values import display
+from engine.backends.numpy.evaluator import EvalError, materialize
+from engine.runtime.values import display
 from forms import model as fm
 from forms.cell_eval import FormError, bind, eval_cell, scalar
 from forms.cells import CellCompiler, Compiled

@@ -28,7 +28,7 @@ from typing import IO
 
 from lxml import etree
 
-SANK_XSD = Path(__file__).resolve().parents[1] / "engine" / "io" / "schemas" / "SANK_MP_3.2.xsd"
+SANK_XSD = Path(__file__).resolve().parents[1] / "engine" / "oms" / "io" / "schemas" / "SANK_MP_3.2.xsd"
 _NS_UUID = uuid.UUID("6f1c3d1e-8b0e-4c55-9a53-0f5a0d6c0001")
 _PARSE = dict(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True)
 ENCODING = "windows-1251"

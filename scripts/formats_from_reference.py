@@ -1,4 +1,4 @@
-"""Write the registry format descriptions (engine/io/formats/*.yaml) from the reference.
+"""Write the registry format descriptions (engine/oms/io/formats/*.yaml) from the reference.
 
 A one-off developer tool, kept so the descriptions can be rebuilt and audited:
 - 3.x trees come from the XSDs in ../shared/reference/ffoms-xsd (order, lengths, digits,
@@ -8,7 +8,7 @@ A one-off developer tool, kept so the descriptions can be rebuilt and audited:
   element the reference leaves unsure (new in 5.x: occurrence, length, order).
 The mapping to entities (which element makes a row of which entity) is added from ENTITY below.
 
-Usage: python3 scripts/formats_from_reference.py /work/shared/reference engine/io/formats
+Usage: python3 scripts/formats_from_reference.py /work/shared/reference engine/oms/io/formats
 """
 
 from __future__ import annotations

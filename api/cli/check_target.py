@@ -78,7 +78,7 @@ def _belongs(m, file: Path) -> bool:
 
 def check_once(target: Target, as_json: bool) -> int:
     """Compile and print; 0 without errors, 1 with errors (or a file the package does not read)."""
-    from engine.compile_cache import compile_cached
+    from engine.runtime.compile_cache import compile_cached
 
     out, err = sys.stdout, sys.stderr
 

@@ -24,7 +24,7 @@ def register(sub) -> None:
 
 def cmd_coverage(args) -> int:
     from dsl.diagnostics import DiagnosticError, SourceCache
-    from engine.coverage import coverage
+    from engine.oms.coverage import coverage
 
     m = compile_or_report(args.package)
     if m is None:

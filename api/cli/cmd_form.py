@@ -118,9 +118,9 @@ def cmd_form(args) -> int:
 
 def load_run(run_dir: Path, m, registry: list[Path], extra: dict[str, Path]):
     """The run's data bound again from its registries, with results read from the run directory."""
-    from engine.dataset import DataError, bind
-    from engine.io import read_registry
-    from engine.pipeline import read_extra
+    from engine.oms.io import read_registry
+    from engine.oms.pipeline import read_extra
+    from engine.runtime.dataset import DataError, bind
     from forms.dataset import run_data_from_dir
 
     reg = read_registry(registry)

@@ -101,8 +101,8 @@ def cmd_test(args) -> int:
 
 
 def cmd_calc(args) -> int:
-    from engine.evaluator import EvalError
-    from engine.runner import run, write_run
+    from engine.backends.numpy.evaluator import EvalError
+    from engine.backends.numpy.runner import run, write_run
 
     m = compile_or_report(args.package)
     if m is None:
@@ -121,8 +121,8 @@ def cmd_calc(args) -> int:
 
 
 def cmd_explain(args) -> int:
-    from engine.evaluator import EvalError, Evaluator
-    from engine.explain import Explainer, render_text
+    from engine.backends.numpy.evaluator import EvalError, Evaluator
+    from engine.backends.numpy.explain import Explainer, render_text
 
     m = compile_or_report(args.package)
     if m is None:
@@ -142,7 +142,7 @@ def cmd_explain(args) -> int:
 
 
 def cmd_diff(args) -> int:
-    from engine.diff import diff, render
+    from engine.runtime.diff import diff, render
 
     a = compile_or_report(args.old)
     b = compile_or_report(args.new)
@@ -173,7 +173,7 @@ def cmd_show(args) -> int:
         over = f", заменяет {d.overrides.provenance.package}" if d.overrides else ""
         print(f"  {d.qualified}: {d.type} = {' '.join(d.text.split())}  [{d.provenance}{over}]")
     print("\nПроверки:")
-    from engine.scope import describe
+    from engine.runtime.scope import describe
 
     for c in m.checks.values():
         binding = describe(c.ir) if c.ir is not None else None

@@ -36,7 +36,7 @@ def _pairs(items: list[str], what: str) -> dict[str, str] | None:
 
 
 def cmd_import(args) -> int:
-    from engine.io.nsi import NsiError, read_nsi, select, table_yaml, write_table_csv
+    from engine.oms.io.nsi import NsiError, read_nsi, select, table_yaml, write_table_csv
 
     rename, where = _pairs(args.rename, "--rename"), _pairs(args.where, "--where")
     if rename is None or where is None:

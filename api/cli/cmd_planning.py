@@ -47,13 +47,13 @@ def _labels(m) -> dict[str, str]:
 
 
 def cmd_allocate(args) -> int:
-    from engine.dataset import DataError
-    from engine.evaluator import EvalError
-    from engine.planning.allocate import allocate
-    from engine.planning.corrections import apply_corrections, load_corrections
-    from engine.planning.csvio import PlanningInputError, write_rows
-    from engine.planning.inputs import read_planning_dir
-    from engine.planning.plan import check_limits, diff_plans, save_version
+    from engine.backends.numpy.evaluator import EvalError
+    from engine.oms.planning.allocate import allocate
+    from engine.oms.planning.corrections import apply_corrections, load_corrections
+    from engine.oms.planning.csvio import PlanningInputError, write_rows
+    from engine.oms.planning.inputs import read_planning_dir
+    from engine.oms.planning.plan import check_limits, diff_plans, save_version
+    from engine.runtime.dataset import DataError
     from forms.planning_report import write_allocation
 
     m = compile_or_report(args.package)
@@ -94,9 +94,9 @@ def cmd_allocate(args) -> int:
 
 
 def cmd_planfact(args) -> int:
-    from engine.planning.csvio import PlanningInputError
-    from engine.planning.plan import Plan
-    from engine.planning.planfact import fact_from_run_dir, merge_facts, plan_fact, read_fact_csv
+    from engine.oms.planning.csvio import PlanningInputError
+    from engine.oms.planning.plan import Plan
+    from engine.oms.planning.planfact import fact_from_run_dir, merge_facts, plan_fact, read_fact_csv
     from forms.planning_report import write_planfact
 
     m = compile_or_report(args.package)
@@ -129,8 +129,8 @@ def cmd_planfact(args) -> int:
 
 
 def cmd_plandiff(args) -> int:
-    from engine.planning.csvio import write_rows
-    from engine.planning.plan import Plan, diff_plans
+    from engine.oms.planning.csvio import write_rows
+    from engine.oms.planning.plan import Plan, diff_plans
 
     a = Plan.read(_plan_path(args.old))
     b = Plan.read(_plan_path(args.new), a.year)

@@ -33,7 +33,7 @@ def register(sub) -> None:
 
 
 def cmd_dataset(args) -> int:
-    from engine.storage import save_dataset
+    from engine.oms.storage import save_dataset
 
     m = compile_or_report(args.package)
     if m is None:
@@ -47,8 +47,8 @@ def cmd_dataset(args) -> int:
 
 
 def cmd_recalc(args) -> int:
-    from engine.evaluator import EvalError
-    from engine.recalc import recalc, write_recalc
+    from engine.backends.numpy.evaluator import EvalError
+    from engine.oms.recalc import recalc, write_recalc
 
     ma, mb = compile_or_report(args.old), compile_or_report(args.new)
     if ma is None or mb is None:

@@ -35,7 +35,7 @@ def _common(p) -> None:
 
 
 def _read(args):
-    from engine.io import Limits, read_registry
+    from engine.oms.io import Limits, read_registry
 
     if args.protocol is not None and args.protocol.suffix.lower() not in PROTOCOL_SUFFIXES:
         print(
@@ -48,8 +48,8 @@ def _read(args):
 
 
 def _report(args, result) -> None:
-    from engine.io import write_protocol
-    from engine.io.protocol import format_table
+    from engine.oms.io import write_protocol
+    from engine.oms.io.protocol import format_table
 
     for f in result.files:
         kind = f.kind or "?"
@@ -65,7 +65,7 @@ def _report(args, result) -> None:
         write_protocol(args.protocol, result.protocol, result.files)
         print(f"\nПротокол записан: {args.protocol}")
     if args.flk_p is not None:
-        from engine.io.flk_p import write_protocols
+        from engine.oms.io.flk_p import write_protocols
 
         received = [f.name for f in result.files if f.name.lower().endswith(".xml")]
         paths = write_protocols(args.flk_p, received, result.protocol, args.flk_p_prefix)

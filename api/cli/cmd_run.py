@@ -43,9 +43,9 @@ class ProgressBar:
 
 
 def write_flk_p(out: Path, registry: list[Path], protocol: list, prefix: str) -> list[Path]:
-    """FLK_P protocol files in ``out/flk_p``: one per received registry XML (engine/io/flk_p.py), with the
+    """FLK_P protocol files in ``out/flk_p``: one per received registry XML (engine/oms/io/flk_p.py), with the
     ФЛК errors of reading and the defects of the FFOMS catalogue checks (Q015 IDs)."""
-    from engine.io.flk_p import write_protocols
+    from engine.oms.io.flk_p import write_protocols
 
     received = []
     for p in registry:
@@ -73,8 +73,8 @@ def cmd_run(args) -> int:
 
 
 def _cmd_run(args) -> int:
-    """The run; ``--out`` ends up holding exactly this run's results or its failure (engine/outdir.py)."""
-    from engine.outdir import OutDirError, check_out_dir, write_failure
+    """The run; ``--out`` ends up holding exactly this run's results or its failure (engine/oms/outdir.py)."""
+    from engine.oms.outdir import OutDirError, check_out_dir, write_failure
 
     out = Path(args.out)
     try:
@@ -109,9 +109,9 @@ def _cmd_run(args) -> int:
 def _run(args, m, extra: dict, out: Path) -> int:
     import json
 
-    from engine.evaluator import EvalError
-    from engine.outdir import atomic_out_dir, write_failure
-    from engine.pipeline import process
+    from engine.backends.numpy.evaluator import EvalError
+    from engine.oms.outdir import atomic_out_dir, write_failure
+    from engine.oms.pipeline import process
     from forms.mek_outputs import write_outputs
 
     run_id = None
@@ -149,7 +149,7 @@ def _run(args, m, extra: dict, out: Path) -> int:
         for p in res.protocol:
             print(f"  {p['code']}: {p['message']}", file=sys.stderr)
         return 1
-    from engine.catalogue_protocol import catalogue_entries
+    from engine.oms.catalogue_protocol import catalogue_entries
 
     with atomic_out_dir(out) as stage:
         info = write_outputs(res, stage, [Path(p) for p in args.registry])
@@ -158,7 +158,7 @@ def _run(args, m, extra: dict, out: Path) -> int:
         if not (stage / "run.json").exists():          # a failed run says so (ФЛК, data errors)
             (stage / "run.json").write_text(json.dumps(info, ensure_ascii=False, indent=1), encoding="utf-8")
     if res.status == "flk_failed":
-        from engine.io.protocol import format_table
+        from engine.oms.io.protocol import format_table
 
         print("\nРеестр не прошёл ФЛК — данные не сохранены.", file=sys.stderr)
         print(format_table(res.protocol[:50]), file=sys.stderr)

@@ -61,7 +61,7 @@ def _import(args, what: str, run, files) -> tuple[object, str] | None:
     (result, «sha256 old → new») or None after printing why the import did not happen."""
     from api.workbench.xlsx_tables import XlsxError
     from dsl.diagnostics import DiagnosticError, SourceCache
-    from engine.compiler import compile_package
+    from engine.runtime.compiler import compile_package
 
     m = compile_or_report(args.package)
     if m is None:

@@ -10,7 +10,7 @@ from dsl.diagnostics import DiagnosticError, SourceCache
 
 def compile_or_report(pkg: str):
     """Compile a package; on errors print them (Russian, positioned) and return None."""
-    from engine.compile_cache import compile_cached
+    from engine.runtime.compile_cache import compile_cached
 
     try:
         return compile_cached(Path(pkg))
@@ -23,7 +23,7 @@ def compile_or_report(pkg: str):
 
 def load_data(m, data_dir: str | None):
     """Bind a CSV directory (one <entity>.csv per entity) to the methodology's schema."""
-    from engine.dataset import DataError, bind, read_csv_dir
+    from engine.runtime.dataset import DataError, bind, read_csv_dir
 
     try:
         raw = read_csv_dir(Path(data_dir)) if data_dir else {}
@@ -45,10 +45,10 @@ def parse_day(text: str | None) -> int | None:
 
 def load_inputs(m, args):
     """Bind data given as --data (a stored .npz or a CSV directory) or --registry (+ --insured)."""
-    from engine.dataset import DataError, bind, read_csv_dir
-    from engine.io import read_registry
-    from engine.pipeline import read_extra
-    from engine.storage import compatible, load_dataset
+    from engine.oms.io import read_registry
+    from engine.oms.pipeline import read_extra
+    from engine.oms.storage import compatible, load_dataset
+    from engine.runtime.dataset import DataError, bind, read_csv_dir
 
     data_arg = getattr(args, "data", None)
     if data_arg and data_arg.endswith(".npz"):
@@ -62,7 +62,7 @@ def load_inputs(m, args):
     else:
         reg = read_registry([Path(p) for p in args.registry])
         if not reg.ok:
-            from engine.io.protocol import format_table
+            from engine.oms.io.protocol import format_table
 
             raise SystemExit("реестр не прошёл ФЛК:\n" + format_table(reg.protocol[:30]))
         raw = dict(reg.data.tables)

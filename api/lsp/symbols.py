@@ -130,7 +130,7 @@ def _signature(fn) -> str:
 
 
 def _day(day: int) -> str:
-    from engine.params import key_text
+    from engine.runtime.params import key_text
 
     return "всегда" if day <= -(2**30) else key_text(day)
 

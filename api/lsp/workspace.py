@@ -82,7 +82,7 @@ def _inside(p: Path, root: Path) -> bool:
 
 
 def _compile(root: Path, texts: dict[Path, str]) -> Compiled:
-    from engine.compiler import compile_package
+    from engine.runtime.compiler import compile_package
 
     changed = {p: t for p, t in texts.items() if not p.is_file() or p.read_text(encoding="utf-8") != t}
     if not changed:

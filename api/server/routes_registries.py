@@ -205,7 +205,7 @@ def get_flk_p(registry_id: IdPath, session: SessionDep, user: Reader,
     import io
     import zipfile
 
-    from engine.io.flk_p import file_stem, protocols
+    from engine.oms.io.flk_p import file_stem, protocols
 
     reg = _visible(session, user, registry_id)
     received = [n for n in reg.filenames if n.lower().endswith(".xml")] or list(reg.filenames)

@@ -18,8 +18,8 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from api.store.execute import SETTLEMENT_FIELDS, column_json
-from engine.pipeline import PipelineResult
-from engine.settlement import CASE
+from engine.oms.pipeline import PipelineResult
+from engine.oms.settlement import CASE
 
 #: (entity, row_key, mo_code, smo_code, values as JSON text)
 ResultRecord = tuple[str, str, Any, Any, str]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.runner import file_hash
+from engine.backends.numpy.runner import file_hash
 
 NULL_PREFIX = "null:"
 SEP = "."

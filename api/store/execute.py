@@ -1,6 +1,6 @@
 """Run a methodology over stored raw tables and turn the outcome into database rows.
 
-A stored registry is columns in an ``.npz``; ``engine.pipeline.process_tables`` runs the
+A stored registry is columns in an ``.npz``; ``engine.oms.pipeline.process_tables`` runs the
 same bind → run → settle steps as a registry run on them.
 """
 
@@ -13,10 +13,10 @@ import numpy as np
 
 from api.store.personal import is_personal, masked_message, personal_names
 from dsl.columns import Col
-from engine.dataset import Dataset
-from engine.model import Methodology
-from engine.pipeline import PipelineResult, Progress, process_tables
-from engine.settlement import CASE, Settlement
+from engine.oms.pipeline import PipelineResult, Progress, process_tables
+from engine.oms.settlement import CASE, Settlement
+from engine.runtime.dataset import Dataset
+from engine.runtime.model import Methodology
 
 SETTLEMENT_FIELDS = ("billed", "withheld", "accepted", "fine")
 

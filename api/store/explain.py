@@ -17,11 +17,11 @@ from api.db.models import MethodologyVersion, Run
 from api.store.columnar import load_tables
 from api.store.methodologies import compile_version, display_root, strip_paths
 from api.store.paths import run_inputs_dir
-from engine.dataset import bind
-from engine.evaluator import Evaluator
-from engine.explain import Explainer, render_text
-from engine.model import Methodology
-from engine.pipeline import read_extra
+from engine.backends.numpy.evaluator import Evaluator
+from engine.backends.numpy.explain import Explainer, render_text
+from engine.oms.pipeline import read_extra
+from engine.runtime.dataset import bind
+from engine.runtime.model import Methodology
 
 CACHE_SIZE = 4
 

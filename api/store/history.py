@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.db.models import AcceptedCase
 from api.store.execute import column_json
-from engine.pipeline import PipelineResult
+from engine.oms.pipeline import PipelineResult
 
 HISTORY_MONTHS = 24
 ENTITY = "paid_case"

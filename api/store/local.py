@@ -24,9 +24,9 @@ from api.store.paths import run_inputs_dir
 from api.store.registries import ImportOutcome, read_and_check, store_accepted
 from api.store.runs import store_outcome
 from api.store.submissions import SubmissionRefused
-from engine.model import Methodology
-from engine.pipeline import PipelineResult, Progress
-from engine.runner import ENGINE_VERSION
+from engine.backends.numpy.runner import ENGINE_VERSION
+from engine.oms.pipeline import PipelineResult, Progress
+from engine.runtime.model import Methodology
 
 
 def cli_actor() -> str:
@@ -70,7 +70,7 @@ def process_and_store(sessions: sessionmaker[Session], home: Path, m: Methodolog
                          payload={"files": hashes, "errors": len(outcome.protocol), "rule": "resubmission"})
         return PipelineResult("submission_refused", protocol=outcome.protocol, input_hashes=hashes), None
     if not outcome.ok:
-        from engine.io import read_registry
+        from engine.oms.io import read_registry
 
         return PipelineResult("flk_failed", protocol=read_registry(files).protocol, input_hashes=hashes), None
     t0 = time.perf_counter()

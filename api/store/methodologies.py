@@ -22,10 +22,10 @@ from sqlalchemy.orm import Session
 
 from api.audit import append_event
 from api.db.models import MethodologyFile, MethodologyVersion
-from engine.compiler import compile_package
-from engine.hashing import normalized_bytes
-from engine.model import Methodology
-from engine.package import MANIFEST, package_files
+from engine.runtime.compiler import compile_package
+from engine.runtime.hashing import normalized_bytes
+from engine.runtime.model import Methodology
+from engine.runtime.package import MANIFEST, package_files
 
 CACHE_DIR = "cache/methodologies"
 
@@ -186,7 +186,7 @@ def display_root(m: Methodology) -> list[str]:
 
 
 def path_prefixes(root: Path) -> list[str]:
-    from engine.package import display_path
+    from engine.runtime.package import display_path
 
     out = {str(root.resolve()) + "/", display_path(root.resolve()) + "/", str(root) + "/"}
     return sorted(out, key=len, reverse=True)

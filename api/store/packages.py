@@ -8,9 +8,9 @@ from typing import Any, BinaryIO
 
 from api.store.methodologies import path_prefixes, strip_paths
 from dsl.diagnostics import DiagnosticError
-from engine.compiler import compile_package
-from engine.model import Methodology
-from engine.package import MANIFEST
+from engine.runtime.compiler import compile_package
+from engine.runtime.model import Methodology
+from engine.runtime.package import MANIFEST
 
 MAX_FILES = 2000
 MAX_TOTAL = 200 * 1024 * 1024

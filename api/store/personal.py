@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from dsl import ir
-from engine.model import Methodology
+from engine.runtime.model import Methodology
 
 MASK = "***"
 _NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")

@@ -102,7 +102,7 @@ def read_and_check(folder: Path, *, mo_code: str | None, period: str | None,
                    allowed_mos: set[str] | None = None, session: Session | None = None) -> ImportOutcome:
     """ФЛК of the files in ``folder`` plus the checks of the upload: МО, reporting period and, with a
     session, the submission rule (a second registry for the same МО × period × payer)."""
-    from engine.io import read_registry
+    from engine.oms.io import read_registry
 
     res = read_registry([folder])
     if not res.ok or res.data is None:

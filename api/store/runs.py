@@ -34,7 +34,7 @@ from api.store.methodologies import compile_version, display_root
 from api.store.paths import run_inputs_dir
 from api.store.registries import NPZ_HASH_KEY, UploadError, safe_name
 from api.worker.diagnostics import failure_detail
-from engine.runner import ENGINE_VERSION
+from engine.backends.numpy.runner import ENGINE_VERSION
 
 
 class RunStartError(Exception):
@@ -148,7 +148,7 @@ def execute_run(sessions: sessionmaker[Session], home: Path, run_id: int) -> str
                       notices=[n.to_dict() for n in res.notices], input_hash=history_hash)
         return "done"
     except Exception as exc:  # noqa: BLE001 - record the failure; the message carries no data values
-        from engine.evaluator import EvalError
+        from engine.backends.numpy.evaluator import EvalError
 
         message = f"ошибка расчёта: {exc}" if isinstance(exc, EvalError) else (
             f"внутренняя ошибка расчёта ({type(exc).__name__}); обратитесь к администратору")

@@ -2,7 +2,7 @@
 
 Summaries are computed from the case rows of ``run_results`` (settlement in kopecks per case)
 in Python, because a SQL aggregate over JSON values differs per backend (docs/gaps/web.md).
-The lines by ground come from :func:`engine.settlement.totals_by_ground` — the same function
+The lines by ground come from :func:`engine.oms.settlement.totals_by_ground` — the same function
 the МЭК act and ``summary_ground.csv`` use — over each case's applied ground, so a case is
 counted once and Σ by ground = the run's withheld total. The web run page and the API both
 read this module.
@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from api.auth.scoping import apply_scope
 from api.db.models import RunDefect, RunResult
-from engine.settlement import ground_order, totals_by_ground
+from engine.oms.settlement import ground_order, totals_by_ground
 
 MONEY_FIELDS = ("billed", "withheld", "accepted", "fine")
 
@@ -44,10 +44,10 @@ class Summary:
     total: Totals = field(default_factory=Totals)
     by_mo: dict[str, Totals] = field(default_factory=dict)
     by_smo: dict[str, Totals] = field(default_factory=dict)
-    # by the ground applied to each case (engine.settlement.totals_by_ground): code, title, cases, withheld, fine
+    # by the ground applied to each case (engine.oms.settlement.totals_by_ground): code, title, cases, withheld, fine
     by_code: list[tuple[str, str, int, int, int]] = field(default_factory=list)
     defect_codes: list[str] = field(default_factory=list)   # every code among the run's defects
-    grounds: list = field(default_factory=list)              # engine.settlement.GroundTotal, F014 order
+    grounds: list = field(default_factory=list)              # engine.oms.settlement.GroundTotal, F014 order
     titles: dict[str, str] = field(default_factory=dict)     # code → title of its defects
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.diff import diff
-from engine.model import Methodology
-from engine.params import FAR_FUTURE, key_text
+from engine.runtime.diff import diff
+from engine.runtime.model import Methodology
+from engine.runtime.params import FAR_FUTURE, key_text
+from engine.runtime.values import display
 from engine.testing import TestReport
-from engine.values import display
 
 
 def _where(span: Any) -> dict[str, Any] | None:

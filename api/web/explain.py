@@ -20,7 +20,7 @@ from api.store.queries import row_in_scope
 from api.web.common import PREFIX, WebError, page, render, signed_in
 from api.web.queries import run_or_404
 from dsl import ir
-from engine.model import Methodology
+from engine.runtime.model import Methodology
 
 router = APIRouter(prefix=PREFIX + "/runs", include_in_schema=False)
 SETTLEMENT_LABELS = {"billed_kopecks": "Предъявлено к оплате", "withheld_kopecks": "Не принято к оплате",

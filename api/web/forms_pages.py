@@ -41,7 +41,7 @@ _lock = threading.Lock()
 
 def run_data(home: Path, run: Run, mv: MethodologyVersion, reg: Registry) -> Any:
     """The run's :class:`forms.dataset.RunData`, executed again from its verified inputs."""
-    from engine.pipeline import process_tables
+    from engine.oms.pipeline import process_tables
     from forms.dataset import run_data_from_result
 
     key = (str(home), run.id)

@@ -23,7 +23,7 @@ from api.store.registries import UploadError, save_files
 from api.web.common import DOCUMENT_CSP, PREFIX, SECURITY_HEADERS, Ctx, WebError, page, render, signed_in
 from api.web.queries import registries_in_scope, registry_or_404, run_titles, user_logins
 from api.worker import worker_for
-from engine.io.spreadsheet import safe_row
+from engine.oms.io.spreadsheet import safe_row
 
 router = APIRouter(prefix=PREFIX + "/registries", include_in_schema=False)
 

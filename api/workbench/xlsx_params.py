@@ -20,7 +20,7 @@ from pathlib import Path
 
 from api.workbench.xlsx_tables import XlsxError, save_workbook
 from dsl.columns import EPOCH
-from engine.values import ValueError_, convert, parse_date
+from engine.runtime.values import ValueError_, convert, parse_date
 
 SHEET = "параметры"
 HEADER = ["параметр", "ДАТАНАЧ", "значение", "тип", "единица", "наименование", "пакет"]
@@ -166,7 +166,7 @@ def _yaml_text(v, typ) -> str:
 
 
 def _plan(p, old: dict, new: dict, edits: dict, changed: list[str]) -> None:
-    from engine.params import key_text
+    from engine.runtime.params import key_text
 
     spans = [per.span for per in p.periods]
     path = Path(spans[0].file)

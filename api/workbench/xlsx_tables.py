@@ -22,8 +22,8 @@ from pathlib import Path
 
 from dsl.columns import EPOCH
 from dsl.types import Type, parse_type_name
-from engine.params import FAR_FUTURE
-from engine.values import ValueError_, convert, parse_date
+from engine.runtime.params import FAR_FUTURE
+from engine.runtime.values import ValueError_, convert, parse_date
 
 DATE_COLUMNS = {"DATEBEG": "ДАТАНАЧ", "DATEEND": "ДАТАКОН"}
 FROM_SHEET = {v: k for k, v in DATE_COLUMNS.items()}

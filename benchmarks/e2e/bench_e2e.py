@@ -99,7 +99,7 @@ class Store:
     def start(self, m, period: str, files: list[Path], npz: str) -> tuple[int, int]:
         from api.db.models import Registry, Run, utcnow
         from api.store.methodologies import publish
-        from engine.runner import ENGINE_VERSION
+        from engine.backends.numpy.runner import ENGINE_VERSION
 
         with self.sessions() as session, session.begin():
             mv, _ = publish(session, m, actor="bench", user_id=None)
@@ -145,10 +145,10 @@ def store(spent: dict[str, float], res, m, db: Store, period: str, files: list[P
 
 def run(files: list[Path], package: Path, out: Path, insured: Path | None, db: Store | None,
         period: str) -> dict[str, float]:
-    import engine.pipeline as pipeline
+    import engine.oms.pipeline as pipeline
     import forms.mek_outputs as mek
-    from engine.compiler import compile_package
-    from engine.io import read_registry
+    from engine.oms.io import read_registry
+    from engine.runtime.compiler import compile_package
 
     spent: dict[str, float] = {}
     t = time.perf_counter()

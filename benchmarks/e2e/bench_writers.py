@@ -76,8 +76,8 @@ def main() -> None:
     ap.add_argument("--db", nargs="*", default=["sqlite", "postgres"], help="backends to store in (none: SANK only)")
     a = ap.parse_args()
     sys.path.insert(0, str(ROOT))
-    from engine.compiler import compile_package
-    from engine.pipeline import process
+    from engine.oms.pipeline import process
+    from engine.runtime.compiler import compile_package
     from forms.mek_outputs import MekAct, write_sank_registries
     from tests.forms.sank_oracle import oracle_sank_registries
 

@@ -41,12 +41,12 @@ def main() -> None:
     ap.add_argument("--checks", type=int, default=300)
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
-    from engine.checks import run_checks
-    from engine.compiler import compile_package
-    from engine.dataset import bind
-    from engine.evaluator import Evaluator
-    from engine.io import read_registry
-    from engine.pipeline import read_extra
+    from engine.backends.numpy.checks import run_checks
+    from engine.backends.numpy.evaluator import Evaluator
+    from engine.oms.io import read_registry
+    from engine.oms.pipeline import read_extra
+    from engine.runtime.compiler import compile_package
+    from engine.runtime.dataset import bind
     from examples.generator.generate import Config, generate
 
     with tempfile.TemporaryDirectory() as tmp:

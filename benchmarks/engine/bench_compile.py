@@ -35,8 +35,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["METODIKA_CACHE_DIR"] = tmp
         os.environ.pop("METODIKA_CACHE", None)
-        from engine.compile_cache import cache_key, compile_cached
-        from engine.compiler import compile_package
+        from engine.runtime.compile_cache import cache_key, compile_cached
+        from engine.runtime.compiler import compile_package
 
         pkg = Path(a.package)
         full = measure(lambda: compile_package(pkg), a.repeat)

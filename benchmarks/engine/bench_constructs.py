@@ -23,9 +23,9 @@ from benchmarks.engine.bench_engine import timed
 from dsl.columns import Col
 from dsl.primitives.rounding import to_kopecks
 from dsl.types import CODE, DATE, INT, MONEY
-from engine.compiler import compile_package
-from engine.dataset import bind
-from engine.evaluator import Evaluator
+from engine.backends.numpy.evaluator import Evaluator
+from engine.runtime.compiler import compile_package
+from engine.runtime.dataset import bind
 
 N_KSG = 400
 JULY = int(np.datetime64("2025-07-01").astype(np.int64))
@@ -237,7 +237,7 @@ def main() -> None:
         t_en, col = timed(engine(name), a.repeat)
         assert np.array_equal(col.data, ref), f"{name}: engine ≠ numpy"
         rows.append((label, t_en, t_np))
-    from engine.checks import run_checks
+    from engine.backends.numpy.checks import run_checks
 
     ev = Evaluator(m, data)
     t_defects, table = timed(lambda: run_checks(ev), 1)

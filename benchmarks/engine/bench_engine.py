@@ -17,10 +17,10 @@ import numpy as np
 from dsl.columns import Col, encode_strings
 from dsl.primitives.rounding import to_kopecks
 from dsl.types import CODE, DATE, INT, MONEY
-from engine.compiler import compile_package
-from engine.dataset import bind
-from engine.evaluator import Evaluator
-from engine.explain import Explainer
+from engine.backends.numpy.evaluator import Evaluator
+from engine.backends.numpy.explain import Explainer
+from engine.runtime.compiler import compile_package
+from engine.runtime.dataset import bind
 
 FIXTURE = Path(__file__).parents[2] / "tests" / "dsl" / "fixture"
 RULES = """

@@ -11,9 +11,9 @@ import argparse
 import time
 from pathlib import Path
 
-from engine.compiler import compile_package
-from engine.dataset import bind
-from engine.evaluator import Evaluator
+from engine.backends.numpy.evaluator import Evaluator
+from engine.runtime.compiler import compile_package
+from engine.runtime.dataset import bind
 from tests.grouper.generate import month
 
 PKG = Path(__file__).resolve().parents[2] / "methodologies/federal/2026"

@@ -30,11 +30,11 @@ PACKAGE = ROOT / "methodologies" / "federal" / "2025"
 
 def one(month_dir: Path) -> dict[str, float]:
     """Read and bind in this process (the reader chosen by METODIKA_READER)."""
-    import engine.pipeline as pipeline
-    from engine.compiler import compile_package
-    from engine.dataset import bind
-    from engine.io import read_registry
-    from engine.io.arrowdata import ArrowColumns
+    import engine.oms.pipeline as pipeline
+    from engine.oms.io import read_registry
+    from engine.oms.io.arrowdata import ArrowColumns
+    from engine.runtime.compiler import compile_package
+    from engine.runtime.dataset import bind
 
     m = compile_package(PACKAGE)
     files = sorted(p for p in month_dir.iterdir() if p.suffix.upper() == ".XML")

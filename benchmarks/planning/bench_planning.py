@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 
 from dsl.primitives.distribute import allocate as kernel
-from engine.compiler import compile_package
-from engine.planning.allocate import allocate
-from engine.planning.inputs import build_raw, read_planning_dir
-from engine.planning.planfact import plan_fact, read_fact_csv
+from engine.oms.planning.allocate import allocate
+from engine.oms.planning.inputs import build_raw, read_planning_dir
+from engine.oms.planning.planfact import plan_fact, read_fact_csv
+from engine.runtime.compiler import compile_package
 from examples.planning.generate import generate
 
 ROOT = Path(__file__).resolve().parents[2]

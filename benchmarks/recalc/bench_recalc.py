@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.compiler import compile_package
-from engine.recalc import recalc
-from engine.storage import load_dataset
+from engine.oms.recalc import recalc
+from engine.oms.storage import load_dataset
+from engine.runtime.compiler import compile_package
 
 ROOT = Path(__file__).parents[2]
 

@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 
 from dsl.columns import Col
-from engine.compiler import compile_package
-from engine.dataset import Dataset, EntityData, bind
-from engine.io import read_registry
-from engine.storage import save_dataset
+from engine.oms.io import read_registry
+from engine.oms.storage import save_dataset
+from engine.runtime.compiler import compile_package
+from engine.runtime.dataset import Dataset, EntityData, bind
 
 ROOT = Path(__file__).parents[2]
 
@@ -72,7 +72,7 @@ def main() -> None:
         raw = dict(reg.data.tables)
         erz = next(Path(tmp).glob("ERZ_*.csv"), None)
         if erz is not None and "insured" in m.entities:
-            from engine.pipeline import read_extra
+            from engine.oms.pipeline import read_extra
 
             raw.update(read_extra({"insured": erz}))
         data = bind(m.entities, raw)

@@ -5,7 +5,7 @@ Usage:
   python -m benchmarks.sql.bench_sql --shipped          # the shipped month (500 cases)
 
 Generates a month with the shipped generator (kinds HCTD, as benchmarks/e2e), reads and binds it
-once, then runs engine.runner.run (every output definition and every check) on numpy and on
+once, then runs engine.backends.numpy.runner.run (every output definition and every check) on numpy and on
 PostgreSQL (METODIKA_SQL_URL, default the local server), checks both give the same defects, and
 prints seconds per backend and their ratio; the SQL side is split into loading, definitions,
 checks, and the definitions slower than one second are listed.
@@ -32,12 +32,12 @@ def main() -> None:
     args = ap.parse_args()
 
     from engine.backends import use_backend
+    from engine.backends.numpy.runner import run
     from engine.backends.sql.differential import _defect_rows
-    from engine.compiler import compile_package
-    from engine.dataset import bind
-    from engine.io import read_registry
-    from engine.pipeline import format_versions, read_extra
-    from engine.runner import run
+    from engine.oms.io import read_registry
+    from engine.oms.pipeline import format_versions, read_extra
+    from engine.runtime.compiler import compile_package
+    from engine.runtime.dataset import bind
 
     m = compile_package(args.package)
     extra = {}

@@ -1,8 +1,8 @@
-"""Evaluation backends of the typed IR: numpy (engine/evaluator.py & co., in-process) and SQL
+"""Evaluation backends of the typed IR: numpy (engine/backends/numpy/evaluator.py & co., in-process) and SQL
 (engine/backends/sql: PostgreSQL; Spark dialect). See engine/backends/README.md.
 
 The backend of a run is chosen by the caller (`metodika run --backend postgres`) with
-``use_backend``; engine.runner.run asks ``current()``, so the registry pipeline between them
+``use_backend``; engine.backends.numpy.runner.run asks ``current()``, so the registry pipeline between them
 (reading, ФЛК, settlement, storing) is the same for every backend."""
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The generator prices cases the way an МО prices them — by the tariff agreement — and the
 tariff agreement here is the package: cases are bound into the package's entities exactly
-as ``engine.io.read_registry`` would return them (raw strings per column), the package's
+as ``engine.oms.io.read_registry`` would return them (raw strings per column), the package's
 tariff block is evaluated (``sl.ksg_cost``, ``sl.visit_cost``, ``service.service_cost``,
 ``case.tariff_cost`` … — tariffs/results.rules of the federal package), and the results
 are written into TARIF, SUM_M, SUMV_USL, SUMV and the KSG_KPG coefficients.
@@ -23,10 +23,10 @@ from dsl.columns import EPOCH
 from dsl.diagnostics import Diagnostics, Span
 from dsl.parser import parse_expression
 from dsl.typecheck import check_expression
-from engine.compiler import compile_package
-from engine.dataset import bind
-from engine.evaluator import Evaluator, materialize
-from engine.model import Methodology
+from engine.backends.numpy.evaluator import Evaluator, materialize
+from engine.runtime.compiler import compile_package
+from engine.runtime.dataset import bind
+from engine.runtime.model import Methodology
 
 if TYPE_CHECKING:
     from .cases import Case

@@ -12,7 +12,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from engine.io.spreadsheet import safe_row
+from engine.oms.io.spreadsheet import safe_row
 from forms.model import RenderedForm
 from forms.render.layout import exact_number
 

@@ -15,7 +15,7 @@ from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from engine.io.spreadsheet import neutralize_workbook
+from engine.oms.io.spreadsheet import neutralize_workbook
 from forms.model import Column, RenderedForm, Row, ValueKind
 from forms.render.layout import DASH, TableLayout, exact_number
 from forms.render.output import write_atomically

@@ -11,8 +11,8 @@ import pytest
 from api_helpers import ApiEnv
 from platform_helpers import PASSWORD
 
-from engine.io.protocol import FlkError, to_csv
-from engine.io.spreadsheet import neutralize_workbook, safe_cell, safe_row
+from engine.oms.io.protocol import FlkError, to_csv
+from engine.oms.io.spreadsheet import neutralize_workbook, safe_cell, safe_row
 
 EVIL = '=HYPERLINK("http://x","y").XML'
 

@@ -16,9 +16,9 @@ from api.store.execute import defect_rows, result_rows, row_scope
 from api.store.history import accepted_rows
 from api.store.methodologies import display_root, publish
 from api.store.runs import store_outcome
-from engine.compiler import compile_package
-from engine.pipeline import process
-from engine.runner import ENGINE_VERSION
+from engine.backends.numpy.runner import ENGINE_VERSION
+from engine.oms.pipeline import process
+from engine.runtime.compiler import compile_package
 
 ROOT = Path(__file__).resolve().parents[2]
 MONTH = ROOT / "examples" / "registries" / "2025-09"

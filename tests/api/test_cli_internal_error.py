@@ -32,12 +32,12 @@ def test_ok_is_0_and_user_error_is_1(home, capsys):
 
 
 def test_forced_internal_error_is_2_with_one_line_and_a_log(home, capsys, monkeypatch):
-    import engine.compile_cache
+    import engine.runtime.compile_cache
 
     def broken(_pkg):
         raise RuntimeError(SECRET)
 
-    monkeypatch.setattr(engine.compile_cache, "compile_cached", broken)
+    monkeypatch.setattr(engine.runtime.compile_cache, "compile_cached", broken)
     assert main(["check", str(FIXTURE)]) == 2
     out = capsys.readouterr()
     lines = out.err.strip().splitlines()

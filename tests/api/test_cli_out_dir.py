@@ -1,4 +1,4 @@
-"""``--out`` holds exactly one run (engine/outdir.py): a failed run never leaves an earlier run's
+"""``--out`` holds exactly one run (engine/oms/outdir.py): a failed run never leaves an earlier run's
 results beside its protocol, nor an old run.json saying «done»."""
 
 from __future__ import annotations

@@ -131,8 +131,8 @@ def test_api_resubmission_refused_and_history_across_months(env: ApiEnv, months:
 def test_history_of_a_month_with_every_file_kind_skips_cases_without_conditions():
     """A D-file case has no USL_OK/profile: it is not kept in the history, and storing does not fail."""
     from api.store.history import accepted_rows
-    from engine.compiler import compile_package
-    from engine.pipeline import process
+    from engine.oms.pipeline import process
+    from engine.runtime.compiler import compile_package
 
     root = Path(__file__).resolve().parents[2]
     month = root / "examples" / "registries" / "2025-09"

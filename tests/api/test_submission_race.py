@@ -107,7 +107,7 @@ def test_cli_store_refused_when_the_key_was_imported_meanwhile(db, sessions, tmp
     """`metodika run` (process_and_store): another import of the same month commits between its
     check and its store → refused API-RESUBMIT-SAME, nothing of it stored, no run started."""
     from api.store import local
-    from engine.compiler import compile_package
+    from engine.runtime.compiler import compile_package
 
     home = tmp_path / "home"
     (home / "registries").mkdir(parents=True)
@@ -133,7 +133,7 @@ def test_cli_store_refused_when_the_key_was_imported_meanwhile(db, sessions, tmp
 def test_lock_key_is_stable_and_per_key() -> None:
     """One lock number per МО × period × payer, the same in every process and release (a
     content hash, not Python's per-process hash()), so two servers on one database agree."""
-    from engine.io import read_registry
+    from engine.oms.io import read_registry
 
     keys = submission_keys(read_registry(month_files()).data.tables)
     numbers = {lock_key(k) for k in keys}

@@ -25,7 +25,7 @@ NOT_YET = {"methodologies/federal/2026/tests/grouper_cases.yaml", "methodologies
 
 @cache
 def _package(pkg: Path):
-    from engine.compiler import compile_package
+    from engine.runtime.compiler import compile_package
 
     return compile_package(ROOT / pkg)
 

@@ -17,12 +17,12 @@ MONTH = ROOT / "examples/registries/2025-09"
 @pytest.mark.postgres
 @pytest.mark.slow
 def test_shipped_month_same_on_postgres(pg):
-    from engine.compiler import compile_package
-    from engine.dataset import bind
-    from engine.io import read_registry
-    from engine.pipeline import format_versions, read_extra
-    from engine.runner import run
-    from engine.settlement import settle
+    from engine.backends.numpy.runner import run
+    from engine.oms.io import read_registry
+    from engine.oms.pipeline import format_versions, read_extra
+    from engine.oms.settlement import settle
+    from engine.runtime.compiler import compile_package
+    from engine.runtime.dataset import bind
 
     m = compile_package(ROOT / "methodologies/federal/2025")
     reg = read_registry([MONTH], versions=format_versions(m))

@@ -7,7 +7,7 @@ import pytest
 
 from dsl.diagnostics import DiagnosticError
 from dsl.primitives import REGISTRY
-from engine.adhoc import evaluate_example
+from engine.backends.numpy.adhoc import evaluate_example
 from engine.backends.sql.examples import sql_example
 
 EXAMPLES = [(p, expr, want) for p in REGISTRY.values() for expr, want in p.examples]

@@ -9,7 +9,7 @@ from dsl.diagnostics import Diagnostics, Span
 from dsl.parser import parse_expression
 from dsl.primitives import REGISTRY
 from dsl.typecheck import check_expression
-from engine.adhoc import _example_world
+from engine.backends.numpy.adhoc import _example_world
 from engine.backends.sql.base import Compiler, Names
 from engine.backends.sql.spark import SparkDialect
 

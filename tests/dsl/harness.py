@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from dsl.diagnostics import DiagnosticError, SourceCache
-from engine.compiler import compile_package
+from engine.runtime.compiler import compile_package
 
 HERE = Path(__file__).parent
 FIXTURE = HERE / "fixture"
@@ -41,7 +41,7 @@ def _scratch(name: str) -> Path:
 def compile_entry(entry: Path, tests: Path | None = None):
     """A `.rules` file is compiled as the only module of a package extending the fixture.
 
-    A package may only name files inside itself (engine/pkgfiles.py), so the entry, its tests and
+    A package may only name files inside itself (engine/runtime/pkgfiles.py), so the entry, its tests and
     the fixture are copied into a scratch package laid out like tests/dsl (``bad/x.rules``,
     ``fixture/``) and compiled from there: diagnostics show the same paths as in tests/dsl."""
     if entry.is_dir():

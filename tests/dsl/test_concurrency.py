@@ -15,7 +15,7 @@ import pytest
 
 from dsl.diagnostics import DiagnosticError
 from dsl.parser import parse_module
-from engine.compiler import compile_package
+from engine.runtime.compiler import compile_package
 from engine.testing import run_tests
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,4 +1,4 @@
-"""A package reads only its own files (engine/pkgfiles.py): cases that need the file system
+"""A package reads only its own files (engine/runtime/pkgfiles.py): cases that need the file system
 (symlinks, FIFOs, devices, size limits); the plain path cases are golden tests in tests/dsl/bad."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from dsl.diagnostics import DiagnosticError
-from engine.compiler import compile_package
+from engine.runtime.compiler import compile_package
 from tests.dsl.harness import FIXTURE
 
 TABLE = "tables:\n  kslp:\n    file: {file}\n    key: [code]\n    columns: {{code: code, koef: number}}\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dsl.diagnostics import DiagnosticError
-from engine.yamlpos import MAX_DEPTH, MAX_NODES, parse_text
+from engine.runtime.yamlpos import MAX_DEPTH, MAX_NODES, parse_text
 
 BOMB = "a: &a [x,x,x,x,x,x,x,x,x]\n" + "".join(
     f"{n}: &{n} [{','.join([f'*{p}'] * 9)}]\n" for p, n in zip("abcdefgh", "bcdefghi", strict=True))

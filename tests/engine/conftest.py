@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.compiler import compile_package
+from engine.runtime.compiler import compile_package
 
 FIXTURE = Path(__file__).parents[1] / "dsl" / "fixture"
 RULES = """

@@ -10,8 +10,8 @@ import pytest
 
 from api.cli.main import main
 from dsl.diagnostics import DiagnosticError
-from engine.compiler import compile_package
-from engine.coverage import coverage
+from engine.oms.coverage import coverage
+from engine.runtime.compiler import compile_package
 from tests.dsl.harness import FIXTURE
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,11 +7,11 @@ import numpy as np
 from dsl.checker import CheckIR
 from dsl.columns import encode_strings
 from dsl.types import parse_type_name
-from engine.checks import run_checks
-from engine.dataset import bind
-from engine.evaluator import Evaluator
-from engine.explain import Explainer
-from engine.scope import describe, file_kinds
+from engine.backends.numpy.checks import run_checks
+from engine.backends.numpy.evaluator import Evaluator
+from engine.backends.numpy.explain import Explainer
+from engine.runtime.dataset import bind
+from engine.runtime.scope import describe, file_kinds
 from engine.testing import build_input
 from tests.dsl.harness import HERE, compile_entry, in_dir
 
@@ -69,8 +69,8 @@ def test_shipped_month_runs_checks_of_its_kind_and_period_only(tmp_path):
     """A package extending the federal one: on the shipped H month of 2025-03 only the H check in force fires."""
     from pathlib import Path
 
-    from engine.compiler import compile_package
-    from engine.pipeline import process
+    from engine.oms.pipeline import process
+    from engine.runtime.compiler import compile_package
 
     root = Path(__file__).resolve().parents[2]
     month = root / "examples" / "registries" / "2025-03"

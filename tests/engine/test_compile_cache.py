@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from dsl.diagnostics import DiagnosticError
-from engine.compile_cache import cache_key, compile_cached
-from engine.compiler import compile_package
-from engine.dataset import bind
-from engine.evaluator import Evaluator
+from engine.backends.numpy.evaluator import Evaluator
+from engine.runtime.compile_cache import cache_key, compile_cached
+from engine.runtime.compiler import compile_package
+from engine.runtime.dataset import bind
 from tests.engine.conftest import RULES, make_package, synthetic_raw
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,7 +44,7 @@ def test_a_cached_methodology_computes_the_same(tmp_path, cache):
     assert again is not first and again.content_hash == compile_package(pkg).content_hash
     raw = synthetic_raw(40)
     assert values(again, raw) == values(compile_package(pkg), raw)
-    from engine.checks import run_checks
+    from engine.backends.numpy.checks import run_checks
 
     rows = lambda m: [(d.row_key, d.check, d.withheld) for d in run_checks(Evaluator(m, bind(m.entities, raw))).defects]  # noqa: E731
     assert rows(again) == rows(first)
@@ -112,7 +112,7 @@ def test_cache_off(tmp_path, cache, monkeypatch):
 
 def test_concurrent_processes_share_the_directory(tmp_path, cache):
     pkg = make_package(tmp_path, RULES)
-    code = ("import sys\nfrom engine.compile_cache import compile_cached\n"
+    code = ("import sys\nfrom engine.runtime.compile_cache import compile_cached\n"
             "m = compile_cached(sys.argv[1])\nprint(m.content_hash)\n")
     env = {"METODIKA_CACHE_DIR": str(cache), "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
     procs = [subprocess.Popen([sys.executable, "-c", code, str(pkg)], stdout=subprocess.PIPE, text=True,

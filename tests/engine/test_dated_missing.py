@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.compiler import compile_package
-from engine.dataset import bind
-from engine.evaluator import Evaluator
-from engine.explain import Explainer
+from engine.backends.numpy.evaluator import Evaluator
+from engine.backends.numpy.explain import Explainer
+from engine.runtime.compiler import compile_package
+from engine.runtime.dataset import bind
 from tests.engine.conftest import make_package, synthetic_raw
 
 RULES = """
@@ -126,7 +126,7 @@ def test_undetermined_key_finds_no_row(evaluated):
 
 
 def test_check_does_not_fire_on_the_undetermined_row(evaluated):
-    from engine.checks import run_checks
+    from engine.backends.numpy.checks import run_checks
 
     rows = {d.row_key for d in run_checks(evaluated).defects}
     assert rows == {f"c{i}" for i in range(12) if i != BAD}
@@ -146,7 +146,7 @@ FEDERAL = Path(__file__).parents[2] / "methodologies" / "federal" / "2025"
 
 
 def _month():
-    from engine.io import read_registry
+    from engine.oms.io import read_registry
 
     reg = read_registry(sorted(p for p in MONTH.iterdir() if p.suffix == ".XML"))
     assert reg.ok
@@ -191,7 +191,7 @@ def _per_row(res) -> dict:
 
 
 def test_month_with_one_case_dated_before_the_rates():
-    from engine.pipeline import process_tables
+    from engine.oms.pipeline import process_tables
 
     m = compile_package(FEDERAL)
     shifted = _month()
@@ -226,7 +226,7 @@ def test_month_with_one_case_dated_before_the_rates():
     assert {d for d in da if not d[0].startswith(key)} == db
     assert {d[1] for d in da if d[0] == key} >= {"tariff_missing"}
     assert "tariff_mismatch" not in {d[1] for d in da if d[0] == key}
-    from engine.runner import undetermined
+    from engine.backends.numpy.runner import undetermined
 
     why = undetermined(a.run)
     assert why["sl.base_rate"]["rows"] == 1 and why["sl.base_rate"]["first_row"] == sl_key

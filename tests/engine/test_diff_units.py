@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from engine.compiler import compile_package
-from engine.diff import diff, render
+from engine.runtime.compiler import compile_package
+from engine.runtime.diff import diff, render
 from tests.engine.conftest import make_package
 
 

@@ -10,12 +10,12 @@ import pytest
 
 from api.cli.main import main
 from dsl.diagnostics import DiagnosticError
-from engine.checks import run_checks
-from engine.compiler import compile_package
-from engine.dataset import DataError, bind
-from engine.diff import diff, render
-from engine.evaluator import Evaluator
-from engine.explain import Explainer, render_text
+from engine.backends.numpy.checks import run_checks
+from engine.backends.numpy.evaluator import Evaluator
+from engine.backends.numpy.explain import Explainer, render_text
+from engine.runtime.compiler import compile_package
+from engine.runtime.dataset import DataError, bind
+from engine.runtime.diff import diff, render
 from tests.engine.conftest import make_package, synthetic_raw
 
 
@@ -164,7 +164,7 @@ def test_compile_errors_are_collected_not_first_only(tmp_path):
 
 
 def test_explain_group_aggregate_and_window_on_one_row(tmp_path):
-    from engine.values import display
+    from engine.runtime.values import display
 
     rules = ("for case:\n    n: int = count(case by lpu)\n    r: int = rank(case by lpu order by date_z_1)\n"
              "    s: money = sum(sumv by lpu where usl_ok == 1)\n")
@@ -251,7 +251,7 @@ def test_optional_code_column_absent_from_the_input(tmp_path):
 
 @pytest.mark.parametrize("fuse", [False, True])
 def test_division_by_zero_only_matters_where_the_branch_is_taken(tmp_path, fuse):
-    from engine.evaluator import EvalError
+    from engine.backends.numpy.evaluator import EvalError
 
     rules = ("for case:\n    r: number = if kd > 3 then to_number(sumv) / (kd - 3) else 0\n"
              "    d: number = decide first:\n        kd <= 3 -> 0.0\n        else -> 1.0 / (kd - 3)\n"

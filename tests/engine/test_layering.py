@@ -2,7 +2,9 @@
 
 Reads every module of engine/ and dsl/ (the import statements anywhere in the file, also those
 inside functions) and fails on any import of forms or api — the engine returns results, the
-layers above render and serve them.
+layers above render and serve them. Inside engine/ the same holds one level down: the language
+runtime (engine/runtime) knows no backend and no ОМС pipeline, and the backends
+(engine/backends) know nothing of the ОМС pipeline (engine/oms) — docs/architecture.md.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-FORBIDDEN = {"engine": ("forms", "api"), "dsl": ("engine", "forms", "api")}
+FORBIDDEN = {"engine": ("forms", "api"), "dsl": ("engine", "forms", "api"),
+             "engine/runtime": ("forms", "api", "engine.backends", "engine.oms", "engine.testing"),
+             "engine/backends": ("forms", "api", "engine.oms")}
 
 
 def imported_modules(source: str, filename: str = "<src>") -> list[tuple[int, str]]:
@@ -34,8 +38,7 @@ def violations(layer: str) -> list[str]:
     bad = []
     for path in sorted((ROOT / layer).rglob("*.py")):
         for line, mod in imported_modules(path.read_text(encoding="utf-8"), str(path)):
-            top = mod.split(".")[0]
-            if top in FORBIDDEN[layer]:
+            if any(mod == f or mod.startswith(f + ".") for f in FORBIDDEN[layer]):
                 bad.append(f"{path.relative_to(ROOT)}:{line}: imports {mod}")
     return bad
 

@@ -25,11 +25,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.checks import run_checks
-from engine.compiler import compile_package
-from engine.dataset import bind
-from engine.evaluator import Evaluator
-from engine.pipeline import process
+from engine.backends.numpy.checks import run_checks
+from engine.backends.numpy.evaluator import Evaluator
+from engine.oms.pipeline import process
+from engine.runtime.compiler import compile_package
+from engine.runtime.dataset import bind
 from engine.testing import build_input
 from examples.generator.q015_defects import BY_ID as Q015_BY_ID
 from examples.generator.q015_defects import KIND as Q015_KIND
@@ -71,7 +71,7 @@ tests: []
 def mek_view(tmp: Path) -> Path:
     view = tmp / "federal-mek"
     view.mkdir()
-    # copies, not symlinks: a package reads only files inside itself (engine/pkgfiles.py)
+    # copies, not symlinks: a package reads only files inside itself (engine/runtime/pkgfiles.py)
     shutil.copy(PKG / "schema.yaml", view / "schema.yaml")
     shutil.copytree(PKG / "mek", view / "mek")
     (view / "methodology.yaml").write_text(MEK_VIEW, encoding="utf-8")

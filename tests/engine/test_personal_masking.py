@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.compiler import compile_package
-from engine.personal import MASK
-from engine.pipeline import process
+from engine.oms.pipeline import process
+from engine.runtime.compiler import compile_package
+from engine.runtime.personal import MASK
 
 ROOT = Path(__file__).resolve().parents[2]
 MONTH = ROOT / "examples" / "registries" / "2025-03"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dsl.primitives import REGISTRY
-from engine.adhoc import evaluate_example
+from engine.backends.numpy.adhoc import evaluate_example
 
 EXAMPLES = [(p.name, p.kind, expr, want) for p in REGISTRY.values() for expr, want in p.examples]
 

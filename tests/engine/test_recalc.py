@@ -7,10 +7,10 @@ import json
 import numpy as np
 
 from api.cli.main import main
-from engine.compiler import compile_package
-from engine.dataset import bind
-from engine.recalc import recalc
-from engine.storage import load_dataset, save_dataset
+from engine.oms.recalc import recalc
+from engine.oms.storage import load_dataset, save_dataset
+from engine.runtime.compiler import compile_package
+from engine.runtime.dataset import bind
 from tests.engine.conftest import make_package, synthetic_raw
 
 
@@ -70,7 +70,7 @@ def test_cli_recalc_from_stored_dataset(tmp_path, capsys):
 
 
 def test_diff_lists_a_changed_formula():
-    from engine.diff import diff, render
+    from engine.runtime.diff import diff, render
 
     a, b = compile_package("methodologies/federal/2025"), compile_package("methodologies/kaluga/2025")
     text = render(a, b, diff(a, b))

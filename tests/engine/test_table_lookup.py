@@ -1,4 +1,4 @@
-"""Table lookups (engine/tables.py: find) against a row-by-row reference: dated and undated,
+"""Table lookups (engine/runtime/tables.py: find) against a row-by-row reference: dated and undated,
 one and several keys, codes absent from the table or from the row, dense and sparse key spaces."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from dsl.columns import Col
 from dsl.diagnostics import Span
 from dsl.types import CODE, INT, MONEY, NUMBER
 from engine import tables
-from engine.params import FAR_FUTURE
-from engine.tables import TableDef
+from engine.runtime.params import FAR_FUTURE
+from engine.runtime.tables import TableDef
 
 OPEN = -(2**30)
 

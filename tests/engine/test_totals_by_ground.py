@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from engine.compiler import compile_package
-from engine.dataset import bind
-from engine.io import read_registry
-from engine.pipeline import process, read_extra, write_outputs
-from engine.settlement import by_ground
+from engine.oms.io import read_registry
+from engine.oms.pipeline import process, read_extra, write_outputs
+from engine.oms.settlement import by_ground
+from engine.runtime.compiler import compile_package
+from engine.runtime.dataset import bind
 from forms.build import build_form
 from forms.dataset import run_data_from_dir, run_data_from_result
 from forms.definition import load_form, resolve_form_path

@@ -6,8 +6,8 @@ import datetime as dt
 from functools import cache
 from pathlib import Path
 
-from engine.compiler import compile_package
-from engine.pipeline import process
+from engine.oms.pipeline import process
+from engine.runtime.compiler import compile_package
 from forms.build import build_form
 from forms.dataset import run_data_from_result
 from forms.definition import load_form, resolve_form_path

@@ -13,10 +13,10 @@ from form_world import SHIPPED, build, pipeline_result, run_data, write_run
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from engine.dataset import bind
-from engine.io import read_registry
-from engine.pipeline import read_extra
-from engine.settlement import summarize
+from engine.oms.io import read_registry
+from engine.oms.pipeline import read_extra
+from engine.oms.settlement import summarize
+from engine.runtime.dataset import bind
 from forms.dataset import run_data_from_dir
 from forms.render import render
 from forms.xml_mapping import xml_mapping

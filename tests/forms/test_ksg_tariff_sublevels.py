@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.compile_cache import compile_cached as compile_package
+from engine.runtime.compile_cache import compile_cached as compile_package
 from forms.build import build_form
 from forms.definition import load_form, resolve_form_path
 

@@ -12,8 +12,8 @@ import openpyxl
 import pytest
 from lxml import etree
 
-from engine.compiler import compile_package
-from engine.pipeline import process
+from engine.oms.pipeline import process
+from engine.runtime.compiler import compile_package
 from forms.mek_outputs import (
     MekAct,
     case_results,

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dsl.diagnostics import DiagnosticError
-from engine.compiler import compile_package
+from engine.runtime.compiler import compile_package
 from tests.dsl.harness import FIXTURE
 from tests.fuzz.mutate import deadline, fuzz_settings, mutated
 from tests.fuzz.scratch import Scratch

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.io import read_registry
+from engine.oms.io import read_registry
 from tests.fuzz.mutate import deadline, fuzz_settings, mutated
 from tests.fuzz.scratch import ROOT
 

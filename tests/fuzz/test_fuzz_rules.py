@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 
 from dsl.diagnostics import DiagnosticError
-from engine.compiler import compile_package
+from engine.runtime.compiler import compile_package
 from engine.testing import run_tests
 from tests.fuzz.mutate import deadline, fuzz_settings, mutated
 from tests.fuzz.scratch import ROOT, Scratch

@@ -254,7 +254,7 @@ def test_deterministic(tmp_path):
 
 @pytest.mark.parametrize("month_dir", ["2025-03", "2025-09"])
 def test_shipped_months_pass_flk_in_the_version_in_force(month_dir):
-    from engine.io import read_registry
+    from engine.oms.io import read_registry
 
     d = SHIPPED / month_dir
     year, month = (int(x) for x in month_dir.split("-"))
@@ -268,7 +268,7 @@ def test_shipped_months_pass_flk_in_the_version_in_force(month_dir):
 
 
 def test_first_half_of_2025_is_written_in_5_0_and_passes_flk(tmp_path):
-    from engine.io import read_registry
+    from engine.oms.io import read_registry
 
     generate(Config(2025, 4, 2, 300, 8, tmp_path, defects=0.1, kinds="HCTD"))
     files = sorted(tmp_path.glob("*.XML"))

@@ -11,7 +11,7 @@ from pathlib import Path
 from lxml import etree
 
 XSD_DIR = Path("/work/shared/reference/ffoms-xsd")
-LOCAL = Path(__file__).resolve().parents[2] / "engine" / "io" / "schemas"
+LOCAL = Path(__file__).resolve().parents[2] / "engine" / "oms" / "io" / "schemas"
 #: file kind -> (XSD file, VERSION it declares)
 XSD = {"H": ("MP_3.2.xsd", "3.2"), "C": ("ZNO_3.1.xsd", "3.1"), "T": ("VMP_3.1.xsd", "3.1"),
        "D": ("DISP_3.1_2021-08.xsd", "3.1"), "L": ("PERS_3.2.xsd", "3.2")}  # fmt: skip

@@ -2,7 +2,7 @@
 that the rule matches it (DS1/DS2/DS3, service, criteria, age, sex, duration), with a random
 extra service that usually changes nothing. Vectorized, so a million cases take seconds.
 
-`month(n, seed)` returns raw tables for engine.dataset.bind (all entities of the schema,
+`month(n, seed)` returns raw tables for engine.runtime.dataset.bind (all entities of the schema,
 required fields filled) and the per-SL rule row each case was built from.
 """
 

@@ -1,5 +1,5 @@
 """A slow, plain-Python restatement of the 2026 grouping (ksg_grouping_rules_2026.md §3–4),
-row by row over the reference CSV, independent of the rule files and of engine/match.py.
+row by row over the reference CSV, independent of the rule files and of engine/runtime/match.py.
 
 Used to decide the true КСГ of generated cases and to cross-check the vectorized grouping.
 Covers matching (§3, medflk reading), priorities (§4.2), obstetric and RSV special formation

@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.checks import run_checks
-from engine.compiler import compile_package
-from engine.dataset import bind
-from engine.evaluator import Evaluator
-from engine.explain import Explainer, render_text
+from engine.backends.numpy.checks import run_checks
+from engine.backends.numpy.evaluator import Evaluator
+from engine.backends.numpy.explain import Explainer, render_text
+from engine.runtime.compiler import compile_package
+from engine.runtime.dataset import bind
 from tests.grouper import oracle
 from tests.grouper.cost_calc import KSG, cost
 from tests.grouper.generate import month
@@ -86,7 +86,7 @@ def test_wrong_ksg_found_and_right_ones_not_flagged(m):
 
 
 def test_explain_shows_rows_and_costs(m):
-    from engine.dataset import read_csv_dir
+    from engine.runtime.dataset import read_csv_dir
 
     data = bind(m.entities, read_csv_dir(ROOT / "tests/grouper/data/example_3a"))
     ev = Evaluator(m, data)
@@ -100,7 +100,7 @@ def test_explain_shows_rows_and_costs(m):
 
 def test_defect_code_and_withheld_amount(m):
     """Example 3a billed as st27.007 (57 334,41): grouped st25.004 costs 34 063,39; the excess is withheld."""
-    from engine.dataset import read_csv_dir
+    from engine.runtime.dataset import read_csv_dir
 
     ev = Evaluator(m, bind(m.entities, read_csv_dir(ROOT / "tests/grouper/data/example_3a")))
     defects = run_checks(ev, ["ksg_grouping_mismatch"]).defects

@@ -1,4 +1,4 @@
-"""``bind`` of Arrow columns (engine/dataset_arrow.py) gives what the numpy path gives for the same
+"""``bind`` of Arrow columns (engine/runtime/dataset_arrow.py) gives what the numpy path gives for the same
 strings — typed data, missing masks, dictionaries — and, on values that are not in plain form,
 the same problems: the fast path hands such a column to the numpy path instead of guessing."""
 
@@ -9,9 +9,9 @@ import pyarrow as pa
 import pytest
 
 from dsl.types import Type
-from engine.dataset import DataError, bind
-from engine.io.arrowdata import ArrowColumns
-from engine.schema import EntityDef, FieldDef
+from engine.oms.io.arrowdata import ArrowColumns
+from engine.runtime.dataset import DataError, bind
+from engine.runtime.schema import EntityDef, FieldDef
 
 KINDS = {"c": "code", "t": "text", "d": "date", "i": "int", "n": "number", "m": "money", "b": "bool"}
 

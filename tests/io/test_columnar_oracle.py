@@ -18,11 +18,11 @@ import numpy as np
 import pytest
 from xmlbuild import reference_sample_month
 
-from engine.compiler import compile_package
-from engine.dataset import Dataset, bind
-from engine.io import fastscan, read_registry
-from engine.io.guard import Limits
-from engine.pipeline import format_versions, read_extra
+from engine.oms.io import fastscan, read_registry
+from engine.oms.io.guard import Limits
+from engine.oms.pipeline import format_versions, read_extra
+from engine.runtime.compiler import compile_package
+from engine.runtime.dataset import Dataset, bind
 
 ROOT = Path(__file__).resolve().parents[2]
 FEDERAL = ROOT / "methodologies" / "federal" / "2025"
@@ -132,8 +132,8 @@ def test_unknown_reader_is_refused(monkeypatch, month):
 
 
 def test_clean_files_are_read_by_the_xslt_reader(monkeypatch, month):
-    from engine.io.scan import ReadConfig
-    from engine.io.sources import Source
+    from engine.oms.io.scan import ReadConfig
+    from engine.oms.io.sources import Source
 
     for path in _xml(month):
         got = fastscan.scan_columnar(Source(path), Limits(), ReadConfig())

@@ -8,8 +8,8 @@ import pytest
 from lxml import etree
 
 from api.cli.main import main
-from engine.io import read_registry
-from engine.io.flk_p import PR_FIELDS, element_and_base, protocols
+from engine.oms.io import read_registry
+from engine.oms.io.flk_p import PR_FIELDS, element_and_base, protocols
 
 MONTH = Path(__file__).resolve().parents[2] / "examples" / "registries" / "2025-03"
 H, L = "HM000002T76_25031.XML", "LM000002T76_25031.XML"
@@ -95,9 +95,9 @@ def test_personal_value_is_cut_from_comment_and_stored_dicts_are_accepted() -> N
 
 def test_catalogue_defects_become_protocol_lines(tmp_path: Path) -> None:
     """Defects of q015_… checks (coord convention) are FLK_P lines with the catalogue ID as OSHIB."""
-    from engine.catalogue_protocol import catalogue_entries, catalogue_id
-    from engine.compiler import compile_package
-    from engine.pipeline import process
+    from engine.oms.catalogue_protocol import catalogue_entries, catalogue_id
+    from engine.oms.pipeline import process
+    from engine.runtime.compiler import compile_package
 
     m = compile_package(MONTH.parents[2] / "methodologies" / "federal" / "2025")
     res = process(m, [MONTH])

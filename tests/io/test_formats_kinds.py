@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.io import read_registry
-from engine.io.formats import load_formats
+from engine.oms.io import read_registry
+from engine.oms.io.formats import load_formats
 
 sys.path.insert(0, str(Path(__file__).parent))
 from xmlbuild import build  # noqa: E402
@@ -148,8 +148,8 @@ def test_every_kind_reads_into_its_entities(month):
 
 
 def test_every_kind_runs_through_pricing_and_mek(month):
-    from engine.compiler import compile_package
-    from engine.pipeline import process
+    from engine.oms.pipeline import process
+    from engine.runtime.compiler import compile_package
 
     tmp, files = month
     m = compile_package(FEDERAL)

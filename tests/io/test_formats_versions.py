@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.io import read_registry
-from engine.io.formats import FORMATS_DIR, load_formats
-from engine.io.versions import VersionRow, VersionTable
+from engine.oms.io import read_registry
+from engine.oms.io.formats import FORMATS_DIR, load_formats
+from engine.oms.io.versions import VersionRow, VersionTable
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_formats_kinds import FEDERAL, ROOT, c_file, d_file, h_file  # noqa: E402
@@ -29,8 +29,8 @@ def _replace(p: Path, old: bytes, new: bytes) -> Path:
 
 
 def _federal_versions():
-    from engine.compiler import compile_package
-    from engine.pipeline import format_versions
+    from engine.oms.pipeline import format_versions
+    from engine.runtime.compiler import compile_package
 
     return format_versions(compile_package(FEDERAL))
 
@@ -130,7 +130,7 @@ def test_cli_run_refuses_with_exit_1_and_stores_nothing(tmp_path):
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "FLK-VERSION" in proc.stdout + proc.stderr
     assert not (out / "case_settlement.csv").exists()
-    # --out holds the failure only (engine/outdir.py): run.json says the run did not complete
+    # --out holds the failure only (engine/oms/outdir.py): run.json says the run did not complete
     status = json.loads((out / "run.json").read_text(encoding="utf-8"))["status"]
     assert status != "done", status
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from engine.io.formats import load_formats
-from engine.io.xsdgen import xsd_text
+from engine.oms.io.formats import load_formats
+from engine.oms.io.xsdgen import xsd_text
 
 sys.path.insert(0, str(Path(__file__).parent))
 from xmlbuild import build  # noqa: E402

@@ -13,11 +13,11 @@ import pytest
 from lxml import etree
 
 from api.cli.main import main as cli
-from engine.io import read_registry
+from engine.oms.io import read_registry
 from examples.generator import Config, generate
 
 ROOT = Path(__file__).parents[2]
-SCHEMAS = ROOT / "engine" / "io" / "schemas"
+SCHEMAS = ROOT / "engine" / "oms" / "io" / "schemas"
 #: ZGLV/VERSION of the generated months (None: the one in force for the period)
 V3 = None  # the version in force (5.0 for 2025-03)
 
@@ -223,8 +223,8 @@ FEDERAL = ROOT / "methodologies" / "federal" / "2025"
 @pytest.fixture(scope="module")
 def priced(month):
     """The 900-case month (30 % defects) through the whole federal package: pricing + МЭК."""
-    from engine.compiler import compile_package
-    from engine.pipeline import process
+    from engine.oms.pipeline import process
+    from engine.runtime.compiler import compile_package
 
     out, _ = month
     res = process(compile_package(FEDERAL), [out], {"insured": out / "ERZ_2025-03.csv"})

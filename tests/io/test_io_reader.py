@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.io import CODES, read_registry, write_protocol
-from engine.io.formats import load_formats
-from engine.io.mapping import plans
+from engine.oms.io import CODES, read_registry, write_protocol
+from engine.oms.io.formats import load_formats
+from engine.oms.io.mapping import plans
 
 DATA = Path(__file__).parent / "data"
 H_VALID = DATA / "H_VALID.XML"
@@ -172,7 +172,7 @@ def test_wrong_declared_encoding(tmp_path):
 
 
 def test_size_limit(tmp_path):
-    from engine.io import Limits
+    from engine.oms.io import Limits
 
     r = read_registry([H_VALID], limits=Limits(max_bytes=1000))
     assert [e.code for e in r.protocol] == ["FLK-FILE-SIZE"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from lxml import etree
 
-from engine.io.formats import load_formats
-from engine.io.mapping import add_row, plans
+from engine.oms.io.formats import load_formats
+from engine.oms.io.mapping import add_row, plans
 
 SL = b"""<SL><SL_ID>1</SL_ID><PROFIL>97</PROFIL><DET>0</DET><NHISTORY>1</NHISTORY>
 <DATE_1>2025-03-01</DATE_1><DATE_2>2025-03-10</DATE_2><DS1>I10</DS1>

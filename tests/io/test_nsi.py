@@ -1,4 +1,4 @@
-"""NSI books from CSV and from the FFOMS XML packet into methodology tables (engine/io/nsi.py)."""
+"""NSI books from CSV and from the FFOMS XML packet into methodology tables (engine/oms/io/nsi.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.io.nsi import NsiError, normalize_date, read_nsi, select, table_yaml, write_table_csv
+from engine.oms.io.nsi import NsiError, normalize_date, read_nsi, select, table_yaml, write_table_csv
 
 REF = Path(__file__).parent / "data" / "nsi"
 ROOT = Path(__file__).resolve().parents[2]
@@ -131,7 +131,7 @@ def test_select_rename_filter_and_yaml(tmp_path):
 
 def test_imported_table_loads_in_a_package(tmp_path):
     """A table written by the importer is accepted by the package loader as a dated table."""
-    from engine.compiler import compile_package
+    from engine.runtime.compiler import compile_package
 
     book = select(read_nsi(REF / "V009_rslt.csv"), ["IDRMP", "DL_USLOV"], {"IDRMP": "rslt", "DL_USLOV": "usl_ok"})
     write_table_csv(book, tmp_path / "v009.csv")

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from xmlbuild import reference_sample_month
 
-from engine.compiler import compile_package
-from engine.pipeline import process
+from engine.oms.pipeline import process
+from engine.runtime.compiler import compile_package
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT.parent / "shared" / "reference" / "samples"

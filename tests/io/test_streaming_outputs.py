@@ -16,10 +16,10 @@ import pytest
 
 from dsl.columns import Col
 from dsl.types import Type
-from engine.compiler import compile_package
-from engine.pipeline import process
-from engine.runner import write_run
-from engine.values import display, display_column
+from engine.backends.numpy.runner import write_run
+from engine.oms.pipeline import process
+from engine.runtime.compiler import compile_package
+from engine.runtime.values import display, display_column
 
 ROOT = Path(__file__).resolve().parents[2]
 MONTH = ROOT / "examples" / "registries" / "2025-03"

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.io import read_registry
-from engine.io.guard import Limits
+from engine.oms.io import read_registry
+from engine.oms.io.guard import Limits
 
 ROOT = Path(__file__).resolve().parents[2]
 SEQUENTIAL = Limits(workers=1)
@@ -62,7 +62,7 @@ def test_same_protocol(month, tmp_path):
 def test_descriptions_same_with_either_yaml_loader(monkeypatch):
     import yaml
 
-    import engine.io.formats as formats
+    import engine.oms.io.formats as formats
 
     fast = formats._load.__wrapped__(formats.FORMATS_DIR, ())
     monkeypatch.setattr(formats, "_LOADER", yaml.SafeLoader)

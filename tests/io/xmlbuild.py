@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape
 
-from engine.io.formats import Description, Node, SimpleType
+from engine.oms.io.formats import Description, Node, SimpleType
 
 
 def default_value(t: SimpleType) -> str:
@@ -84,7 +84,7 @@ def reference_sample_month(src, out):
 
     from lxml import etree
 
-    from engine.io.formats import load_formats
+    from engine.oms.io.formats import load_formats
 
     doc = etree.parse(str(src))
     name, id_pac = doc.findtext("ZGLV/FILENAME"), doc.findtext("ZAP/PACIENT/ID_PAC")

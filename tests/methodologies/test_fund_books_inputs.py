@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.compiler import compile_package
-from engine.required_inputs import inputs_read, reference_entities
+from engine.runtime.compiler import compile_package
+from engine.runtime.required_inputs import inputs_read, reference_entities
 
 PKG = Path(__file__).resolve().parents[2] / "methodologies" / "federal" / "2025"
 

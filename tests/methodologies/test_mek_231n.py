@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from engine.checks import run_checks
-from engine.compiler import compile_package
-from engine.dataset import bind
-from engine.evaluator import Evaluator
+from engine.backends.numpy.checks import run_checks
+from engine.backends.numpy.evaluator import Evaluator
+from engine.runtime.compiler import compile_package
+from engine.runtime.dataset import bind
 from engine.testing import build_input, with_parameters
 
 PKG = Path(__file__).parents[2] / "methodologies" / "federal" / "2025"

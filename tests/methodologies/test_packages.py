@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.compiler import compile_package
+from engine.runtime.compiler import compile_package
 from engine.testing import run_tests
 
 ROOT = Path(__file__).parents[2] / "methodologies"

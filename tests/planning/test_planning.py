@@ -8,14 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.compiler import compile_package
-from engine.planning.allocate import allocate
-from engine.planning.corrections import Correction, apply_corrections
-from engine.planning.csvio import PlanningInputError
-from engine.planning.inputs import read_planning_dir
-from engine.planning.notifications import load_notifications
-from engine.planning.plan import Plan, check_limits, diff_plans, save_version
-from engine.planning.planfact import plan_fact, read_fact_csv
+from engine.oms.planning.allocate import allocate
+from engine.oms.planning.corrections import Correction, apply_corrections
+from engine.oms.planning.csvio import PlanningInputError
+from engine.oms.planning.inputs import read_planning_dir
+from engine.oms.planning.notifications import load_notifications
+from engine.oms.planning.plan import Plan, check_limits, diff_plans, save_version
+from engine.oms.planning.planfact import plan_fact, read_fact_csv
+from engine.runtime.compiler import compile_package
 from engine.testing import run_tests
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from api.cli.main import main
-from engine.compiler import compile_package
-from engine.required_inputs import inputs_read, reference_entities
+from engine.runtime.compiler import compile_package
+from engine.runtime.required_inputs import inputs_read, reference_entities
 
 ROOT = Path(__file__).resolve().parents[2]
 PKG = ROOT / "methodologies" / "federal" / "2025"

@@ -46,7 +46,7 @@ class WebEnv:
         return c
 
     def publish_federal(self) -> int:
-        from engine.compiler import compile_package
+        from engine.runtime.compiler import compile_package
 
         with self.sessions() as session:
             mv, _ = publish(session, compile_package(FEDERAL), actor="economist", user_id=None)

@@ -13,8 +13,8 @@ from pypdf import PdfReader
 from web_helpers import ERZ, FEDERAL, MONTH, upload, wait_state
 
 from api.web.common import money
-from engine.compiler import compile_package
-from engine.pipeline import process
+from engine.oms.pipeline import process
+from engine.runtime.compiler import compile_package
 
 
 def _defect_rows(html: str) -> list[list[str]]:

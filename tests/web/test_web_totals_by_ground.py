@@ -1,5 +1,5 @@
 """The web run page's table by ground and GET /runs/{id}/totals equal the settlement's totals by the
-applied ground (engine.settlement.by_ground) on the shipped month; Σ by ground = the withheld total."""
+applied ground (engine.oms.settlement.by_ground) on the shipped month; Σ by ground = the withheld total."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from platform_helpers import PASSWORD, login
 from web_helpers import ERZ, FEDERAL, MONTH, by_ground_table
 
 from api.web.common import money
-from engine.compiler import compile_package
-from engine.pipeline import process
-from engine.settlement import by_ground
+from engine.oms.pipeline import process
+from engine.oms.settlement import by_ground
+from engine.runtime.compiler import compile_package
 
 
 def test_page_and_api_totals_by_ground_equal_the_settlement(month) -> None:  # tests/web/conftest.py

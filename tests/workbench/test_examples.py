@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.compile_cache import compile_cached
+from engine.runtime.compile_cache import compile_cached
 from engine.testing import run_tests
 from forms.build import build_form
 from forms.definition import load_form

@@ -32,7 +32,7 @@ class Run(Base):
     error: Mapped[str | None] = mapped_column(Text, default=None)
     # the traceback of an internal failure (frames and exception types, no messages): admin only
     error_detail: Mapped[str | None] = mapped_column(Text, default=None)
-    # reference inputs a check could not compare against (engine.required_inputs), as stored notices
+    # reference inputs a check could not compare against (engine.runtime.required_inputs), as stored notices
     notices: Mapped[list[dict[str, Any]] | None] = mapped_column(JsonDoc, default=None)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -4,7 +4,7 @@
 - group or all at the top frame: a window ``OVER (PARTITION BY keys)`` over the entity's rows.
 
 A group with an undetermined member (a required value or `where` that is NULL) has no value,
-as in the numpy backend (engine/eval_agg.py:_reduce): ``CASE WHEN MAX(bad) = 1 THEN NULL …``.
+as in the numpy backend (engine/backends/numpy/eval_agg.py:_reduce): ``CASE WHEN MAX(bad) = 1 THEN NULL …``.
 """
 
 from __future__ import annotations

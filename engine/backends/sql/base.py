@@ -3,7 +3,7 @@
 Every IR node becomes a sqlglot expression over the row aliases of its frames: frame k is
 ``t{k}``; an aggregate opens frame k+1 in a correlated subquery, or — for a same-entity group
 at the top frame — a window ``OVER (PARTITION BY …)``. Missing values are NULL and follow the
-numpy backend's rules (engine/colops.py): arithmetic and comparisons spread them, and/or are
+numpy backend's rules (engine/backends/numpy/colops.py): arithmetic and comparisons spread them, and/or are
 three-valued, an undetermined `if` condition gives no value, a code compared with an optional
 code treats «absent» as a value of its own.
 """
@@ -18,7 +18,7 @@ from dsl import ir
 from dsl.diagnostics import Span
 from engine.backends.sql.aggregates import compile_aggregate
 from engine.backends.sql.dialect import SqlDialect, and_all, case, col, is_null, not_null, or_all, table
-from engine.model import Methodology
+from engine.runtime.model import Methodology
 
 
 class SqlUnsupported(Exception):
@@ -136,7 +136,7 @@ class Compiler:
             exp.EQ(this=col(a, "_rid"), expression=link), copy=False))
 
     def _ParamRef(self, node: ir.ParamRef, frames):
-        from engine.evaluator import EvalError
+        from engine.backends.numpy.evaluator import EvalError
 
         p = self.m.params[node.name]
         kind = p.type.kind
@@ -156,7 +156,7 @@ class Compiler:
         return case(*whens, default=exp.Null()) if whens else exp.Null()
 
     def _Lookup(self, node: ir.Lookup, frames):
-        from engine.evaluator import EvalError
+        from engine.backends.numpy.evaluator import EvalError
 
         t = self.m.tables[node.table]
         if t.name not in self.names.lookup_table:
@@ -269,7 +269,7 @@ def unsupported_text(p) -> str:
 def _derived_entities(m: Methodology) -> set[str]:
     hit = getattr(m, "_sql_derived", None)
     if hit is None:
-        from engine.match import match_tables
+        from engine.runtime.match import match_tables
 
         hit = {t.spec.entity for t in match_tables(m.tables)}
         object.__setattr__(m, "_sql_derived", hit)

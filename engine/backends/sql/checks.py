@@ -1,6 +1,6 @@
 """Checks → defects rows in SQL: one query per check over the entity's table, the fired rows with
-their code, share, base, fine, withheld (half-up, as engine/checks.py) and the values the condition
-read; the rows are turned into engine.checks.Defect exactly as the numpy backend does."""
+their code, share, base, fine, withheld (half-up, as engine/backends/numpy/checks.py) and the values the condition
+read; the rows are turned into engine.backends.numpy.checks.Defect exactly as the numpy backend does."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from sqlglot import exp
 
 from dsl.primitives.rounding import half_up_scaled_sql
 from dsl.types import BOOL, INT, MONEY, NUMBER, TEXT
+from engine.backends.numpy.checks import Defect, DefectTable, _text, involved_refs
 from engine.backends.sql.base import SqlUnsupported
 from engine.backends.sql.dialect import col, ident, table
-from engine.checks import Defect, DefectTable, _text, involved_refs
-from engine.personal import MASK, masked_value
-from engine.scope import row_scope
-from engine.values import display
+from engine.runtime.personal import MASK, masked_value
+from engine.runtime.scope import row_scope
+from engine.runtime.values import display
 
 
 def run_checks_sql(ev, names: list[str] | None = None) -> DefectTable:

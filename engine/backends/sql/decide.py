@@ -1,4 +1,4 @@
-"""Decision tables (dsl.ir.DecideNode) as CASE, with the hit policies of engine/eval_agg.py."""
+"""Decision tables (dsl.ir.DecideNode) as CASE, with the hit policies of engine/backends/numpy/eval_agg.py."""
 
 from __future__ import annotations
 

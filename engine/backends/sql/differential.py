@@ -12,13 +12,13 @@ import numpy as np
 
 from dsl.columns import EPOCH, Col
 from dsl.diagnostics import DiagnosticError
-from engine.checks import run_checks
-from engine.dataset import DataError, bind
-from engine.evaluator import EvalError, Evaluator
-from engine.model import Methodology
+from engine.backends.numpy.checks import run_checks
+from engine.backends.numpy.evaluator import EvalError, Evaluator
+from engine.runtime.dataset import DataError, bind
+from engine.runtime.model import Methodology
+from engine.runtime.values import ValueError_
+from engine.runtime.yamlpos import load_located, plain
 from engine.testing import _text, build_input, file_parts, with_parameters
-from engine.values import ValueError_
-from engine.yamlpos import load_located, plain
 
 REL_TOL = 1e-12     # float sums may be added in another order by the database
 

@@ -7,14 +7,14 @@ from sqlglot import exp
 from dsl.diagnostics import Diagnostic, DiagnosticError, Diagnostics, Span
 from dsl.parser import parse_expression
 from dsl.typecheck import check_expression
-from engine.adhoc import _example_world, _show
+from engine.backends.numpy.adhoc import _example_world, _show
 from engine.backends.sql.base import SqlUnsupported
 from engine.backends.sql.dialect import col, table
 from engine.backends.sql.run import SqlEvaluator, to_col
 
 
 def sql_example(session, text: str, per_row: bool) -> str:
-    """Value of an example as text (as engine.adhoc.evaluate_example), computed in the database;
+    """Value of an example as text (as engine.backends.numpy.adhoc.evaluate_example), computed in the database;
     a primitive without a SQL form raises DiagnosticError (E0901) at its position."""
     m, data = _example_world()
     diags = Diagnostics()

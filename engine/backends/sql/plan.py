@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from dsl import ir
 from dsl.diagnostics import Diagnostic, Span
-from engine.model import Methodology
+from engine.runtime.model import Methodology
 
 
 def def_deps(m: Methodology, node: ir.IR | None) -> set[tuple[str, str]]:

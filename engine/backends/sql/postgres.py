@@ -14,8 +14,8 @@ import os
 import numpy as np
 
 from engine.backends.sql.dialect import SqlDialect
-from engine.dataset import EntityData
-from engine.schema import EntityDef
+from engine.runtime.dataset import EntityData
+from engine.runtime.schema import EntityDef
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 INDEX_FROM = 200     # row lookups by _rid / relation get an index (and statistics) from this size on
@@ -125,7 +125,7 @@ class PgSession:
 
     def ensure_lookup_tables(self, m) -> dict[str, str]:
         """The methodology's reference tables (keys, columns, validity [DATEBEG, DATEEND + 1 day))."""
-        from engine.match import match_tables
+        from engine.runtime.match import match_tables
 
         hit = self._lookup.get(m.content_hash)
         if hit is not None:

@@ -1,6 +1,6 @@
 """The SQL backend's evaluator: data into tables, definitions level by level, values back as columns.
 
-The interface mirrors engine.evaluator.Evaluator where callers need it: ``column(entity, name)``
+The interface mirrors engine.backends.numpy.evaluator.Evaluator where callers need it: ``column(entity, name)``
 returns a dsl.columns.Col, ``defects(names)`` the defects table — so tests compare both backends
 value for value.
 """
@@ -13,12 +13,12 @@ import numpy as np
 
 from dsl.columns import Col
 from dsl.diagnostics import DiagnosticError
+from engine.backends.numpy.evaluator import EvalError
 from engine.backends.sql.base import Compiler, Names, SqlUnsupported
 from engine.backends.sql.dialect import col
 from engine.backends.sql.plan import check_nodes, def_deps, plan, unsupported
-from engine.dataset import Dataset
-from engine.evaluator import EvalError
-from engine.model import Methodology
+from engine.runtime.dataset import Dataset
+from engine.runtime.model import Methodology
 
 _PLACEHOLDER = re.compile(r"@@([EK])\.(\w+)@@")
 

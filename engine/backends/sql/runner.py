@@ -1,17 +1,17 @@
-"""A whole run on the SQL backend: the outputs and the defects table, as engine.runner.run gives
+"""A whole run on the SQL backend: the outputs and the defects table, as engine.backends.numpy.runner.run gives
 them, computed inside one database transaction (rolled back on any error: nothing half-written)."""
 
 from __future__ import annotations
 
 import time
 
+from engine.backends.numpy.checks import DefectTable
 from engine.backends.sql.run import SqlEvaluator
-from engine.checks import DefectTable
 
 
 def run_sql(m, data, wanted: dict[str, list[str]], checks: bool, context_day: int | None, url: str | None):
+    from engine.backends.numpy.runner import RunResult
     from engine.backends.sql.postgres import PgSession
-    from engine.runner import RunResult
 
     session = PgSession(url)
     try:

@@ -1,0 +1,1 @@
+"""The numpy backend: vectorized evaluation of the typed IR, checks, explain."""

@@ -1,0 +1,1 @@
+"""Language runtime: compiled packages, parameters, tables, schema, datasets, tests, diff."""
