@@ -146,3 +146,41 @@ def test_draft_files_outside_the_package_are_not_found(env: WebEnv, path: str) -
     _vid, draft = _draft(env, c)
     assert c.get(f"/web/drafts/{draft}/files/{path}").status_code == 404
     assert c.get("/web/drafts/0123456789abcdef").status_code == 404
+
+
+def test_concurrent_publish_of_one_draft_publishes_once(env: WebEnv) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    c = env.client("economist")
+    _vid, draft = _draft(env, c)
+    clients = [env.client("economist"), env.client("head")]
+    csrfs = [page_csrf(k, f"/web/drafts/{draft}") for k in clients]
+    with ThreadPoolExecutor(2) as pool:
+        codes = sorted(pool.map(lambda i: clients[i].post(f"/web/drafts/{draft}/publish", data={"csrf": csrfs[i]},
+                                                          follow_redirects=False).status_code, range(2)))
+    assert codes == [303, 409]
+    with env.sessions() as s:
+        assert sorted(v.version for v in s.scalars(select(MethodologyVersion))) == ["1.0.0", "1.0.1"]
+
+
+def test_concurrent_drafts_and_saves_stay_whole(env: WebEnv) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from api.store.drafts import create_draft, load_draft, locked, read_file, write_file
+
+    vid = _publish_tariff(env)
+    with env.sessions() as s:
+        mv = s.get(MethodologyVersion, vid)
+        with ThreadPoolExecutor(4) as pool:
+            drafts = list(pool.map(lambda _i: create_draft(env.home, mv, "economist"), range(8)))
+    assert len({d.meta.id for d in drafts}) == 8
+    d = drafts[0]
+    texts = [f"# правка {i}\n" + "x" * 20000 for i in range(16)]
+
+    def save(text: str) -> None:
+        with locked(d) as cur:
+            write_file(cur, "tariff.rules", text)
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(save, texts))
+    assert read_file(load_draft(env.home, d.meta.id), "tariff.rules") in texts
