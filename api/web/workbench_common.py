@@ -15,7 +15,7 @@ from api.store.drafts import Draft, DraftError, load_draft
 from api.web.common import Ctx, WebError, signed_in
 
 # Editing a draft and publishing it are one right: the methodologist who may publish a version
-# may prepare it (the permission table, tests/platform/test_permission_matrix.py).
+# may prepare it (the permission table, tests/platform/test_platform_permission_matrix.py).
 EDIT = Action.METHODOLOGY_PUBLISH
 GRID_SPARE_ROWS = 3
 

@@ -184,3 +184,27 @@ def test_concurrent_drafts_and_saves_stay_whole(env: WebEnv) -> None:
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(save, texts))
     assert read_file(load_draft(env.home, d.meta.id), "tariff.rules") in texts
+
+
+def test_every_role_follows_the_permission_table_on_the_workbench(env: WebEnv) -> None:
+    """The whole role column of methodology.publish (PERMISSIONS) walked through the web pages."""
+    from platform_helpers import BRANCH_CODE, MO_CODE, scope_for
+    from web_helpers import web_login
+
+    from api.auth.permissions import Action, allowed
+    from api.auth.roles import Role
+    from api.auth.users import create_user, set_branch
+
+    vid = _publish_tariff(env)
+    with env.sessions() as s, s.begin():
+        set_branch(s, BRANCH_CODE, "Северный филиал", [MO_CODE], actor="test")
+        for role in Role:
+            create_user(s, login=f"r_{role.value}", password="пароль-для-тестов-1", role=role,
+                        scope=scope_for(role), actor="test")
+    for role in Role:
+        c = env.client()
+        assert web_login(c, f"r_{role.value}", "пароль-для-тестов-1").status_code == 303
+        may = allowed(role, Action.METHODOLOGY_PUBLISH)
+        assert (c.get("/web/drafts").status_code == 200) == may, role
+        r = c.post(f"/web/methodologies/{vid}/drafts", data={"csrf": page_csrf(c, "/web/")}, follow_redirects=False)
+        assert r.status_code == (303 if may else 403), (role, r.status_code)
