@@ -9,6 +9,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
@@ -121,7 +122,7 @@ def _save(draft_id: str, path: str, *, request: Request, session: SessionDep, se
         raise WebError(exc.status, str(exc)) from exc
     audit(ctx, "save", draft, file=path, changed=old != text.replace("\r\n", "\n"), compiles=m is not None,
           errors=len(diags))
-    return RedirectResponse(f"{PREFIX}/drafts/{draft_id}?saved={path}", status_code=303)
+    return RedirectResponse(f"{PREFIX}/drafts/{draft_id}?saved={quote(path)}", status_code=303)
 
 
 @router.post("/drafts/{draft_id}/files/{path:path}")

@@ -119,7 +119,7 @@ def test_methodologist_edits_tests_and_publishes_in_the_browser(env: WebEnv, ser
     page.click("#run-tests")
     page.wait_for_selector("#tests-summary")
     assert "Не прошли: 1" in page.inner_text("#tests-summary")
-    failing = page.inner_text("#tests tr.error")
+    failing = page.inner_text("#tests tr.failed")
     assert "уровень 1" in failing and "25110" in failing.replace("\u202f", "").replace(" ", "")
 
     page.goto(draft_url)

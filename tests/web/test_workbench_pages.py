@@ -208,3 +208,29 @@ def test_every_role_follows_the_permission_table_on_the_workbench(env: WebEnv) -
         assert (c.get("/web/drafts").status_code == 200) == may, role
         r = c.post(f"/web/methodologies/{vid}/drafts", data={"csrf": page_csrf(c, "/web/")}, follow_redirects=False)
         assert r.status_code == (303 if may else 403), (role, r.status_code)
+
+
+def test_yaml_error_position_and_parameters_xlsx_import(env: WebEnv, tmp_path) -> None:
+    from openpyxl import load_workbook
+
+    from api.workbench.xlsx_params import export_params
+
+    c = env.client("economist")
+    _vid, draft = _draft(env, c)
+    original = (TARIFF / "parameters.yaml").read_text(encoding="utf-8")
+    broken = _save(c, draft, "parameters.yaml", original.replace("type: money", "type: [money", 1))
+    assert "Ошибки компиляции" in broken.text and re.search(r"parameters\.yaml:\d+:\d+", broken.text), broken.text
+    _save(c, draft, "parameters.yaml", original)
+    xlsx = export_params(compile_package(TARIFF), tmp_path / "params.xlsx")
+    wb = load_workbook(xlsx)
+    ws = wb["параметры"]
+    row = next(r for r in range(2, ws.max_row + 1) if ws.cell(r, 1).value == "base_rate")
+    ws.cell(row, 3).value = 30200
+    wb.save(xlsx)
+    r = c.post(f"/web/drafts/{draft}/import", data={"csrf": page_csrf(c, f"/web/drafts/{draft}"),
+                                                     "target": "parameters"},
+               files={"workbook": ("params.xlsx", xlsx.read_bytes(), "application/octet-stream")})
+    assert r.status_code == 200 and "base_rate" in r.text and "30200" in r.text, r.text
+    assert "30200" in c.get(f"/web/drafts/{draft}/files/parameters.yaml").text
+    assert "Не прошли: 1" in _post(c, draft, "tests").text
+    assert "methodology.draft.import" in _actions(env)
