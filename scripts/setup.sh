@@ -6,11 +6,14 @@ cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v pdftoppm >/dev/null 2>&1 || need_apt+=(poppler-utils)   # PDF → PNG golden images of forms
+# Headless browser of the web workbench test (driven by Playwright with executable_path, never `playwright install`)
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
   else
-    echo "setup: install ${need_apt[*]} (apt-get) for the PDF image tests" >&2
+    echo "setup: install ${need_apt[*]} (apt-get) for the PDF image and browser tests" >&2
   fi
 fi
 

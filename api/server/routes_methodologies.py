@@ -9,7 +9,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, Response, UploadFile
 from fastapi.responses import PlainTextResponse
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from api.auth.permissions import Action
 from api.db.models import MethodologyFile, MethodologyVersion, User
@@ -20,8 +19,7 @@ from api.store.methodologies import (
     PublishError,
     compile_version,
     display_root,
-    find_by_hash,
-    publish,
+    publish_compiled,
     strip_paths,
 )
 from api.store.packages import PackageError, compile_extracted, diagnostics_as_errors, extract
@@ -154,16 +152,9 @@ def publish_version(archive: ArchiveField, response: Response, session: SessionD
             raise ProblemError(422, f"Пакет содержит ошибки ({len(diags)}); версия не опубликована",
                                errors=diagnostics_as_errors(diags), kind="methodology-diagnostics")
         try:
-            mv, created = publish(session, m, actor=user.login, user_id=user.id)
-            session.commit()
+            mv, created = publish_compiled(session, m, actor=user.login, user_id=user.id)
         except PublishError as exc:
             raise ProblemError(exc.status, str(exc), kind="publish") from exc
-        except IntegrityError as exc:  # the same content published concurrently
-            session.rollback()
-            existing = find_by_hash(session, m.content_hash)
-            if existing is None:
-                raise ProblemError(409, f"версия {m.ref} уже опубликована", kind="publish") from exc
-            mv, created = existing, False
     if not created:
         response.status_code = 200
     return PublishOut(**VersionOut.of(mv).model_dump(), created=created)

@@ -130,6 +130,28 @@ def publish(
     return mv, True
 
 
+def publish_compiled(
+    session: Session, m: Methodology, *, actor: str, user_id: int | None
+) -> tuple[MethodologyVersion, bool]:
+    """:func:`publish` and commit — the one publishing path of the API and the web workbench.
+
+    Two requests publishing the same content at once: the loser's unique-hash violation is
+    answered with the winner's version (created=False); any other clash is a 409 PublishError.
+    """
+    from sqlalchemy.exc import IntegrityError
+
+    try:
+        mv, created = publish(session, m, actor=actor, user_id=user_id)
+        session.commit()
+    except IntegrityError as exc:
+        session.rollback()
+        existing = find_by_hash(session, m.content_hash)
+        if existing is None:
+            raise PublishError(f"версия {m.ref} уже опубликована", status=409) from exc
+        return existing, False
+    return mv, created
+
+
 _lock = threading.Lock()
 _shared: dict[tuple[str, str], Methodology] = {}
 

@@ -8,8 +8,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.web import auth_pages, explain, forms_pages, methodologies, registries, runs
+from api.web import (
+    auth_pages,
+    explain,
+    forms_pages,
+    methodologies,
+    registries,
+    runs,
+    workbench_actions,
+    workbench_pages,
+)
 
 router = APIRouter(include_in_schema=False)
-for _module in (auth_pages, registries, runs, explain, forms_pages, methodologies):
+for _module in (auth_pages, registries, runs, explain, forms_pages, methodologies, workbench_pages,
+                workbench_actions):
     router.include_router(_module.router)
