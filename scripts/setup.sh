@@ -6,11 +6,12 @@ cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v pdftoppm >/dev/null 2>&1 || need_apt+=(poppler-utils)   # PDF → PNG golden images of forms
+command -v java >/dev/null 2>&1 || need_apt+=(openjdk-17-jre-headless)   # pyspark: the Spark SQL backend's tests
 if [ ${#need_apt[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
   else
-    echo "setup: install ${need_apt[*]} (apt-get) for the PDF image tests" >&2
+    echo "setup: install ${need_apt[*]} (apt-get) for the PDF image and Spark tests" >&2
   fi
 fi
 

@@ -1,5 +1,6 @@
 """A whole run on the SQL backend: the outputs and the defects table, as engine.runner.run gives
-them, computed inside one database transaction (rolled back on any error: nothing half-written)."""
+them, computed inside one database transaction (rolled back on any error: nothing half-written); on Spark
+the run's temporary views, dropped at the end."""
 
 from __future__ import annotations
 
@@ -9,11 +10,23 @@ from engine.backends.sql.run import SqlEvaluator
 from engine.checks import DefectTable
 
 
-def run_sql(m, data, wanted: dict[str, list[str]], checks: bool, context_day: int | None, url: str | None):
+def open_session(backend: str = "postgres", url: str | None = None):
+    """A session of the named SQL backend: PostgreSQL (url or METODIKA_SQL_URL) or Spark (the
+    process's local SparkSession; METODIKA_SPARK_MASTER)."""
+    if backend == "spark":
+        from engine.backends.sql.spark_session import SparkSqlSession
+
+        return SparkSqlSession()
     from engine.backends.sql.postgres import PgSession
+
+    return PgSession(url)
+
+
+def run_sql(m, data, wanted: dict[str, list[str]], checks: bool, context_day: int | None, url: str | None,
+            backend: str = "postgres"):
     from engine.runner import RunResult
 
-    session = PgSession(url)
+    session = open_session(backend, url)
     try:
         t0 = time.perf_counter()
         ev = SqlEvaluator(session, m, data, context_day)
