@@ -18,6 +18,7 @@ import itertools
 import os
 import threading
 
+from engine.backends.sql.dialect import BackendUnsupported
 from engine.backends.sql.postgres import _py, col_values
 from engine.backends.sql.spark import SparkDialect
 from engine.dataset import EntityData
@@ -54,7 +55,11 @@ def spark_session(master: str | None = None):
              .config("spark.driver.memory", os.environ.get("METODIKA_SPARK_MEMORY", "2g"))
              .config("spark.sql.adaptive.enabled", "false"))
         _shared = b.getOrCreate()
-        _shared.sparkContext.setLogLevel("ERROR")
+        from pyspark.logger import PySparkLogger
+
+        for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
+            PySparkLogger.getLogger(name).disabled = True
+        _shared.sparkContext.setLogLevel("OFF")      # refusals are reported as E0901, not logged
         return _shared
 
 
@@ -65,12 +70,19 @@ def _spark_type(kind: str):
             "number": T.DoubleType(), "code": T.StringType(), "text": T.StringType()}[kind]
 
 
+def _refused(e: BaseException) -> bool:
+    """Spark could not parse or plan the statement (a gap of Spark SQL, not a data error)."""
+    from pyspark.errors import AnalysisException, ParseException
+
+    return isinstance(e, AnalysisException | ParseException)
+
+
 def _message(e: BaseException) -> str:
     text = str(e)
     if "DIVIDE_BY_ZERO" in text or "Division by zero" in text:
         return "division by zero"
     lines = [ln for ln in text.splitlines() if ln.strip()]
-    return lines[0] if lines else type(e).__name__
+    return lines[0][:240] if lines else type(e).__name__
 
 
 class SparkSqlSession:
@@ -98,6 +110,8 @@ class SparkSqlSession:
         except PySparkException as e:
             from engine.evaluator import EvalError
 
+            if _refused(e):
+                raise BackendUnsupported("spark", _message(e)) from None
             raise EvalError(_message(e), None) from None
 
     def _register(self, name: str, df, keep: bool = False) -> None:
@@ -111,6 +125,8 @@ class SparkSqlSession:
         try:
             df = self.spark.sql(select_sql).localCheckpoint(eager=True)
         except PySparkException as e:
+            if _refused(e):
+                raise BackendUnsupported("spark", _message(e)) from None
             raise on_error(_message(e)) from None
         self._register(name, df)
 
