@@ -19,9 +19,10 @@ def register(sub) -> None:
     p.add_argument("--out", required=True, help="каталог результатов")
     p.add_argument("--flk-p-prefix", default="V", metavar="ПРЕФИКС",
                    help="префикс имени файла протокола ФЛК FLK_P перед именем файла реестра (по умолчанию V)")
-    p.add_argument("--backend", choices=["numpy", "postgres"], default="numpy",
-                   help="вычислитель: numpy (в процессе, по умолчанию) или postgres — расчёт SQL-запросами "
-                        "внутри PostgreSQL (METODIKA_SQL_URL, по умолчанию локальный сервер); docs/sql-backend.md")
+    p.add_argument("--backend", choices=["numpy", "postgres", "spark"], default="numpy",
+                   help="вычислитель: numpy (в процессе, по умолчанию), postgres — расчёт SQL-запросами "
+                        "внутри PostgreSQL (METODIKA_SQL_URL, по умолчанию локальный сервер) или spark — "
+                        "Spark SQL в локальном pyspark (METODIKA_SPARK_MASTER); docs/sql-backend.md")
     p.add_argument("--no-store", action="store_true",
                    help="не сохранять расчёт в базе (по умолчанию сохраняется: версия методологии, реестр, "
                         "результаты и дефекты, с записью в журнал аудита)")
@@ -65,6 +66,11 @@ def cmd_run(args) -> int:
             print("\n" + "\n".join(d.render() for d in e.diagnostics), file=sys.stderr)
             return 1
         except Exception as e:
+            from engine.backends.sql.spark_session import SparkUnavailable
+
+            if isinstance(e, SparkUnavailable):
+                print(f"\n{e}", file=sys.stderr)
+                return 1
             if type(e).__module__.startswith("psycopg"):
                 print(f"\nPostgreSQL: {str(e).splitlines()[0] if str(e) else type(e).__name__} "
                       "(METODIKA_SQL_URL; расчёт не выполнен, ничего не записано)", file=sys.stderr)

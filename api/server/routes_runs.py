@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from sqlalchemy import select
@@ -71,6 +71,9 @@ def start_run(
     registry_id: Annotated[int, Form(ge=1, le=INT64_MAX, description="Реестр (состояние imported)")],
     insured: Annotated[UploadFile | None, File(description="Регистр застрахованных (ЕРЗ), CSV")] = None,
     tables: Annotated[list[UploadFile] | None, File(description="Справочные данные: <сущность>.csv")] = None,
+    backend: Annotated[Literal["numpy", "postgres"], Form(
+        description="Вычислитель: numpy (в процессе, по умолчанию) или postgres — SQL внутри PostgreSQL "
+                    "(METODIKA_SQL_URL или база платформы); docs/sql-backend.md")] = "numpy",
 ) -> RunOut:
     mv = session.get(MethodologyVersion, methodology_version_id)
     if mv is None:
@@ -84,7 +87,7 @@ def start_run(
     for f in tables or []:
         refs.append(((f.filename or "").rsplit(".", 1)[0], f.filename, f.file))
     try:
-        run = create_run(session, settings.home, mv, reg, refs, user=user)
+        run = create_run(session, settings.home, mv, reg, refs, user=user, backend=backend)
     except RunStartError as exc:
         raise ProblemError(exc.status, str(exc), errors=[{"loc": ["body", exc.field or "tables"],
                                                           "msg": str(exc)}]) from exc

@@ -36,6 +36,22 @@ from api.store.registries import NPZ_HASH_KEY, UploadError, safe_name
 from api.worker.diagnostics import failure_detail
 from engine.backends.numpy.runner import ENGINE_VERSION
 
+RUN_BACKENDS = ("numpy", "postgres")     # spark: CLI and tests only (a JVM per worker process)
+
+
+def sql_url(sessions: sessionmaker[Session]) -> str | None:
+    """The SQL backend's database: METODIKA_SQL_URL, else the platform's own when it is PostgreSQL."""
+    import os
+
+    env = os.environ.get("METODIKA_SQL_URL")
+    if env:
+        return env
+    bind = sessions.kw.get("bind")
+    url = getattr(bind, "url", None)
+    if url is not None and url.get_backend_name() == "postgresql":
+        return url.set(drivername="postgresql").render_as_string(hide_password=False)
+    return None
+
 
 class RunStartError(Exception):
     def __init__(self, message: str, *, status: int = 422, field: str | None = None) -> None:
@@ -44,14 +60,18 @@ class RunStartError(Exception):
 
 
 def create_run(session: Session, home: Path, mv: MethodologyVersion, reg: Registry,
-               tables: list[tuple[str, str | None, BinaryIO]], *, user: User | None) -> Run:
-    """A queued run; ``tables`` are (entity, file name, stream) reference CSVs saved with the run."""
+               tables: list[tuple[str, str | None, BinaryIO]], *, user: User | None, backend: str = "numpy") -> Run:
+    """A queued run; ``tables`` are (entity, file name, stream) reference CSVs saved with the run;
+    ``backend`` is one of RUN_BACKENDS (the worker evaluates with it)."""
+    if backend not in RUN_BACKENDS:
+        raise RunStartError(f"неизвестный вычислитель «{backend}»; доступны: {', '.join(RUN_BACKENDS)}",
+                            field="backend")
     if reg.status != "imported" or not reg.storage_path:
         raise RunStartError(f"реестр {reg.id} не импортирован (состояние «{reg.status}»)", status=409,
                             field="registry_id")
     hashes = {f"registry:{k}": v for k, v in sorted(reg.input_sha256.items())}
     run = Run(methodology_version_id=mv.id, registry_id=reg.id, mo_code=reg.mo_code, period=reg.period,
-              input_hashes=dict(hashes), engine_version=ENGINE_VERSION, status="queued", progress=0.0,
+              input_hashes=dict(hashes), engine_version=ENGINE_VERSION, status="queued", progress=0.0, backend=backend,
               created_by=user.id if user else None)
     session.add(run)
     session.flush()
@@ -115,6 +135,7 @@ def execute_run(sessions: sessionmaker[Session], home: Path, run_id: int) -> str
             assert mv is not None and reg is not None and reg.storage_path
             _ = list(mv.files)
             expected = dict(run.input_hashes)
+            run_backend = run.backend or "numpy"
         m = compile_version(home, mv, fresh=True)
         t1 = time.perf_counter()
         timings["compile_s"] = t1 - t0
@@ -131,7 +152,10 @@ def execute_run(sessions: sessionmaker[Session], home: Path, run_id: int) -> str
         def progress(stage: str, share: float) -> None:
             _set(sessions, run_id, progress=round(0.1 + 0.8 * share, 3))
 
-        res, stage_timings = execute(m, raw, extra, progress)
+        from engine.backends import use_backend
+
+        with use_backend(run_backend, sql_url(sessions) if run_backend == "postgres" else None):
+            res, stage_timings = execute(m, raw, extra, progress)
         timings.update(stage_timings)
         if res.status != "done":
             text = "; ".join(str(p) for p in res.data_problems[:20])
@@ -148,8 +172,13 @@ def execute_run(sessions: sessionmaker[Session], home: Path, run_id: int) -> str
                       notices=[n.to_dict() for n in res.notices], input_hash=history_hash)
         return "done"
     except Exception as exc:  # noqa: BLE001 - record the failure; the message carries no data values
+        from dsl.diagnostics import DiagnosticError
         from engine.backends.numpy.evaluator import EvalError
 
+        if isinstance(exc, DiagnosticError):      # a construct the SQL backend cannot express (E0901)
+            fail_run(sessions, run_id, "ошибка расчёта: " + "; ".join(d.render() for d in exc.diagnostics[:3]),
+                     timings)
+            return "failed"
         message = f"ошибка расчёта: {exc}" if isinstance(exc, EvalError) else (
             f"внутренняя ошибка расчёта ({type(exc).__name__}); обратитесь к администратору")
         fail_run(sessions, run_id, message, timings, failure_detail(exc))

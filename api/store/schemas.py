@@ -93,6 +93,7 @@ class RunOut(BaseModel):
     period: str | None = Field(description="Отчётный период")
     input_hashes: dict[str, str] = Field(description="sha256 входных данных")
     engine_version: str = Field(description="Версия движка")
+    backend: str = Field(default="numpy", description="Вычислитель: numpy или postgres")
     timings: dict[str, float] | None = Field(description="Длительность этапов, с")
     error: str | None = Field(description="Причина ошибки")
     notices: list[dict[str, Any]] = Field(default_factory=list, description="Проверки, для которых не поданы "
@@ -107,7 +108,7 @@ class RunOut(BaseModel):
         return cls(id=r.id, status=r.status, progress=r.progress, methodology_version_id=mv.id,
                    methodology=f"{mv.package_id}@{mv.version}", methodology_sha256=mv.content_sha256,
                    registry_id=r.registry_id, mo_code=r.mo_code, period=r.period, input_hashes=r.input_hashes,
-                   engine_version=r.engine_version, timings=r.timings, error=r.error, notices=r.notices or [],
+                   engine_version=r.engine_version, backend=r.backend or "numpy", timings=r.timings, error=r.error, notices=r.notices or [],
                    created_by=r.created_by,
                    created_at=r.created_at, started_at=r.started_at, finished_at=r.finished_at)
 

@@ -68,7 +68,7 @@ def start_form(request: Request, session: SessionDep, settings: SettingsDep, reg
 @page
 def start(request: Request, session: SessionDep, settings: SettingsDep,
           csrf: Annotated[str, Form()] = "", methodology_version_id: Annotated[str, Form()] = "",
-          registry_id: Annotated[str, Form()] = "",
+          registry_id: Annotated[str, Form()] = "", backend: Annotated[str, Form()] = "numpy",
           insured: Annotated[UploadFile | None, File()] = None) -> Response:
     """The same steps as ``POST /runs``: a queued run with its reference files, then the job."""
     ctx = signed_in(request, session, settings)
@@ -84,7 +84,7 @@ def start(request: Request, session: SessionDep, settings: SettingsDep,
     if insured is not None and insured.filename:
         refs.append(("insured", insured.filename, insured.file))
     try:
-        run = create_run(session, ctx.home, mv, reg, refs, user=ctx.user)
+        run = create_run(session, ctx.home, mv, reg, refs, user=ctx.user, backend=backend)
     except (RunStartError, UploadError) as exc:
         session.rollback()
         return _start_form(ctx, status=422, version_id=vid, registry_id=rid, error=f"Расчёт не запущен: {exc}.")

@@ -1,5 +1,5 @@
 """Evaluation backends of the typed IR: numpy (engine/backends/numpy/evaluator.py & co., in-process) and SQL
-(engine/backends/sql: PostgreSQL; Spark dialect). See engine/backends/README.md.
+(engine/backends/sql: PostgreSQL; Spark SQL on a local pyspark session). See engine/backends/README.md.
 
 The backend of a run is chosen by the caller (`metodika run --backend postgres`) with
 ``use_backend``; engine.backends.numpy.runner.run asks ``current()``, so the registry pipeline between them
@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-BACKENDS = ("numpy", "postgres")
+BACKENDS = ("numpy", "postgres", "spark")
 
 
 @dataclass(frozen=True)

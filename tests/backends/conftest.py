@@ -16,3 +16,13 @@ def pg(pg_available):
     s = PgSession(pg_url())
     yield s
     s.close()
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local SparkSession for the whole test session (pyspark is in the test extra: never skipped)."""
+    from engine.backends.sql.spark_session import SparkSqlSession
+
+    s = SparkSqlSession()
+    yield s
+    s.close()

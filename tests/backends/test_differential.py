@@ -30,12 +30,11 @@ def _package(pkg: Path):
     return compile_package(ROOT / pkg)
 
 
-@pytest.mark.postgres
-@pytest.mark.slow
-@pytest.mark.parametrize("rel", FILES, ids=[str(f) for f in FILES])
-def test_yaml_tests_equal_on_postgres(pg, rel):
+def check_file(session, rel: Path) -> None:
+    """Every case of one YAML test file equal on numpy and on the session's SQL backend; the files
+    of NOT_YET (and only they) give positioned E0901 diagnostics instead of values."""
     m = _package(rel.parent.parent)
-    results = compare_file(pg, m, ROOT / rel, str(rel))
+    results = compare_file(session, m, ROOT / rel, str(rel))
     mismatches = [f"{r.file}:{r.line} {r.name}: {x}" for r in results for x in r.mismatches]
     assert not mismatches, "\n".join(mismatches[:10])
     unsupported = [r for r in results if r.unsupported]
@@ -45,3 +44,10 @@ def test_yaml_tests_equal_on_postgres(pg, rel):
     else:
         assert not unsupported, "\n".join(r.unsupported[0] for r in unsupported[:3])
         assert sum(r.compared for r in results) > 0
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+@pytest.mark.parametrize("rel", FILES, ids=[str(f) for f in FILES])
+def test_yaml_tests_equal_on_postgres(pg, rel):
+    check_file(pg, rel)

@@ -31,3 +31,15 @@ def test_example_same_on_postgres_and_numpy(pg, prim, expr, want):
         assert d.code == "E0901" and f"«{prim.name}»" in d.message and d.span.column >= 1
         return
     assert sql_example(pg, expr, per_row) == evaluate_example(expr, per_row) == want
+
+
+@pytest.mark.parametrize("prim,expr,want", EXAMPLES, ids=[f"{e[0].kind}:{e[1]}" for e in EXAMPLES])
+def test_example_same_on_spark_and_numpy(spark, prim, expr, want):
+    """The same examples executed as Spark SQL on the local SparkSession."""
+    per_row = prim.kind != "elementwise"
+    if prim.sql is None:
+        with pytest.raises(DiagnosticError) as e:
+            sql_example(spark, expr, per_row)
+        assert e.value.diagnostics[0].code == "E0901"
+        return
+    assert sql_example(spark, expr, per_row) == want

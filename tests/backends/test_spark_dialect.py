@@ -1,5 +1,5 @@
 """The Spark dialect: the SQL of every primitive example is generated and parses back as Spark
-SQL (sqlglot). Execution on a Spark session is not part of this suite yet (docs/sql-backend.md)."""
+SQL (sqlglot). Execution on a Spark session: test_primitives_sql.py, test_differential_spark.py."""
 
 from __future__ import annotations
 

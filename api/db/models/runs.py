@@ -27,6 +27,8 @@ class Run(Base):
     input_hashes: Mapped[dict[str, str]] = mapped_column(JsonDoc, default=dict)
     engine_version: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default="queued")
+    # the evaluator (engine.backends): numpy in process, or postgres — SQL in PostgreSQL
+    backend: Mapped[str] = mapped_column(String(16), default="numpy", server_default="numpy")
     progress: Mapped[float] = mapped_column(default=0.0)
     timings: Mapped[dict[str, float] | None] = mapped_column(JsonDoc, default=None)
     error: Mapped[str | None] = mapped_column(Text, default=None)

@@ -46,10 +46,10 @@ def run(m: Methodology, data: Dataset, outputs: dict[str, list[str]] | None = No
 
     wanted = outputs if outputs is not None else default_outputs(m)
     backend = current()
-    if backend.name == "postgres":
+    if backend.name in ("postgres", "spark"):
         from engine.backends.sql.runner import run_sql
 
-        return run_sql(m, data, wanted, checks, context_day, backend.url)
+        return run_sql(m, data, wanted, checks, context_day, backend.url, backend.name)
     ev = Evaluator(m, data, context_day) if fuse is None else Evaluator(m, data, context_day, fuse=fuse)
     values: dict[str, dict[str, Col]] = {}
     t0 = time.perf_counter()

@@ -29,6 +29,18 @@ def run_checks_sql(ev, names: list[str] | None = None) -> DefectTable:
     return out
 
 
+def _fetch(ev, text: str, infos: list) -> list[tuple]:
+    """Rows of a check query; a query the database refuses to plan is E0901 at the check (the
+    first of ``infos`` when several are asked at once)."""
+    from engine.backends.sql.dialect import BackendUnsupported, unsupported_diagnostic
+
+    try:
+        return ev.s.fetch(ev.sql(text))
+    except BackendUnsupported as e:
+        what = "проверка " + ", ".join(i.name for i in infos[:3]) + (" …" if len(infos) > 3 else "")
+        raise unsupported_diagnostic(e, what, infos[0].provenance.span) from None
+
+
 def _fired(ev, chosen: list[str]) -> set[str]:
     """Which checks fire on some row: one query per entity (most checks fire nowhere)."""
     by_ent: dict[str, list[str]] = {}
@@ -44,7 +56,8 @@ def _fired(ev, chosen: list[str]) -> set[str]:
             part = names[lo:lo + 200]
             inner = ", ".join(f'{_check_sql(ev, ev.m.checks[n])[5]} AS "w{i}"' for i, n in enumerate(part))
             flags = ", ".join(f'BOOL_OR(s."w{i}")' for i in range(len(part)))
-            row = ev.s.fetch(ev.sql(f'SELECT {flags} FROM (SELECT {inner} FROM "@@E.{ent}@@" AS t0) AS s'))[0]
+            row = _fetch(ev, f'SELECT {flags} FROM (SELECT {inner} FROM "@@E.{ent}@@" AS t0) AS s',
+                         [ev.m.checks[n] for n in part])[0]
             out.update(n for n, f in zip(part, row, strict=True) if f)
     return out
 
@@ -106,7 +119,7 @@ def _run_check(ev, info, scopes) -> list[Defect]:
     if c is None or c.when is None or info.entity not in ev.data.entities or ev.data.entities[info.entity].n == 0:
         return []
     text, fields, ref_names, ph_names, hidden, _ = _check_sql(ev, info)
-    rows = ev.s.fetch(ev.sql(text))
+    rows = _fetch(ev, text, [info])
     if not rows:
         return []
     scope = row_scope(c, ev.data, info.entity, scopes)

@@ -13,6 +13,22 @@ TYPES = {"bool": "BOOLEAN", "int": "BIGINT", "money": "BIGINT", "date": "BIGINT"
          "number": "DOUBLE", "code": "TEXT", "text": "TEXT"}
 
 
+class BackendUnsupported(Exception):
+    """A statement the database itself refuses to plan (e.g. Spark's one-level limit on outer
+    references of correlated subqueries): reported as E0901 at the definition or check, never as
+    a value."""
+
+    def __init__(self, backend: str, message: str) -> None:
+        super().__init__(message)
+        self.backend, self.message = backend, message
+
+
+def unsupported_diagnostic(e: BackendUnsupported, what: str, span):
+    from dsl.diagnostics import Diagnostic, DiagnosticError
+
+    return DiagnosticError([Diagnostic("E0901", f"{what}: не поддерживается на {e.backend}: {e.message}", span)])
+
+
 class SqlDialect:
     name = "generic"
     sqlglot = "postgres"     # the sqlglot dialect the text is rendered in

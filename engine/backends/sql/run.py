@@ -15,7 +15,7 @@ from dsl.columns import Col
 from dsl.diagnostics import DiagnosticError
 from engine.backends.numpy.evaluator import EvalError
 from engine.backends.sql.base import Compiler, Names, SqlUnsupported
-from engine.backends.sql.dialect import col
+from engine.backends.sql.dialect import BackendUnsupported, col, unsupported_diagnostic
 from engine.backends.sql.plan import check_nodes, def_deps, plan, unsupported
 from engine.runtime.dataset import Dataset
 from engine.runtime.model import Methodology
@@ -124,7 +124,11 @@ class SqlEvaluator:
         old = self.current[ent]
         new = f"{self.prefix}_{ent}_{level + 1}_{len(self.done)}"
         sel = f'SELECT t0.*, {", ".join(self.sql(p) for p in parts)} FROM "{old}" AS t0'
-        self.s.create_table_as(new, sel, self._def_error(ent, names), self.data.entities[ent].n)
+        try:
+            self.s.create_table_as(new, sel, self._def_error(ent, names), self.data.entities[ent].n)
+        except BackendUnsupported as e:
+            info = self.m.defs[(ent, names[0])]
+            raise unsupported_diagnostic(e, f"{ent}.{', '.join(names)}", info.provenance.span) from None
         self.current[ent] = new
         for col_, _, node in checks:
             bad = self.s.fetch(f'SELECT _rid FROM "{new}" WHERE "{col_}" LIMIT 1')

@@ -1,5 +1,6 @@
 """A whole run on the SQL backend: the outputs and the defects table, as engine.backends.numpy.runner.run gives
-them, computed inside one database transaction (rolled back on any error: nothing half-written)."""
+them, computed inside one database transaction (rolled back on any error: nothing half-written); on Spark
+the run's temporary views, dropped at the end."""
 
 from __future__ import annotations
 
@@ -9,11 +10,23 @@ from engine.backends.numpy.checks import DefectTable
 from engine.backends.sql.run import SqlEvaluator
 
 
-def run_sql(m, data, wanted: dict[str, list[str]], checks: bool, context_day: int | None, url: str | None):
-    from engine.backends.numpy.runner import RunResult
+def open_session(backend: str = "postgres", url: str | None = None):
+    """A session of the named SQL backend: PostgreSQL (url or METODIKA_SQL_URL) or Spark (the
+    process's local SparkSession; METODIKA_SPARK_MASTER)."""
+    if backend == "spark":
+        from engine.backends.sql.spark_session import SparkSqlSession
+
+        return SparkSqlSession()
     from engine.backends.sql.postgres import PgSession
 
-    session = PgSession(url)
+    return PgSession(url)
+
+
+def run_sql(m, data, wanted: dict[str, list[str]], checks: bool, context_day: int | None, url: str | None,
+            backend: str = "postgres"):
+    from engine.backends.numpy.runner import RunResult
+
+    session = open_session(backend, url)
     try:
         t0 = time.perf_counter()
         ev = SqlEvaluator(session, m, data, context_day)

@@ -1,6 +1,5 @@
-"""Spark SQL: only what differs from the generic SQL (dates, collation). The text is generated
-and parsed back by sqlglot in tests; it is not yet executed on a Spark session (pyspark is not
-a dependency yet — docs/sql-backend.md, «Not yet»)."""
+"""Spark SQL: only what differs from the generic SQL (dates, collation). Executed by
+engine/backends/sql/spark_session.py on a local pyspark session (docs/sql-backend.md)."""
 
 from __future__ import annotations
 
