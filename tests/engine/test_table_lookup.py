@@ -9,7 +9,7 @@ import pytest
 from dsl.columns import Col
 from dsl.diagnostics import Span
 from dsl.types import CODE, INT, MONEY, NUMBER
-from engine import tables
+from engine.runtime import tables
 from engine.runtime.params import FAR_FUTURE
 from engine.runtime.tables import TableDef
 
