@@ -26,3 +26,13 @@ def spark():
     s = SparkSqlSession()
     yield s
     s.close()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Spark plans every statement for seconds: its `slow` tests run only with ``-m slow``."""
+    if "slow" in (config.getoption("markexpr") or ""):
+        return
+    skip = pytest.mark.skip(reason="долгий тест Spark: запускается с -m slow")
+    for item in items:
+        if "spark" in item.name and item.get_closest_marker("slow"):
+            item.add_marker(skip)

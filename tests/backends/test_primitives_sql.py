@@ -11,6 +11,11 @@ from engine.backends.numpy.adhoc import evaluate_example
 from engine.backends.sql.examples import sql_example
 
 EXAMPLES = [(p, expr, want) for p in REGISTRY.values() for expr, want in p.examples]
+# Spark plans each statement slowly (seconds on 2 cores): the default suite runs every fourth example and
+# the unsupported ones; all of them run with -m slow.
+SPARK_EXAMPLES = [pytest.param(*e, id=f"{e[0].kind}:{e[1]}",
+                               marks=() if i % 4 == 0 or e[0].sql is None else pytest.mark.slow)
+                  for i, e in enumerate(EXAMPLES)]
 UNSUPPORTED = sorted(f"{p.kind}:{p.name}" for p in REGISTRY.values() if p.sql is None)
 
 
@@ -33,7 +38,7 @@ def test_example_same_on_postgres_and_numpy(pg, prim, expr, want):
     assert sql_example(pg, expr, per_row) == evaluate_example(expr, per_row) == want
 
 
-@pytest.mark.parametrize("prim,expr,want", EXAMPLES, ids=[f"{e[0].kind}:{e[1]}" for e in EXAMPLES])
+@pytest.mark.parametrize("prim,expr,want", SPARK_EXAMPLES)
 def test_example_same_on_spark_and_numpy(spark, prim, expr, want):
     """The same examples executed as Spark SQL on the local SparkSession."""
     per_row = prim.kind != "elementwise"
