@@ -170,6 +170,9 @@ def run(files: list[Path], package: Path, out: Path, insured: Path | None, db: S
               Timed(spent, pipeline, "settle", "settlement")]
     res = pipeline.process_tables(m, dict(reg.data.tables), {"insured": insured} if insured else None)
     del reg
+    if res.status != "done":
+        problems = [str(p) for p in (res.data_problems or [])[:5]]
+        raise SystemExit(f"месяц не обработан ({res.status}): {problems}")
     for w in stages:
         setattr(w.module, w.name, w.inner)
     writers = [Timed(spent, pipeline, "write_run", "out: values + defects CSV/JSON"),

@@ -132,16 +132,26 @@ def _convert_arrow(col, table, typ: Type, ent: str, fname: str, keys: np.ndarray
 
 def _kopecks(rubles: np.ndarray, shown_at, ent: str, fname: str, keys: np.ndarray, personal: bool,
              problems: list[DataProblem]) -> np.ndarray:
-    """Rubles (float64) → int kopecks; a sum with more than two decimals is reported (float noise rounded)."""
+    """Rubles (float64) → int kopecks; a sum with more than two decimals is reported.
+
+    The parsed double of a two-decimal sum, times 100, lies within a few units in the last place
+    of an integer, so the tolerance scales with the magnitude (a fixed 1e-6 rejected sums above
+    ≈ 10^8 ₽, e.g. an account total of 137 212 288,11); a third decimal digit is ≥ 0.1 kopeck off.
+    Beyond 2^53 kopecks a double no longer holds every kopeck: such a sum is refused, never rounded."""
     f = rubles * 100.0
-    data = np.round(f).astype(np.int64)
-    bad = np.abs(f - data) > 1e-6
-    if bad.any():
-        i = int(np.nonzero(bad)[0][0])
-        shown = "" if personal else f" «{shown_at(i)}»"
-        problems.append(DataProblem(ent, str(keys[i]), fname, f"сумма{shown} имеет больше двух знаков "
-                                    "после запятой"))
+    too_big = np.abs(f) >= _EXACT_KOPECKS
+    data = np.round(np.where(too_big, 0.0, f)).astype(np.int64)
+    bad = ~too_big & (np.abs(f - data) > np.maximum(1e-6, 8 * np.spacing(np.abs(f))))
+    for mask, text in ((too_big, "слишком велика для точного учёта в копейках"),
+                       (bad, "имеет больше двух знаков после запятой")):
+        if mask.any():
+            i = int(np.nonzero(mask)[0][0])
+            shown = "" if personal else f" «{shown_at(i)}»"
+            problems.append(DataProblem(ent, str(keys[i]), fname, f"сумма{shown} {text}"))
     return data
+
+
+_EXACT_KOPECKS = float(2 ** 53)
 
 
 _FILL = {"date": "1970-01-01", "bool": "0", "int": "0", "number": "0", "money": "0"}

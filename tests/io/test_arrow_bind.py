@@ -84,3 +84,21 @@ def test_values_not_in_plain_form_give_the_same_result(field, bad):
 def test_required_field_missing_is_reported_alike():
     a, b = _both(PLAIN, optional=False)
     assert isinstance(a, list) and a and a == b
+
+
+def test_large_sums_bind_to_exact_kopecks_on_both_paths():
+    # an account total of a 1M-case month: 137 212 288,11 ₽ was once refused as "more than two
+    # decimals" because the float tolerance did not scale with the magnitude
+    sums = ["137212288.11", "99999999999.99", "0.01", "123456789012.34", "70368744177.66"]
+    filled = {k: v[:1] * len(sums) for k, v in PLAIN.items() if k != "m"}
+    a, b = _both({**filled, "m": sums})
+    _same(a, b)
+    assert a.entities["row"].cols["m"].data.tolist() == [13721228811, 9999999999999, 1, 12345678901234, 7036874417766]
+
+
+@pytest.mark.parametrize("bad, text", [("137212288.115", "больше двух знаков"), ("1.001", "больше двух знаков"),
+                                       ("900719925474099.2", "слишком велика")])
+def test_extra_decimals_and_sums_beyond_exact_kopecks_are_refused(bad, text):
+    filled = {k: v[:1] * 2 for k, v in PLAIN.items() if k != "m"}
+    a, b = _both({**filled, "m": ["1.00", bad]})
+    assert a == b and any(text in p and "row [k1].m" in p for p in a), a
