@@ -121,7 +121,7 @@ def _run_check(ev, info, scopes) -> list[Defect]:
     c = info.ir
     if c is None or c.when is None or info.entity not in ev.data.entities or ev.data.entities[info.entity].n == 0:
         return []
-    text, fields, ref_names, ph_names, hidden, _ = _check_sql(ev, info)
+    text, fields, ref_names, ph_names, hidden = _check_sql(ev, info)[:5]
     rows = _fetch(ev, text, [info])
     if not rows:
         return []
