@@ -145,6 +145,16 @@ class Compiler:
             ent, parent = target, alias
         return parent
 
+    def _innermost(self, owners: set[str] | None, frames: list[str]) -> str | None:
+        """Of the frame aliases ``owners``, the innermost (the others enclose it); None when there
+        are none or one is not a frame of this expression."""
+        if not owners:
+            return None
+        depth = {self.alias(k): k for k in range(len(frames))}
+        if not owners <= depth.keys():
+            return None
+        return max(owners, key=depth.__getitem__)
+
     def join_scope(self, alias: str):
         """Collect the joins registered for ``alias`` apart (a separate statement whose FROM also
         names its rows ``alias``, e.g. a key table): yields the dict they land in; the outer ones
@@ -217,10 +227,12 @@ class Compiler:
                 out += [exp.LTE(this=col(a, "_s"), expression=day.copy()), exp.LT(this=day.copy(), expression=col(a, "_e"))]
             return and_all(out)
 
-        owner = _row_owner(keys + ([day] if day is not None else []))
+        owner = self._innermost(_row_owners(keys + ([day] if day is not None else [])), frames)
         if owner is not None:
             # a (key, as-of date) hits at most one row (E0606: keys unique, periods disjoint), so
-            # a LEFT JOIN keeps the rows and «no row» is NULL, as the scalar subquery
+            # a LEFT JOIN keeps the rows and «no row» is NULL, as the scalar subquery; it joins the
+            # innermost frame the keys and date read (an outer row's as-of date in its ON clause
+            # is one level deep, which Spark and PostgreSQL both accept)
             alias = f"{owner}__lk" + hashlib.sha1(f"{tname}|{self.q.render(conds('_'))}".encode()).hexdigest()[:10]
             self.joins.setdefault(owner, {}).setdefault(alias, (tname, conds(alias)))
             if node.column is None:
@@ -329,9 +341,9 @@ _SAFE_KEY = (exp.Column, exp.Identifier, exp.Literal, exp.Paren, exp.Coalesce, e
              exp.Not, exp.Is, exp.In, exp.Between, exp.Neg)
 
 
-def _row_owner(parts: list[exp.Expression]) -> str | None:
-    """The frame alias whose row alone determines ``parts`` (its columns, or those of its joins),
-    None when they read several frames, nothing, or contain anything but plain safe operations."""
+def _row_owners(parts: list[exp.Expression]) -> set[str] | None:
+    """The frame aliases whose rows determine ``parts`` (their columns, or those of their joins),
+    None when the parts contain anything but plain safe operations."""
     owners = set()
     for e in parts:
         for n in e.walk():
@@ -339,7 +351,7 @@ def _row_owner(parts: list[exp.Expression]) -> str | None:
                 return None
             if isinstance(n, exp.Column):
                 owners.add(n.table.split("__")[0])
-    return owners.pop() if len(owners) == 1 else None
+    return owners
 
 
 def _join_alias(owner: str, path: list[str]) -> str:
