@@ -21,7 +21,7 @@ from tests.backends.test_differential import FILES, NOT_YET, ROOT, _package
 DEFAULT = [Path(p) for p in (
     "methodologies/kaluga/2025/tests/tariffs_kaluga.yaml",       # relation lookups inside dated lookups
     "methodologies/federal/2025/tests/tariffs_percapita.yaml",
-    "methodologies/federal/2025/tests/mek_tariff.yaml",          # checks (defects table) on Spark
+    "methodologies/federal/2025/tests/tariffs_outpatient.yaml",
 )]
 SPARK_REFUSED: set[str] = set()
 REST = [f for f in FILES if f not in DEFAULT]

@@ -357,7 +357,7 @@ def _row_owners(parts: list[exp.Expression]) -> set[str] | None:
 def _join_alias(owner: str, path: list[str]) -> str:
     """Deterministic (the same path gives the same alias in every definition of a level)."""
     tail = "__".join(path)
-    if not re.fullmatch(r"[A-Za-z0-9_]+", tail):
+    if not re.fullmatch(r"[A-Za-z0-9_]+", tail) or len(tail) > 40:     # PostgreSQL cuts names at 63 bytes
         tail = "h" + hashlib.sha1(tail.encode()).hexdigest()[:10]
     return f"{owner}__{tail}"
 
