@@ -2,12 +2,12 @@
 YAML tests against numpy, as on PostgreSQL. No case may give a different value or defect; a case
 whose SQL Spark refuses to plan must say so as a positioned E0901 «не поддерживается на spark».
 
-Today Spark refuses the shipped packages' relation lookups nested inside table lookups (an outer
-reference two subqueries deep, `t0._r_account` inside the codebook lookup): every case of the
-default set below is refused that way and the test pins it (SPARK_REFUSED), so the day the
-compiler hoists those lookups into joins the test fails and the list must shrink. The primitive
-examples (test_primitives_sql.py) do execute on Spark and equal numpy. Spark local takes seconds
-per statement, so the default set is small; the full set is marked slow."""
+Spark allows an outer reference only one subquery deep; the compiler hoists relation lookups and
+table lookups into LEFT JOINs of the level (engine/backends/sql/base.py: ``related``, ``_Lookup``),
+so the shipped tariffs and checks run there. The default set below must now run with every case
+compared and equal (no refusal): a regression to E0901 fails it. SPARK_REFUSED lists the default
+files still refused as a whole (none today; a file goes here only with the reason in the commit).
+Spark local takes seconds per statement, so the default set is small; the full set is marked slow."""
 
 from __future__ import annotations
 
@@ -19,9 +19,11 @@ from engine.backends.sql.differential import compare_file
 from tests.backends.test_differential import FILES, NOT_YET, ROOT, _package
 
 DEFAULT = [Path(p) for p in (
-    "methodologies/kaluga/2025/tests/tariffs_kaluga.yaml",
+    "methodologies/kaluga/2025/tests/tariffs_kaluga.yaml",       # relation lookups inside dated lookups
+    "methodologies/federal/2025/tests/tariffs_percapita.yaml",
+    "methodologies/federal/2025/tests/tariffs_outpatient.yaml",
 )]
-SPARK_REFUSED = {"methodologies/kaluga/2025/tests/tariffs_kaluga.yaml"}
+SPARK_REFUSED: set[str] = set()
 REST = [f for f in FILES if f not in DEFAULT]
 
 
@@ -43,7 +45,8 @@ def _check(spark, rel: Path, refused: bool | None) -> None:
 
 
 def test_default_set_is_in_the_suite():
-    assert set(DEFAULT) <= set(FILES) and {str(p) for p in DEFAULT} <= SPARK_REFUSED | NOT_YET
+    assert set(DEFAULT) <= set(FILES) and not {str(p) for p in DEFAULT} & NOT_YET
+    assert SPARK_REFUSED <= {str(p) for p in DEFAULT}
 
 
 @pytest.mark.parametrize("rel", DEFAULT, ids=[str(f) for f in DEFAULT])

@@ -102,7 +102,7 @@ def compile_aggregate(c, node: ir.AggNode, frames: list[str]) -> exp.Expression:
                 inner = inner.select(exp.alias_(e, name), copy=False)
         if conds:
             inner = inner.where(and_all(conds), copy=False)
-        inner = c.q.fence(inner)
+        inner = c.q.fence(c.attach_joins(inner, a))
         zw = col("z", "w") if where is not None else None
         zv = col("z", "v") if value is not None else None
         bad = _bad(c, node, zv, zw)
@@ -152,14 +152,15 @@ def _key_table(c, node: ir.AggNode, sub, k: int):
                 return None
             if isinstance(n, (_ir.AggNode, _ir.FuncCall, _ir.ArgRef)):
                 return None
-    with c.with_aliases({k + 1: "t0"}):
+    with c.with_aliases({k + 1: "t0"}), c.join_scope("t0") as joins:
         cols = [c.compile(key, [None] * (k + 1) + [node.source]) for key in node.keys_src]
+        joins = dict(joins)
     optional = [key.type.optional for key in node.keys_src]
     order = sorted(range(len(cols)), key=lambda i: optional[i])      # indexable (required) keys first
     sel = exp.select(exp.alias_(col("t0", "_rid"), "_src"),
                      *[exp.alias_(cols[i], exp.to_identifier(f"k{i}", quoted=True)) for i in order]).from_(
         table(c.names.entity_table[node.source], "t0"), copy=False)
-    text = c.q.render(sel)
+    text = c.q.render(c.attach_joins(sel, "t0", joins))
     import hashlib
 
     kid = "kt" + hashlib.sha1(text.encode()).hexdigest()[:12]

@@ -10,6 +10,8 @@ code treats «absent» as a value of its own.
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass, field
 
 from sqlglot import exp
@@ -59,6 +61,7 @@ class Compiler:
     context_day: int | None = None
     validations: list[Validation] = field(default_factory=list)
     key_tables: dict[str, tuple[str, str, list[str]]] = field(default_factory=dict)   # id → (source, SELECT, keys)
+    joins: dict[str, dict[str, tuple[str, exp.Expression]]] = field(default_factory=dict)  # frame alias → join alias → (table, ON)
     _alias_map: dict[int, str] = field(default_factory=dict)
     _args: list[list[exp.Expression]] = field(default_factory=list)
     _call_frames: list[int] = field(default_factory=list)
@@ -118,22 +121,69 @@ class Compiler:
             raise SqlUnsupported(f"сущность «{node.entity}» строится таблицей правил (kind: match), "
                                  "в SQL пока не поддержано", node.span)
         name = self.names.column(self.m, node.entity, node.name)
-        ref = col(self.alias(node.frame), "_rid")
-        ent = frames[node.frame]
         if not node.path:
             return col(self.alias(node.frame), name)
-        link = col(self.alias(node.frame), "_r_" + node.path[0])
-        ent = self.m.entities[ent].relations[node.path[0]].entity
-        for rel in node.path[1:]:
-            a = self.fresh("p")
-            link = exp.Subquery(this=exp.select(col(a, "_r_" + rel)).from_(
-                table(self.names.entity_table[ent], a), copy=False).where(
-                exp.EQ(this=col(a, "_rid"), expression=link), copy=False))
-            ent = self.m.entities[ent].relations[rel].entity
-        del ref
-        a = self.fresh("p")
-        return exp.Subquery(this=exp.select(col(a, name)).from_(table(self.names.entity_table[ent], a), copy=False).where(
-            exp.EQ(this=col(a, "_rid"), expression=link), copy=False))
+        return col(self.related(node.frame, frames, node.path), name)
+
+    # ---- relation lookups as joins ------------------------------------------------------------
+    def related(self, k: int, frames: list[str], path: tuple[str, ...] | list[str]) -> str:
+        """The alias of the row reached from frame k's row along ``path`` (relation after
+        relation): a LEFT JOIN on ``_rid`` registered for the SELECT whose FROM defines frame k
+        (one per distinct path, reused by every expression there), so the value is a column of
+        that SELECT — never a correlated subquery (Spark allows outer references one level deep
+        only; both Spark and PostgreSQL plan these joins as hash joins)."""
+        owner = self.alias(k)
+        joins = self.joins.setdefault(owner, {})
+        ent, parent, hops = frames[k], owner, []
+        for rel in path:
+            hops.append(rel)
+            target = self.m.entities[ent].relations[rel].entity
+            alias = _join_alias(owner, hops)
+            if alias not in joins:
+                joins[alias] = (self.names.entity_table[target], exp.EQ(
+                    this=col(alias, "_rid"), expression=col(parent, "_r_" + rel)))
+            ent, parent = target, alias
+        return parent
+
+    def _innermost(self, owners: set[str] | None, frames: list[str]) -> str | None:
+        """Of the frame aliases ``owners``, the innermost (the others enclose it); None when there
+        are none or one is not a frame of this expression."""
+        if not owners:
+            return None
+        depth = {self.alias(k): k for k in range(len(frames))}
+        if not owners <= depth.keys():
+            return None
+        return max(owners, key=depth.__getitem__)
+
+    def join_scope(self, alias: str):
+        """Collect the joins registered for ``alias`` apart (a separate statement whose FROM also
+        names its rows ``alias``, e.g. a key table): yields the dict they land in; the outer ones
+        are restored on exit."""
+        c = self
+
+        class _Scope:
+            def __enter__(self_inner):
+                self_inner.saved = c.joins.pop(alias, None)
+                self_inner.own = c.joins.setdefault(alias, {})
+                return self_inner.own
+
+            def __exit__(self_inner, *a):
+                c.joins.pop(alias, None)
+                if self_inner.saved is not None:
+                    c.joins[alias] = self_inner.saved
+        return _Scope()
+
+    def attach_joins(self, q: exp.Select, alias: str, joins: dict | None = None) -> exp.Select:
+        """Add the LEFT JOINs registered for ``alias`` to q (whose FROM defines ``alias``)."""
+        for jalias, (tname, on) in (self.joins.pop(alias, {}) if joins is None else joins).items():
+            q = q.join(table(tname, jalias), on=on.copy(), join_type="left", copy=False)
+        return q
+
+    def join_texts(self, alias: str) -> dict[str, str]:
+        """The joins registered for ``alias`` as SQL text (alias → `` LEFT JOIN …``), for a FROM
+        written as text; texts of several compilations merge as dicts (parents stay first)."""
+        return {a: " " + self.q.render(exp.Join(this=table(t, a), on=on, side="LEFT"))
+                for a, (t, on) in self.joins.pop(alias, {}).items()}
 
     def _ParamRef(self, node: ir.ParamRef, frames):
         from engine.backends.numpy.evaluator import EvalError
@@ -161,20 +211,38 @@ class Compiler:
         t = self.m.tables[node.table]
         if t.name not in self.names.lookup_table:
             raise SqlUnsupported(f"таблица «{t.name}» не загружена в базу (таблица правил?)", node.span)
-        a = self.fresh("x")
-        conds = [exp.EQ(this=col(a, "k_" + k), expression=exp.Paren(this=self.compile(key, frames)))
-                 for k, key in zip(t.keys, node.keys, strict=True)]
+        keys = [exp.Paren(this=self.compile(key, frames)) for key in node.keys]
+        day = None
         if t.dated:
             day = self.day(node.frame, frames)
             if day is None:
                 if self.context_day is None:
                     raise EvalError(f"таблица «{t.name}» датирована, а дата расчёта не задана", node.span)
                 day = self.q.num(self.context_day)
-            conds += [exp.LTE(this=col(a, "_s"), expression=day), exp.LT(this=day.copy(), expression=col(a, "_e"))]
-        src = table(self.names.lookup_table[t.name], a)
+        tname = self.names.lookup_table[t.name]
+
+        def conds(a: str) -> exp.Expression:
+            out = [exp.EQ(this=col(a, "k_" + k), expression=key.copy()) for k, key in zip(t.keys, keys, strict=True)]
+            if day is not None:
+                out += [exp.LTE(this=col(a, "_s"), expression=day.copy()), exp.LT(this=day.copy(), expression=col(a, "_e"))]
+            return and_all(out)
+
+        owner = self._innermost(_row_owners(keys + ([day] if day is not None else [])), frames)
+        if owner is not None:
+            # a (key, as-of date) hits at most one row (E0606: keys unique, periods disjoint), so
+            # a LEFT JOIN keeps the rows and «no row» is NULL, as the scalar subquery; it joins the
+            # innermost frame the keys and date read (an outer row's as-of date in its ON clause
+            # is one level deep, which Spark and PostgreSQL both accept)
+            alias = f"{owner}__lk" + hashlib.sha1(f"{tname}|{self.q.render(conds('_'))}".encode()).hexdigest()[:10]
+            self.joins.setdefault(owner, {}).setdefault(alias, (tname, conds(alias)))
+            if node.column is None:
+                return exp.Paren(this=exp.Not(this=is_null(col(alias, "_s"))))
+            return col(alias, "c_" + node.column)
+        a = self.fresh("x")
+        src = table(tname, a)
         if node.column is None:
-            return exp.Exists(this=exp.select(exp.Literal.number(1)).from_(src, copy=False).where(and_all(conds), copy=False))
-        return exp.Subquery(this=exp.select(col(a, "c_" + node.column)).from_(src, copy=False).where(and_all(conds), copy=False))
+            return exp.Exists(this=exp.select(exp.Literal.number(1)).from_(src, copy=False).where(conds(a), copy=False))
+        return exp.Subquery(this=exp.select(col(a, "c_" + node.column)).from_(src, copy=False).where(conds(a), copy=False))
 
     def _Convert(self, node: ir.Convert, frames):
         x = self.compile(node.operand, frames)
@@ -264,6 +332,34 @@ class Compiler:
 def unsupported_text(p) -> str:
     why = f": {p.sql_unsupported}" if p.sql_unsupported else ""
     return f"функция «{p.name}» не имеет SQL-формы{why}"
+
+
+# what a hoisted lookup key may contain: nothing that can raise (a division, a cast, an overflow)
+# on rows where the expression around it would not have evaluated it
+_SAFE_KEY = (exp.Column, exp.Identifier, exp.Literal, exp.Paren, exp.Coalesce, exp.Case, exp.If, exp.Null,
+             exp.Boolean, exp.EQ, exp.NEQ, exp.LT, exp.LTE, exp.GT, exp.GTE, exp.NullSafeEQ, exp.And, exp.Or,
+             exp.Not, exp.Is, exp.In, exp.Between, exp.Neg)
+
+
+def _row_owners(parts: list[exp.Expression]) -> set[str] | None:
+    """The frame aliases whose rows determine ``parts`` (their columns, or those of their joins),
+    None when the parts contain anything but plain safe operations."""
+    owners = set()
+    for e in parts:
+        for n in e.walk():
+            if not isinstance(n, _SAFE_KEY):
+                return None
+            if isinstance(n, exp.Column):
+                owners.add(n.table.split("__")[0])
+    return owners
+
+
+def _join_alias(owner: str, path: list[str]) -> str:
+    """Deterministic (the same path gives the same alias in every definition of a level)."""
+    tail = "__".join(path)
+    if not re.fullmatch(r"[A-Za-z0-9_]+", tail) or len(tail) > 40:     # PostgreSQL cuts names at 63 bytes
+        tail = "h" + hashlib.sha1(tail.encode()).hexdigest()[:10]
+    return f"{owner}__{tail}"
 
 
 def _derived_entities(m: Methodology) -> set[str]:

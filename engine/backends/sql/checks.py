@@ -55,8 +55,9 @@ def _fired(ev, chosen: list[str]) -> set[str]:
         for lo in range(0, len(names), 200):
             part = names[lo:lo + 200]
             inner = ", ".join(f'{_check_sql(ev, ev.m.checks[n])[5]} AS "w{i}"' for i, n in enumerate(part))
+            joins = "".join({a: j for n in part for a, j in _check_sql(ev, ev.m.checks[n])[6].items()}.values())
             flags = ", ".join(f'BOOL_OR(s."w{i}")' for i in range(len(part)))
-            row = _fetch(ev, f'SELECT {flags} FROM (SELECT {inner} FROM "@@E.{ent}@@" AS t0) AS s',
+            row = _fetch(ev, f'SELECT {flags} FROM (SELECT {inner} FROM "@@E.{ent}@@" AS t0{joins}) AS s',
                          [ev.m.checks[n] for n in part])[0]
             out.update(n for n, f in zip(part, row, strict=True) if f)
     return out
@@ -102,14 +103,16 @@ def _build_check_sql(ev, info):
     fields += [(ref_names[t], cp.compile(r, ent), r.type) for t, r in seen.items()]
     ph_names = {t: f"_ph{i}" for i, t in enumerate(c.placeholders)}
     fields += [(ph_names[t], cp.compile(x, ent), x.type) for t, x in c.placeholders.items()]
-    inner = exp.select(col("t0", "_rid"), *[exp.alias_(e, ident(n)) for n, e, _ in fields]).from_(
-        table(ev.names.entity_table[info.entity], "t0"), copy=False)
+    hoisted = dict(cp.joins.get("t0", {}))
+    joins = cp.join_texts("t0")      # for the "which fire" query, which writes its FROM as text
+    inner = cp.attach_joins(exp.select(col("t0", "_rid"), *[exp.alias_(e, ident(n)) for n, e, _ in fields]).from_(
+        table(ev.names.entity_table[info.entity], "t0"), copy=False), "t0", hoisted)
     outer = exp.select(exp.Star()).from_(exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier("s"))),
                                          copy=False) \
         .where(exp.Is(this=col("s", "_w"), expression=exp.true()), copy=False).order_by(col("s", "_rid"), copy=False)
     hidden = {t for t, r in seen.items() if masked_value(ev.m, r, r.type.kind)}
     when = q.render(exp.Is(this=exp.Paren(this=fields[0][1].copy()), expression=exp.true()))
-    return q.render(outer), [(n, t) for n, _, t in fields], ref_names, ph_names, hidden, when
+    return q.render(outer), [(n, t) for n, _, t in fields], ref_names, ph_names, hidden, when, joins
 
 
 def _run_check(ev, info, scopes) -> list[Defect]:
@@ -118,7 +121,7 @@ def _run_check(ev, info, scopes) -> list[Defect]:
     c = info.ir
     if c is None or c.when is None or info.entity not in ev.data.entities or ev.data.entities[info.entity].n == 0:
         return []
-    text, fields, ref_names, ph_names, hidden, _ = _check_sql(ev, info)
+    text, fields, ref_names, ph_names, hidden = _check_sql(ev, info)[:5]
     rows = _fetch(ev, text, [info])
     if not rows:
         return []

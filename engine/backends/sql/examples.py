@@ -30,7 +30,8 @@ def sql_example(session, text: str, per_row: bool) -> str:
             raise DiagnosticError([Diagnostic("E0901", f"{u.message} (SQL-вычислитель)", u.span or span)]) from None
         q = exp.select(e)
         if per_row:
-            q = exp.select(e, col("t0", "_rid")).from_(table(ev.names.entity_table["t"], "t0")).order_by(col("t0", "_rid"))
+            q = c.attach_joins(exp.select(e, col("t0", "_rid")).from_(table(ev.names.entity_table["t"], "t0")), "t0") \
+                .order_by(col("t0", "_rid"))
         rows = session.fetch(ev.sql(session.dialect.render(q)))
         out = to_col([r[0] for r in rows], node.type)
         values = [_show(out.value_at(i), out) for i in range(len(out))]

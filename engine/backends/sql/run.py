@@ -63,8 +63,9 @@ class SqlEvaluator:
             return real
         return _PLACEHOLDER.sub(name, text)
 
-    def compiled(self, ent: str, name: str) -> tuple[str, list]:
-        """SQL of one definition (cached): (select expression, [(validation column, sql, node)])."""
+    def compiled(self, ent: str, name: str) -> tuple[str, list, dict[str, str]]:
+        """SQL of one definition (cached): (select expression, [(validation column, sql, node)],
+        the relation joins its level's FROM needs)."""
         key = (self.sig, "def", ent, name)
         hit = self.sql_cache.get(key)
         if hit is None:
@@ -72,13 +73,13 @@ class SqlEvaluator:
             try:
                 e = c.compile(self.m.defs[(ent, name)].ir, [ent])
                 vals = [(f"_v_{name}_{i}", self.q.render(v.expr), v.node) for i, v in enumerate(c.validations)]
-                hit = ("ok", self.q.render(e), vals)
+                hit = ("ok", self.q.render(e), vals, c.join_texts("t0"))
             except SqlUnsupported as u:
                 hit = ("err", u, None)
             self.sql_cache[key] = hit
         if hit[0] == "err":
             raise hit[1]
-        return hit[1], hit[2]
+        return hit[1], hit[2], hit[3]
 
     def compiler(self) -> Compiler:
         return Compiler(self.q, self.m, self.names, self.context_day, key_tables=self.key_sql)
@@ -115,15 +116,16 @@ class SqlEvaluator:
         _check_sql(self, info)
 
     def _materialize(self, ent: str, names: list[str], level: int) -> None:
-        parts, checks = [], []
+        parts, checks, joins = [], [], {}
         for n in names:
-            text, vals = self.compiled(ent, n)
+            text, vals, more = self.compiled(ent, n)
+            joins.update(more)
             parts.append(f'{text} AS "d_{n}"')
             parts += [f'{v} AS "{col_}"' for col_, v, _ in vals]
             checks += vals
         old = self.current[ent]
         new = f"{self.prefix}_{ent}_{level + 1}_{len(self.done)}"
-        sel = f'SELECT t0.*, {", ".join(self.sql(p) for p in parts)} FROM "{old}" AS t0'
+        sel = f'SELECT t0.*, {", ".join(self.sql(p) for p in parts)} FROM "{old}" AS t0' + self.sql("".join(joins.values()))
         try:
             self.s.create_table_as(new, sel, self._def_error(ent, names), self.data.entities[ent].n)
         except BackendUnsupported as e:

@@ -85,6 +85,21 @@ def _message(e: BaseException) -> str:
     return lines[0][:240] if lines else type(e).__name__
 
 
+class LazyTables(dict):
+    """Methodology table → view name; a table is loaded the first time its name is read."""
+
+    def __init__(self, names: dict[str, str], load) -> None:
+        super().__init__(names)
+        self._load, self._loaded = load, set()
+
+    def __getitem__(self, tname: str) -> str:
+        view = super().__getitem__(tname)
+        if tname not in self._loaded:
+            self._load(tname, view)
+            self._loaded.add(tname)
+        return view
+
+
 class SparkSqlSession:
     dialect = SparkDialect()
 
@@ -157,32 +172,31 @@ class SparkSqlSession:
             values.append([_py(v) for v in col_values(c, data.n)])
         self._register(name, self._frame(cols, values, data.n).localCheckpoint(eager=True))
 
-    def ensure_lookup_tables(self, m) -> dict[str, str]:
-        """The methodology's reference tables, once per session (validity [DATEBEG, DATEEND + 1 day))."""
-        from pyspark.sql import types as T
-
+    def ensure_lookup_tables(self, m) -> LazyTables:
+        """The methodology's reference tables (validity [DATEBEG, DATEEND + 1 day)), each loaded
+        on first use and kept for the session: a Spark load is a job of its own (about a second),
+        and a run reads a few of a package's many tables."""
         from engine.runtime.match import match_tables
 
         hit = self._lookup.get(m.content_hash)
-        if hit is not None:
-            return hit
-        skip = {t.name for t in match_tables(m.tables)}
-        out: dict[str, str] = {}
-        base = f"{self._sid}_lk{len(self._lookup)}_{m.content_hash[:8]}"
-        for i, (tname, t) in enumerate(m.tables.items()):
-            if tname in skip:
-                continue
-            name = f"{base}_{i}"
-            cols = [("k_" + k, _spark_type(t.columns[k].kind)) for k in t.keys]
-            cols += [("c_" + c, _spark_type(typ.kind)) for c, typ in t.columns.items()]
-            cols += [("_s", T.LongType()), ("_e", T.LongType())]
-            rows = [[_py(r.get(k)) for k in t.keys] + [_py(r.get(c)) for c in t.columns] + [int(s), int(e)]
-                    for r, s, e in zip(t.rows, t.starts, t.ends, strict=True)]
-            values = [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in cols]
-            self._register(name, self._frame(cols, values, len(rows)).localCheckpoint(eager=True), keep=True)
-            out[tname] = name
-        self._lookup[m.content_hash] = out
-        return out
+        if hit is None:
+            skip = {t.name for t in match_tables(m.tables)}
+            base = f"{self._sid}_lk{len(self._lookup)}_{m.content_hash[:8]}"
+            names = {tname: f"{base}_{i}" for i, tname in enumerate(m.tables) if tname not in skip}
+            hit = self._lookup[m.content_hash] = LazyTables(names, lambda tname, view: self._load_table(m, tname, view))
+        return hit
+
+    def _load_table(self, m, tname: str, view: str) -> None:
+        from pyspark.sql import types as T
+
+        t = m.tables[tname]
+        cols = [("k_" + k, _spark_type(t.columns[k].kind)) for k in t.keys]
+        cols += [("c_" + c, _spark_type(typ.kind)) for c, typ in t.columns.items()]
+        cols += [("_s", T.LongType()), ("_e", T.LongType())]
+        rows = [[_py(r.get(k)) for k in t.keys] + [_py(r.get(c)) for c in t.columns] + [int(s), int(e)]
+                for r, s, e in zip(t.rows, t.starts, t.ends, strict=True)]
+        values = [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in cols]
+        self._register(view, self._frame(cols, values, len(rows)).localCheckpoint(eager=True), keep=True)
 
     def end_run(self, commit: bool = False) -> None:
         views, self._views = self._views, []
