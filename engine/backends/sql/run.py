@@ -8,6 +8,7 @@ value for value.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -23,8 +24,19 @@ from engine.runtime.model import Methodology
 _PLACEHOLDER = re.compile(r"@@([EK])\.(\w+)@@")
 
 
+@dataclass
+class BatchCompiler(Compiler):
+    """The run's compiler; ``batch`` names the partition column of a batched run (read by
+    engine/backends/sql/aggregates.py), None otherwise."""
+
+    batch: str | None = None
+
+
 class SqlEvaluator:
-    def __init__(self, session, m: Methodology, data: Dataset, context_day: int | None = None) -> None:
+    def __init__(self, session, m: Methodology, data: Dataset, context_day: int | None = None,
+                 batch_field: str | None = None) -> None:
+        """``batch_field``: the hidden field whose value separates the inputs of a batched run
+        (engine/backends/sql/batch.py); aggregates and windows never cross it."""
         self.s = session
         self.q = session.dialect
         self.m = m
@@ -37,12 +49,14 @@ class SqlEvaluator:
         self.current = {e: f"{self.prefix}_{e}_0" for e in data.entities if e in m.entities}
         has_asof = {e for e, d in data.entities.items() if d.as_of is not None}
         self.names = Names({e: f"@@E.{e}@@" for e in m.entities}, tables, has_asof)
+        self.batch = "f_" + batch_field if batch_field else None
         for e, name in self.current.items():
             session.load_entity(name, m.entities[e], data.entities[e])
         self.done: set[tuple[str, str]] = set()
         self.cache: dict[tuple[str, str], Col] = {}
         params = tuple((n, tuple((x.start, x.end, repr(x.value)) for x in p.periods)) for n, p in m.params.items())
-        self.sig = (m.content_hash, hash(params), context_day, frozenset(has_asof), frozenset(self.current))
+        self.sig = (m.content_hash, hash(params), context_day, frozenset(has_asof), frozenset(self.current),
+                    self.batch)
         self.sql_cache = session.__dict__.setdefault("sql_cache", {})
         self.key_sql = session.__dict__.setdefault("key_sql", {})     # key tables of keyed/pair aggregates
         self.key_real: dict[str, str] = {}
@@ -81,7 +95,7 @@ class SqlEvaluator:
         return hit[1], hit[2]
 
     def compiler(self) -> Compiler:
-        return Compiler(self.q, self.m, self.names, self.context_day, key_tables=self.key_sql)
+        return BatchCompiler(self.q, self.m, self.names, self.context_day, key_tables=self.key_sql, batch=self.batch)
 
     # ---- definitions -------------------------------------------------------------------------
     def ensure(self, wanted: list[tuple[str, str]], checks: list[str] = ()) -> None:
