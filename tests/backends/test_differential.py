@@ -151,8 +151,8 @@ def test_batched_run_keeps_cases_apart(pg, tmp_path, monkeypatch):
         assert not [x for r in results for x in r.mismatches + r.unsupported]
         assert [r.compared for r in results] == [12, 12]
     monkeypatch.setattr(aggregates, "_batch", lambda c, alias: None)
-    for cache in ("sql_cache", "key_sql"):          # the session's compiled SQL: compile again
-        monkeypatch.setattr(pg, cache, {})
+    for compiled in ("sql_cache", "key_sql"):          # the session's compiled SQL: compile again
+        monkeypatch.setattr(pg, compiled, {})
     leaked = compare_file(pg, m, path, "leak.yaml")
     assert all(r.batched for r in leaked)
     mixed = {x.split(":")[0] for r in leaked for x in r.mismatches}
