@@ -144,7 +144,7 @@ def _run_single(session, case: _Case) -> None:
     try:
         try:
             sq.ensure(case.wanted, case.only or [])     # a construct SQL cannot express: reported before any run
-            got_cols = {k: sq.column(*k) for k in case.wanted}
+            got_cols = sq.columns(case.wanted)
             got_def = _defect_rows(sq.defects(case.only)) if case.only is not None else None
         except DiagnosticError as e:         # E0901: before the run, or a query the database refuses (Spark)
             res.unsupported += [d.render() for d in e.diagnostics]
@@ -172,7 +172,7 @@ def _run_batch(session, cases: list[_Case]) -> bool:
     sq = SqlEvaluator(session, mm, batch.data, cases[0].day, batch_field=BATCH_FIELD)
     try:
         sq.ensure(wanted, only)
-        cols = {k: sq.column(*k) for k in wanted}
+        cols = sq.columns(wanted)
         parts = split_defects(sq.defects(only).defects, len(cases)) if judged else None
     except (DiagnosticError, EvalError):
         return False

@@ -174,6 +174,20 @@ class SqlEvaluator:
         self.cache[key] = out
         return out
 
+    def columns(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Col]:
+        """Several values at once: the definitions of one entity come back in one query."""
+        self.ensure([k for k in keys if k in self.m.defs])
+        by_ent: dict[str, list[str]] = {}
+        for ent, name in dict.fromkeys(keys):
+            if (ent, name) in self.m.defs and (ent, name) not in self.cache:
+                by_ent.setdefault(ent, []).append(name)
+        for ent, names in by_ent.items():
+            cols = ", ".join(f'"d_{n}"' for n in names)
+            rows = self.s.fetch(f'SELECT {cols} FROM "{self.current[ent]}" ORDER BY _rid')
+            for j, n in enumerate(names):
+                self.cache[(ent, n)] = to_col([r[j] for r in rows], self.m.defs[(ent, n)].type)
+        return {k: self.column(*k) for k in keys}
+
     def defects(self, names: list[str] | None = None):
         from engine.backends.sql.checks import run_checks_sql
 
