@@ -50,8 +50,7 @@ class SqlEvaluator:
         has_asof = {e for e, d in data.entities.items() if d.as_of is not None}
         self.names = Names({e: f"@@E.{e}@@" for e in m.entities}, tables, has_asof)
         self.batch = "f_" + batch_field if batch_field else None
-        for e, name in self.current.items():
-            session.load_entity(name, m.entities[e], data.entities[e])
+        self.loaded = False        # the data go into the database at the first statement (after the E0901 check)
         self.done: set[tuple[str, str]] = set()
         self.cache: dict[tuple[str, str], Col] = {}
         params = tuple((n, tuple((x.start, x.end, repr(x.value)) for x in p.periods)) for n, p in m.params.items())
@@ -61,9 +60,17 @@ class SqlEvaluator:
         self.key_sql = session.__dict__.setdefault("key_sql", {})     # key tables of keyed/pair aggregates
         self.key_real: dict[str, str] = {}
 
+    def load(self) -> None:
+        """The entity tables of the data, once: a run that stops at E0901 never loads them."""
+        if not self.loaded:
+            self.loaded = True
+            for e, name in self.current.items():
+                self.s.load_entity(name, self.m.entities[e], self.data.entities[e])
+
     def sql(self, text: str) -> str:
         """Executable SQL: placeholders → this run's current entity tables and key tables (created
         on first use, from the source's current table)."""
+        self.load()
         def name(mo: re.Match) -> str:
             if mo.group(1) == "E":
                 return self.current[mo.group(2)]
@@ -114,6 +121,7 @@ class SqlEvaluator:
         diags = unsupported(self.m, todo, list(checks), self.compiled, self._check_probe)
         if diags:
             raise DiagnosticError(diags)
+        self.load()
         for i, lv in enumerate(p.levels):
             by_ent: dict[str, list[str]] = {}
             for ent, name in lv:
@@ -169,6 +177,7 @@ class SqlEvaluator:
             typ, cname = self.m.defs[key].type, "d_" + name
         else:
             return self.data.entities[entity].cols[name]
+        self.load()
         rows = self.s.fetch(f'SELECT "{cname}" FROM "{self.current[entity]}" ORDER BY _rid')
         out = to_col([r[0] for r in rows], typ)
         self.cache[key] = out
@@ -183,6 +192,7 @@ class SqlEvaluator:
                 by_ent.setdefault(ent, []).append(name)
         for ent, names in by_ent.items():
             cols = ", ".join(f'"d_{n}"' for n in names)
+            self.load()
             rows = self.s.fetch(f'SELECT {cols} FROM "{self.current[ent]}" ORDER BY _rid')
             for j, n in enumerate(names):
                 self.cache[(ent, n)] = to_col([r[j] for r in rows], self.m.defs[(ent, n)].type)
