@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from engine.backends.sql.differential import compare_file
+from tests.engine.conftest import RULES as FIXTURE_RULES
 
 ROOT = Path(__file__).resolve().parents[2]
 FILES = sorted(p.relative_to(ROOT) for p in ROOT.glob("methodologies/*/*/tests/*.yaml"))
@@ -73,13 +74,7 @@ for service:
 for patient:
     accounts: int = count(account)
 
-check duplicate on case:
-    code "1.10.2"
-    title "Дублирование случаев"
-    when dups > 1
-    withhold share 1.0 of sumv
-    message "случай повторяется {dups} раз"
-"""
+""" + FIXTURE_RULES[FIXTURE_RULES.index("check duplicate"):]     # the fixture's check: fires where dups > 1
 
 # Both cases use the same row keys and the same patient, code and ЛПУ values: mixed in one run, every
 # cross-row value above (group, pair, keyed, all-row, window, a group nested in a group) would count the
@@ -126,11 +121,11 @@ cases:
 """
 
 
-def _leak_world(tmp_path):
+def _leak_world(tmp_path, rules: str = LEAK_RULES):
     from engine.runtime.compiler import compile_package
     from tests.engine.conftest import make_package
 
-    m = compile_package(make_package(tmp_path, LEAK_RULES))
+    m = compile_package(make_package(tmp_path, rules))
     path = tmp_path / "leak.yaml"
     path.write_text(LEAK_TESTS, encoding="utf-8")
     return m, path
@@ -159,3 +154,19 @@ def test_batched_run_keeps_cases_apart(pg, tmp_path, monkeypatch):
     cross_row = {"case.dups", "case.same_lpu", "case.place", "case.running", "case.top_lpu", "service.same_code",
                  "service.lpu_cases", "service.in_lpu", "service.multi", "patient.accounts"}    # not case.services
     assert mixed == cross_row | {"дефекты различаются"}, mixed
+
+
+# Spark plans an outer reference one subquery deep only: the service aggregates keyed through
+# `case.lpu` (and the group nested in a group) are refused there (E0901) until relation lookups
+# become joins; the rest of the leak world runs batched on Spark.
+SPARK_LEAK_RULES = "\n".join(line for line in LEAK_RULES.splitlines()
+                              if not line.lstrip().startswith(("lpu_cases:", "in_lpu:", "multi:")))
+
+
+@pytest.mark.slow
+def test_batched_run_keeps_cases_apart_on_spark(spark, tmp_path):
+    m, path = _leak_world(tmp_path, SPARK_LEAK_RULES)
+    results = compare_file(spark, m, path, "leak.yaml")
+    assert [r.batched for r in results] == [True, True]
+    assert not [x for r in results for x in r.mismatches + r.unsupported]
+    assert [r.compared for r in results] == [9, 9]
