@@ -158,9 +158,11 @@ def _run_single(session, case: _Case) -> None:
         sq.close()
 
 
-def _run_batch(session, cases: list[_Case]) -> bool:
-    """All the cases (same parameters, same date) in one SQL run, judged case by case; False
-    (nothing judged) when SQL reports an error or an unsupported construct anywhere."""
+def _run_batch(session, cases: list[_Case]) -> list[_Case]:
+    """All the cases (same parameters, same date) in one SQL run, judged case by case. Returns the
+    cases still to run alone: every case when SQL reports an error or E0901 — except, when the
+    database refuses to plan a statement, the cases whose own run has that very statement (they
+    get its diagnostic: a refusal depends on the SQL text, not on the data)."""
     from engine.backends.sql.batch import BATCH_FIELD, concat, slice_col, split_defects
     from engine.backends.sql.run import SqlEvaluator
 
@@ -174,8 +176,19 @@ def _run_batch(session, cases: list[_Case]) -> bool:
         sq.ensure(wanted, only)
         cols = sq.columns(wanted)
         parts = split_defects(sq.defects(only).defects, len(cases)) if judged else None
-    except (DiagnosticError, EvalError):
-        return False
+    except DiagnosticError as e:
+        if sq.refused is None:
+            return cases
+        shown = [d.render() for d in e.diagnostics]
+        rest = []
+        for c in cases:
+            if sq.refused in SqlEvaluator(session, mm, c.data, c.day).steps(c.wanted, c.only or []):
+                c.res.unsupported += shown
+            else:
+                rest.append(c)
+        return rest
+    except EvalError:
+        return cases
     finally:
         sq.close()
     for i, c in enumerate(cases):
@@ -186,7 +199,7 @@ def _run_batch(session, cases: list[_Case]) -> bool:
             got_def = _rows_of(d for d in parts[i] if d.check in chosen)
         c.res.batched = True
         _judge(c, got_cols, got_def)
-    return True
+    return []
 
 
 def compare_case(session, m: Methodology, spec: dict, defaults: dict, default_checks, default_catalogue,
@@ -217,9 +230,8 @@ def compare_file(session, m: Methodology, path: Path, display: str, batch: bool 
         key = json.dumps([spec.get("parameters") or {}, case.day], sort_keys=True, default=str)
         groups.setdefault(key, []).append(case)
     for group in groups.values():
-        if len(group) == 1 or not _run_batch(session, group):
-            for case in group:
-                _run_single(session, case)
+        for case in group if len(group) == 1 else _run_batch(session, group):
+            _run_single(session, case)
     return out
 
 

@@ -50,6 +50,7 @@ class SqlEvaluator:
         has_asof = {e for e, d in data.entities.items() if d.as_of is not None}
         self.names = Names({e: f"@@E.{e}@@" for e in m.entities}, tables, has_asof)
         self.batch = "f_" + batch_field if batch_field else None
+        self.refused: tuple[int, str, tuple[str, ...]] | None = None    # the step the database refused to plan
         self.loaded = False        # the data go into the database at the first statement (after the E0901 check)
         self.done: set[tuple[str, str]] = set()
         self.cache: dict[tuple[str, str], Col] = {}
@@ -105,31 +106,41 @@ class SqlEvaluator:
         return BatchCompiler(self.q, self.m, self.names, self.context_day, key_tables=self.key_sql, batch=self.batch)
 
     # ---- definitions -------------------------------------------------------------------------
-    def ensure(self, wanted: list[tuple[str, str]], checks: list[str] = ()) -> None:
-        """Materialize the definitions (and those the checks read) not yet in the database."""
+    def _needed(self, wanted: list[tuple[str, str]], checks) -> list[tuple[str, str]]:
         need = [k for k in wanted if k in self.m.defs]
         for cname in checks:
             ci = self.m.checks[cname]
             if ci.ir is not None:
                 for n in check_nodes(ci.ir):
                     need += sorted(def_deps(self.m, n))
-        need = [k for k in dict.fromkeys(need) if k not in self.done]
-        if not need:
-            return
-        p = plan(self.m, need)
-        todo = [k for lv in p.levels for k in lv if k not in self.done]
-        diags = unsupported(self.m, todo, list(checks), self.compiled, self._check_probe)
-        if diags:
-            raise DiagnosticError(diags)
-        self.load()
-        for i, lv in enumerate(p.levels):
+        return [k for k in dict.fromkeys(need) if k not in self.done]
+
+    def steps(self, wanted: list[tuple[str, str]], checks=()) -> list[tuple[int, str, tuple[str, ...]]]:
+        """The statements ``ensure`` would run for these definitions and checks, in order: (level,
+        entity, definitions of that entity at that level) — one ``CREATE TABLE … AS`` each."""
+        need = self._needed(wanted, checks)
+        out = []
+        for i, lv in enumerate(plan(self.m, need).levels if need else []):
             by_ent: dict[str, list[str]] = {}
             for ent, name in lv:
                 if (ent, name) not in self.done:
                     by_ent.setdefault(ent, []).append(name)
-            for ent, names in by_ent.items():
-                self._materialize(ent, names, i)
-                self.done.update((ent, n) for n in names)
+            out += [(i, ent, tuple(names)) for ent, names in by_ent.items()]
+        return out
+
+    def ensure(self, wanted: list[tuple[str, str]], checks: list[str] = ()) -> None:
+        """Materialize the definitions (and those the checks read) not yet in the database."""
+        steps = self.steps(wanted, checks)
+        if not steps:
+            return
+        todo = [(ent, n) for _, ent, names in steps for n in names]
+        diags = unsupported(self.m, todo, list(checks), self.compiled, self._check_probe)
+        if diags:
+            raise DiagnosticError(diags)
+        self.load()
+        for i, ent, names in steps:
+            self._materialize(ent, list(names), i)
+            self.done.update((ent, n) for n in names)
 
     def _check_probe(self, info) -> None:
         from engine.backends.sql.checks import _check_sql
@@ -149,6 +160,7 @@ class SqlEvaluator:
         try:
             self.s.create_table_as(new, sel, self._def_error(ent, names), self.data.entities[ent].n)
         except BackendUnsupported as e:
+            self.refused = (level, ent, tuple(names))
             info = self.m.defs[(ent, names[0])]
             raise unsupported_diagnostic(e, f"{ent}.{', '.join(names)}", info.provenance.span) from None
         self.current[ent] = new
