@@ -5,6 +5,10 @@
 
 A group with an undetermined member (a required value or `where` that is NULL) has no value,
 as in the numpy backend (engine/backends/numpy/eval_agg.py:_reduce): ``CASE WHEN MAX(bad) = 1 THEN NULL …``.
+
+In a batched run (engine/backends/sql/batch.py: many inputs in one evaluation) the compiler names
+the partition column (``batch``): it joins every group key, key table and PARTITION BY, and an
+all-row aggregate reads only its own part's rows — no value ever mixes two inputs.
 """
 
 from __future__ import annotations
@@ -38,6 +42,17 @@ class AggSql:
             if running else None
         w = exp.Window(this=fn, partition_by=self.partition, order=exp.Order(expressions=self.order), spec=spec)
         return self.q.bigint(w) if integer else w
+
+
+def _batch(c, alias: str) -> exp.Expression | None:
+    """The batch partition column of the row ``alias`` (None outside a batched run)."""
+    name = getattr(c, "batch", None)
+    return col(alias, name) if name else None
+
+
+def _same_batch(c, a: str, b: str) -> list[exp.Expression]:
+    x, y = _batch(c, a), _batch(c, b)
+    return [] if x is None else [exp.EQ(this=x, expression=y)]
 
 
 def _bad(c, node: ir.AggNode, value, where) -> exp.Expression | None:
@@ -87,7 +102,7 @@ def compile_aggregate(c, node: ir.AggNode, frames: list[str]) -> exp.Expression:
             src = exp.Table(this=exp.to_identifier(kname, quoted=True), alias=exp.TableAlias(this=exp.to_identifier(kx)))
             join_on = exp.EQ(this=col(a, "_rid"), expression=col(kx, "_src"))
         else:
-            conds = _match(c, node, sub, a, k)
+            conds = _match(c, node, sub, a, k) + (_same_batch(c, a, c.alias(k)) if node.mode != "child" else [])
             src = table(c.names.entity_table[node.source], a)
             join_on = None
         where = c.compile(node.where, sub) if node.where is not None else None
@@ -157,14 +172,16 @@ def _key_table(c, node: ir.AggNode, sub, k: int):
         joins = dict(joins)
     optional = [key.type.optional for key in node.keys_src]
     order = sorted(range(len(cols)), key=lambda i: optional[i])      # indexable (required) keys first
+    part = _batch(c, "t0")
     sel = exp.select(exp.alias_(col("t0", "_rid"), "_src"),
-                     *[exp.alias_(cols[i], exp.to_identifier(f"k{i}", quoted=True)) for i in order]).from_(
+                     *[exp.alias_(cols[i], exp.to_identifier(f"k{i}", quoted=True)) for i in order],
+                     *([exp.alias_(part, exp.to_identifier("kb", quoted=True))] if part is not None else [])).from_(
         table(c.names.entity_table[node.source], "t0"), copy=False)
     text = c.q.render(c.attach_joins(sel, "t0", joins))
     import hashlib
 
     kid = "kt" + hashlib.sha1(text.encode()).hexdigest()[:12]
-    c.key_tables[kid] = (node.source, text, [f"k{i}" for i in order])
+    c.key_tables[kid] = (node.source, text, [f"k{i}" for i in order] + (["kb"] if part is not None else []))
     kx = c.fresh("kx")
     if node.mode == "group":
         with c.with_aliases({k + 1: c.alias(k)}):
@@ -177,6 +194,8 @@ def _key_table(c, node: ir.AggNode, sub, k: int):
         left, right = col(kx, f"k{i}"), exp.Paren(this=cv)
         conds.append(exp.Paren(this=exp.NullSafeEQ(this=left, expression=right) if optional[i]
                                else exp.EQ(this=left, expression=right)))
+    if part is not None:
+        conds.append(exp.EQ(this=col(kx, "kb"), expression=_batch(c, c.alias(k))))
     return kx, f"@@K.{kid}@@", conds
 
 
@@ -210,6 +229,9 @@ def _windowed(c, node: ir.AggNode, sub: list[str]) -> exp.Expression:
     p = node.prim
     with c.with_aliases({1: "t0"}):
         keys = [c.compile(kx, sub) for kx in node.keys_src]
+        part = _batch(c, "t0")
+        if part is not None:
+            keys.append(part)
         where = c.compile(node.where, sub) if node.where is not None else None
         value_ir = node.value if node.value is not None else (node.args[0] if node.args else None)
         value = c.compile(value_ir, sub) if value_ir is not None else None

@@ -8,6 +8,7 @@ value for value.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -23,8 +24,19 @@ from engine.runtime.model import Methodology
 _PLACEHOLDER = re.compile(r"@@([EK])\.(\w+)@@")
 
 
+@dataclass
+class BatchCompiler(Compiler):
+    """The run's compiler; ``batch`` names the partition column of a batched run (read by
+    engine/backends/sql/aggregates.py), None otherwise."""
+
+    batch: str | None = None
+
+
 class SqlEvaluator:
-    def __init__(self, session, m: Methodology, data: Dataset, context_day: int | None = None) -> None:
+    def __init__(self, session, m: Methodology, data: Dataset, context_day: int | None = None,
+                 batch_field: str | None = None) -> None:
+        """``batch_field``: the hidden field whose value separates the inputs of a batched run
+        (engine/backends/sql/batch.py); aggregates and windows never cross it."""
         self.s = session
         self.q = session.dialect
         self.m = m
@@ -37,19 +49,29 @@ class SqlEvaluator:
         self.current = {e: f"{self.prefix}_{e}_0" for e in data.entities if e in m.entities}
         has_asof = {e for e, d in data.entities.items() if d.as_of is not None}
         self.names = Names({e: f"@@E.{e}@@" for e in m.entities}, tables, has_asof)
-        for e, name in self.current.items():
-            session.load_entity(name, m.entities[e], data.entities[e])
+        self.batch = "f_" + batch_field if batch_field else None
+        self.refused: tuple[int, str, tuple[str, ...]] | None = None    # the step the database refused to plan
+        self.loaded = False        # the data go into the database at the first statement (after the E0901 check)
         self.done: set[tuple[str, str]] = set()
         self.cache: dict[tuple[str, str], Col] = {}
         params = tuple((n, tuple((x.start, x.end, repr(x.value)) for x in p.periods)) for n, p in m.params.items())
-        self.sig = (m.content_hash, hash(params), context_day, frozenset(has_asof), frozenset(self.current))
+        self.sig = (m.content_hash, hash(params), context_day, frozenset(has_asof), frozenset(self.current),
+                    self.batch)
         self.sql_cache = session.__dict__.setdefault("sql_cache", {})
         self.key_sql = session.__dict__.setdefault("key_sql", {})     # key tables of keyed/pair aggregates
         self.key_real: dict[str, str] = {}
 
+    def load(self) -> None:
+        """The entity tables of the data, once: a run that stops at E0901 never loads them."""
+        if not self.loaded:
+            self.loaded = True
+            for e, name in self.current.items():
+                self.s.load_entity(name, self.m.entities[e], self.data.entities[e])
+
     def sql(self, text: str) -> str:
         """Executable SQL: placeholders → this run's current entity tables and key tables (created
         on first use, from the source's current table)."""
+        self.load()
         def name(mo: re.Match) -> str:
             if mo.group(1) == "E":
                 return self.current[mo.group(2)]
@@ -82,33 +104,44 @@ class SqlEvaluator:
         return hit[1], hit[2], hit[3]
 
     def compiler(self) -> Compiler:
-        return Compiler(self.q, self.m, self.names, self.context_day, key_tables=self.key_sql)
+        return BatchCompiler(self.q, self.m, self.names, self.context_day, key_tables=self.key_sql, batch=self.batch)
 
     # ---- definitions -------------------------------------------------------------------------
-    def ensure(self, wanted: list[tuple[str, str]], checks: list[str] = ()) -> None:
-        """Materialize the definitions (and those the checks read) not yet in the database."""
+    def _needed(self, wanted: list[tuple[str, str]], checks) -> list[tuple[str, str]]:
         need = [k for k in wanted if k in self.m.defs]
         for cname in checks:
             ci = self.m.checks[cname]
             if ci.ir is not None:
                 for n in check_nodes(ci.ir):
                     need += sorted(def_deps(self.m, n))
-        need = [k for k in dict.fromkeys(need) if k not in self.done]
-        if not need:
-            return
-        p = plan(self.m, need)
-        todo = [k for lv in p.levels for k in lv if k not in self.done]
-        diags = unsupported(self.m, todo, list(checks), self.compiled, self._check_probe)
-        if diags:
-            raise DiagnosticError(diags)
-        for i, lv in enumerate(p.levels):
+        return [k for k in dict.fromkeys(need) if k not in self.done]
+
+    def steps(self, wanted: list[tuple[str, str]], checks=()) -> list[tuple[int, str, tuple[str, ...]]]:
+        """The statements ``ensure`` would run for these definitions and checks, in order: (level,
+        entity, definitions of that entity at that level) — one ``CREATE TABLE … AS`` each."""
+        need = self._needed(wanted, checks)
+        out = []
+        for i, lv in enumerate(plan(self.m, need).levels if need else []):
             by_ent: dict[str, list[str]] = {}
             for ent, name in lv:
                 if (ent, name) not in self.done:
                     by_ent.setdefault(ent, []).append(name)
-            for ent, names in by_ent.items():
-                self._materialize(ent, names, i)
-                self.done.update((ent, n) for n in names)
+            out += [(i, ent, tuple(names)) for ent, names in by_ent.items()]
+        return out
+
+    def ensure(self, wanted: list[tuple[str, str]], checks: list[str] = ()) -> None:
+        """Materialize the definitions (and those the checks read) not yet in the database."""
+        steps = self.steps(wanted, checks)
+        if not steps:
+            return
+        todo = [(ent, n) for _, ent, names in steps for n in names]
+        diags = unsupported(self.m, todo, list(checks), self.compiled, self._check_probe)
+        if diags:
+            raise DiagnosticError(diags)
+        self.load()
+        for i, ent, names in steps:
+            self._materialize(ent, list(names), i)
+            self.done.update((ent, n) for n in names)
 
     def _check_probe(self, info) -> None:
         from engine.backends.sql.checks import _check_sql
@@ -129,6 +162,7 @@ class SqlEvaluator:
         try:
             self.s.create_table_as(new, sel, self._def_error(ent, names), self.data.entities[ent].n)
         except BackendUnsupported as e:
+            self.refused = (level, ent, tuple(names))
             info = self.m.defs[(ent, names[0])]
             raise unsupported_diagnostic(e, f"{ent}.{', '.join(names)}", info.provenance.span) from None
         self.current[ent] = new
@@ -157,10 +191,26 @@ class SqlEvaluator:
             typ, cname = self.m.defs[key].type, "d_" + name
         else:
             return self.data.entities[entity].cols[name]
+        self.load()
         rows = self.s.fetch(f'SELECT "{cname}" FROM "{self.current[entity]}" ORDER BY _rid')
         out = to_col([r[0] for r in rows], typ)
         self.cache[key] = out
         return out
+
+    def columns(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Col]:
+        """Several values at once: the definitions of one entity come back in one query."""
+        self.ensure([k for k in keys if k in self.m.defs])
+        by_ent: dict[str, list[str]] = {}
+        for ent, name in dict.fromkeys(keys):
+            if (ent, name) in self.m.defs and (ent, name) not in self.cache:
+                by_ent.setdefault(ent, []).append(name)
+        for ent, names in by_ent.items():
+            cols = ", ".join(f'"d_{n}"' for n in names)
+            self.load()
+            rows = self.s.fetch(f'SELECT {cols} FROM "{self.current[ent]}" ORDER BY _rid')
+            for j, n in enumerate(names):
+                self.cache[(ent, n)] = to_col([r[j] for r in rows], self.m.defs[(ent, n)].type)
+        return {k: self.column(*k) for k in keys}
 
     def defects(self, names: list[str] | None = None):
         from engine.backends.sql.checks import run_checks_sql
