@@ -114,9 +114,6 @@ class Compiler:
         return self.literal(node.value, node.type.kind)
 
     def _FieldRef(self, node: ir.FieldRef, frames):
-        if node.entity in _derived_entities(self.m):
-            raise SqlUnsupported(f"сущность «{node.entity}» строится таблицей правил (kind: match), "
-                                 "в SQL пока не поддержано", node.span)
         name = self.names.column(self.m, node.entity, node.name)
         ref = col(self.alias(node.frame), "_rid")
         ent = frames[node.frame]
@@ -264,16 +261,6 @@ class Compiler:
 def unsupported_text(p) -> str:
     why = f": {p.sql_unsupported}" if p.sql_unsupported else ""
     return f"функция «{p.name}» не имеет SQL-формы{why}"
-
-
-def _derived_entities(m: Methodology) -> set[str]:
-    hit = getattr(m, "_sql_derived", None)
-    if hit is None:
-        from engine.runtime.match import match_tables
-
-        hit = {t.spec.entity for t in match_tables(m.tables)}
-        object.__setattr__(m, "_sql_derived", hit)
-    return hit
 
 
 __all__ = ["Compiler", "Names", "SqlUnsupported", "Validation", "is_null", "not_null"]
