@@ -38,7 +38,8 @@ EMPTY, EXACT, CLASS, RANGE = 0, 1, 2, 3
 
 def rubric_number(code: str) -> int:
     """A three-character rubric as an ordered integer: C80 → ord('C') * 100 + 80."""
-    return ord(code[0]) * 100 + int(code[1:3]) if len(code) >= 3 and code[1:3].isdigit() else -1
+    digits = code[1:3]        # ASCII digits only: int() refuses some characters isdigit() accepts (²)
+    return ord(code[0]) * 100 + int(digits) if len(code) >= 3 and digits.isascii() and digits.isdigit() else -1
 
 
 @dataclass

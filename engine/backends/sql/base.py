@@ -117,9 +117,6 @@ class Compiler:
         return self.literal(node.value, node.type.kind)
 
     def _FieldRef(self, node: ir.FieldRef, frames):
-        if node.entity in _derived_entities(self.m):
-            raise SqlUnsupported(f"сущность «{node.entity}» строится таблицей правил (kind: match), "
-                                 "в SQL пока не поддержано", node.span)
         name = self.names.column(self.m, node.entity, node.name)
         if not node.path:
             return col(self.alias(node.frame), name)
@@ -360,16 +357,6 @@ def _join_alias(owner: str, path: list[str]) -> str:
     if not re.fullmatch(r"[A-Za-z0-9_]+", tail) or len(tail) > 40:     # PostgreSQL cuts names at 63 bytes
         tail = "h" + hashlib.sha1(tail.encode()).hexdigest()[:10]
     return f"{owner}__{tail}"
-
-
-def _derived_entities(m: Methodology) -> set[str]:
-    hit = getattr(m, "_sql_derived", None)
-    if hit is None:
-        from engine.runtime.match import match_tables
-
-        hit = {t.spec.entity for t in match_tables(m.tables)}
-        object.__setattr__(m, "_sql_derived", hit)
-    return hit
 
 
 __all__ = ["Compiler", "Names", "SqlUnsupported", "Validation", "is_null", "not_null"]

@@ -2,6 +2,9 @@
 
 A level holds the definitions whose dependencies are all in earlier levels; each level of an
 entity is one ``CREATE TABLE … AS SELECT prev.*, expr AS d_x, …`` over the previous version.
+The table of a rule-table entity (engine/backends/sql/match.py) is a node of its own,
+``(MATCH, entity)``: after the definitions it reads (its `when`, bound definitions), before every
+definition or aggregate that reads the entity.
 """
 
 from __future__ import annotations
@@ -10,18 +13,33 @@ from dataclasses import dataclass
 
 from dsl import ir
 from dsl.diagnostics import Diagnostic, Span
+from engine.backends.sql.match import MATCH, derived_entities, source_defs
 from engine.runtime.model import Methodology
 
 
+def _derived(m: Methodology) -> set[str]:
+    hit = getattr(m, "_sql_match_entities", None)
+    if hit is None:
+        hit = set(derived_entities(m))
+        object.__setattr__(m, "_sql_match_entities", hit)
+    return hit
+
+
 def def_deps(m: Methodology, node: ir.IR | None) -> set[tuple[str, str]]:
+    """Definitions (and rule-table entities, (MATCH, entity)) an IR reads."""
     out: set[tuple[str, str]] = set()
     if node is None:
         return out
+    derived = _derived(m)
     stack = [node]
     while stack:
         n = stack.pop()
         if isinstance(n, ir.FieldRef) and (n.entity, n.name) in m.defs:
             out.add((n.entity, n.name))
+        if derived and isinstance(n, ir.FieldRef) and n.entity in derived:
+            out.add((MATCH, n.entity))
+        if derived and isinstance(n, ir.AggNode) and n.source in derived:
+            out.add((MATCH, n.source))
         if isinstance(n, ir.FuncCall):
             stack.append(n.body)
         stack.extend(ir.children(n))
@@ -49,7 +67,9 @@ def plan(m: Methodology, wanted: list[tuple[str, str]]) -> Plan:
             return hit
         if key in path:      # the compiler rejects cycles (E0401); be safe anyway
             raise ValueError(f"cycle at {key}")
-        deps = deps_of.setdefault(key, def_deps(m, m.defs[key].ir))
+        deps = deps_of.get(key)
+        if deps is None:
+            deps = deps_of[key] = node_deps(m, key)
         lv = 1 + max((visit(d, path + (key,)) for d in deps), default=0)
         level[key] = lv
         return lv
@@ -58,6 +78,20 @@ def plan(m: Methodology, wanted: list[tuple[str, str]]) -> Plan:
         visit(key)
     n = max(level.values(), default=0)
     return Plan([[k for k, v in sorted(level.items()) if v == i] for i in range(1, n + 1)])
+
+
+def node_deps(m: Methodology, key: tuple[str, str]) -> set[tuple[str, str]]:
+    if key[0] == MATCH:
+        return source_defs(m, key[1])
+    deps = def_deps(m, m.defs[key].ir)
+    if key[0] in _derived(m):           # a definition of a rule-table entity: after its rows
+        deps.add((MATCH, key[0]))
+    return deps
+
+
+def entity_deps(m: Methodology, entity: str | None) -> list[tuple[str, str]]:
+    """A check on a rule-table entity reads its table even when it reads none of its fields."""
+    return [(MATCH, entity)] if entity in _derived(m) else []
 
 
 def unsupported(m: Methodology, defs: list[tuple[str, str]], checks: list[str], compile_def, compile_check) -> list[Diagnostic]:
@@ -76,6 +110,8 @@ def unsupported(m: Methodology, defs: list[tuple[str, str]], checks: list[str], 
             out.append(Diagnostic("E0901", f"{what}: {e.message} (SQL-вычислитель)", span))
 
     for ent, name in defs:
+        if ent == MATCH:
+            continue
         info = m.defs[(ent, name)]
         try:
             compile_def(ent, name)

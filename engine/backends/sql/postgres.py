@@ -154,6 +154,16 @@ class PgSession:
         self._lookup[m.content_hash] = out
         return out
 
+    def load_reference(self, name: str, columns: list[tuple[str, str]], rows: list, index: list[str]) -> None:
+        """A table kept for the connection (rule tables, engine/backends/sql/match.py): columns (name, kind)."""
+        ddl = ", ".join(f'"{c}" {self.dialect.type_name(k)}' for c, k in columns)
+        self.execute(f'CREATE TEMP TABLE "{name}" ({ddl}) ON COMMIT PRESERVE ROWS')
+        self._copy(name, [c for c, _ in columns], rows)
+        for c in index:
+            self.execute(f'CREATE INDEX ON "{name}" ("{c}")')
+        self.execute(f'ANALYZE "{name}"')
+        self.conn.commit()
+
     def end_run(self, commit: bool = False) -> None:
         if commit:
             self.conn.commit()

@@ -17,7 +17,9 @@ from dsl.diagnostics import DiagnosticError
 from engine.backends.numpy.evaluator import EvalError
 from engine.backends.sql.base import Compiler, Names, SqlUnsupported
 from engine.backends.sql.dialect import BackendUnsupported, col, unsupported_diagnostic
-from engine.backends.sql.plan import check_nodes, def_deps, plan, unsupported
+from engine.backends.sql.match import MATCH, derived_entities, ensure_rule_tables
+from engine.backends.sql.match import build as build_match
+from engine.backends.sql.plan import check_nodes, def_deps, entity_deps, plan, unsupported
 from engine.runtime.dataset import Dataset
 from engine.runtime.model import Methodology
 
@@ -40,14 +42,16 @@ class SqlEvaluator:
         self.s = session
         self.q = session.dialect
         self.m = m
-        self.data = data
+        derived = derived_entities(m)              # rule-table entities: built in SQL (sql/match.py)
+        self.data = data = Dataset({e: d for e, d in data.entities.items() if e not in derived})
         self.context_day = context_day
         self.prefix = session.new_prefix()
         tables = session.ensure_lookup_tables(m)
+        ensure_rule_tables(session, m)
         # compiled SQL names entity tables by placeholder (@@E.entity@@): the text is cached per
         # methodology and reused by every run, each substituting its current tables
         self.current = {e: f"{self.prefix}_{e}_0" for e in data.entities if e in m.entities}
-        has_asof = {e for e, d in data.entities.items() if d.as_of is not None}
+        has_asof = {e for e, d in data.entities.items() if d.as_of is not None} | set(derived)
         self.names = Names({e: f"@@E.{e}@@" for e in m.entities}, tables, has_asof)
         self.batch = "f_" + batch_field if batch_field else None
         self.refused: tuple[int, str, tuple[str, ...]] | None = None    # the step the database refused to plan
@@ -114,6 +118,7 @@ class SqlEvaluator:
             if ci.ir is not None:
                 for n in check_nodes(ci.ir):
                     need += sorted(def_deps(self.m, n))
+                need += entity_deps(self.m, ci.entity)
         return [k for k in dict.fromkeys(need) if k not in self.done]
 
     def steps(self, wanted: list[tuple[str, str]], checks=()) -> list[tuple[int, str, tuple[str, ...]]]:
@@ -149,6 +154,10 @@ class SqlEvaluator:
         _check_sql(self, info)
 
     def _materialize(self, ent: str, names: list[str], level: int) -> None:
+        if ent == MATCH:              # rule-table entities' rows (engine/backends/sql/match.py)
+            for entity in names:
+                build_match(self, entity)
+            return
         parts, checks, joins = [], [], {}
         for n in names:
             text, vals, more = self.compiled(ent, n)

@@ -198,6 +198,12 @@ class SparkSqlSession:
         values = [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in cols]
         self._register(view, self._frame(cols, values, len(rows)).localCheckpoint(eager=True), keep=True)
 
+    def load_reference(self, name: str, columns: list[tuple[str, str]], rows: list, index: list[str]) -> None:
+        """A view kept for the session (rule tables, engine/backends/sql/match.py): columns (name, kind)."""
+        values = [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in columns]
+        frame = self._frame([(c, _spark_type(k)) for c, k in columns], values, len(rows))
+        self._register(name, frame.localCheckpoint(eager=True), keep=True)
+
     def end_run(self, commit: bool = False) -> None:
         views, self._views = self._views, []
         for name, df in views:
